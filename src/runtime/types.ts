@@ -1,0 +1,123 @@
+// What every runtime (Docker, Kubernetes Pods) offers the controller, and the
+// Observed* snapshots it reports. Labels are the record of ownership.
+import type { EffectiveTemplate } from '../spec/policy.js';
+import type { Kind } from '../spec/schema.js';
+
+export const LABEL = {
+  managedBy: 'berth.dev/managed-by',
+  kind: 'berth.dev/kind',
+  namespace: 'berth.dev/namespace',
+  name: 'berth.dev/name',
+  member: 'berth.dev/member',
+  configHash: 'berth.dev/config-hash',
+  hashVersion: 'berth.dev/hash-version',
+  createdAt: 'berth.dev/created-at',
+  /** Per-field digests beside the hash, so a drift can name what changed. */
+  configFields: 'berth.dev/config-fields',
+} as const;
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+
+/** One managed container as the runtime reports it. */
+export interface ObservedContainer {
+  id: string;
+  /** Runtime name, e.g. berth-default-web or berth-default-py-7f3a. */
+  name: string;
+  labels: Record<string, string>;
+  /** From the labels: */
+  managedBy: string;
+  kind: Kind;
+  namespace: string;
+  owner: string;
+  member?: string;
+  configHash?: string;
+  hashVersion?: string;
+  /** Decoded from berth.dev/config-fields. */
+  configFields?: Record<string, string>;
+  /** Epoch ms, from berth.dev/created-at (falls back to the engine's creation time). */
+  createdAt: number;
+  state: ContainerState;
+  /** Engine health when the image declares one; berth's own probes are separate. */
+  engineHealth?: 'starting' | 'healthy' | 'unhealthy';
+  /** Present for exited containers (filled by an inspect of the few that are not running). */
+  exitCode?: number;
+  oomKilled?: boolean;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Fixed host ports this container binds (hostPort set in the template). */
+  hostPorts: number[];
+  /** Published ports as bound: containerPort/protocol -> host address and port. */
+  ports: ObservedPort[];
+}
+
+export interface ObservedPort {
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+  hostIP?: string;
+  hostPort?: number;
+}
+
+/** What to create: the effective template plus berth's identity labels. */
+export interface CreateRequest {
+  name: string;
+  template: EffectiveTemplate;
+  labels: Record<string, string>;
+}
+
+export interface ExecRequest {
+  command: string[];
+  stdin?: string;
+  timeoutMs: number;
+  /** Bytes kept per stream; the rest is dropped and reported as truncated. */
+  outputCapBytes?: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  truncated: boolean;
+}
+
+export interface ContainerUsage {
+  cpuPercent?: number;
+  memoryBytes?: number;
+  pids?: number;
+}
+
+export interface RuntimeEvent {
+  /** die, oom, health_status, destroy, start, stop, ... */
+  action: string;
+  containerId: string;
+  labels: Record<string, string>;
+  time: number;
+}
+
+export interface ListFilter {
+  /** Only containers with this managed-by value (always set by the controller). */
+  managedBy: string;
+  kind?: Kind;
+  namespace?: string;
+  name?: string;
+}
+
+export interface Runtime {
+  readonly name: 'docker' | 'kubernetes';
+  /** One API call: every container carrying berth's labels for this filter. */
+  list(filter: ListFilter, signal?: AbortSignal): Promise<ObservedContainer[]>;
+  inspect(id: string, signal?: AbortSignal): Promise<ObservedContainer>;
+  ensureImage(image: string, policy: 'IfNotPresent' | 'Always' | 'Never', signal?: AbortSignal): Promise<void>;
+  create(req: CreateRequest, signal?: AbortSignal): Promise<string>;
+  start(id: string, signal?: AbortSignal): Promise<void>;
+  stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void>;
+  remove(id: string, signal?: AbortSignal): Promise<void>;
+  rename(id: string, name: string, signal?: AbortSignal): Promise<void>;
+  exec(id: string, req: ExecRequest, signal?: AbortSignal): Promise<ExecResult>;
+  logs(id: string, opts: { tail?: number; follow?: boolean }, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
+  usage(id: string, signal?: AbortSignal): Promise<ContainerUsage>;
+  /** Events of managed containers; resubscribes after the engine restarts until the signal aborts. */
+  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void;
+  ping(signal?: AbortSignal): Promise<void>;
+}
