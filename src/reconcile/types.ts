@@ -40,6 +40,7 @@ export type Action =
   | { type: 'start'; cause: string; containerId: string }
   | { type: 'replace'; cause: string; containerId: string; stopFirst: boolean; driftedFields?: string[]; name: string }
   | { type: 'restart'; cause: string; containerId: string; attempt: number }
+  | { type: 'rename'; cause: string; containerId: string; name: string }
   | { type: 'stop'; cause: string; containerId: string }
   | { type: 'remove'; cause: string; containerId: string };
 
