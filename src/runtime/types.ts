@@ -44,6 +44,8 @@ export interface ObservedContainer {
   oomKilled?: boolean;
   startedAt?: number;
   finishedAt?: number;
+  /** Address on its network, for http/tcp probes from the host (absent with network none). */
+  ip?: string;
   /** Fixed host ports this container binds (hostPort set in the template). */
   hostPorts: number[];
   /** Published ports as bound: containerPort/protocol -> host address and port. */

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback, fromPromise, waitFor } from 'xstate';
+import { lifecycleMachine, type LifecycleEvent, type ProbeInput } from './machine.js';
+import { RuntimeError } from '../runtime/errors.js';
+import { effectiveTemplate } from '../spec/policy.js';
+import { ContainerTemplateSchema } from '../spec/schema.js';
+import type { CreateRequest } from '../runtime/types.js';
+
+const request: CreateRequest = { name: 'berth-default-web', template: effectiveTemplate(ContainerTemplateSchema.parse({ image: 'x' })), labels: {} };
+const health = { exec: { command: ['true'] }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 };
+
+function machineWith(ops: { create?: () => Promise<string>; start?: () => Promise<void>; stop?: () => Promise<void>; remove?: () => Promise<void> }, probe?: (send: (e: LifecycleEvent) => void) => void) {
+  const calls: string[] = [];
+  const m = lifecycleMachine.provide({
+    actors: {
+      createContainer: fromPromise(async () => (calls.push('create'), ops.create ? ops.create() : 'c1')),
+      startContainer: fromPromise(async () => void (calls.push('start'), await ops.start?.())),
+      stopContainer: fromPromise(async () => void (calls.push('stop'), await ops.stop?.())),
+      removeContainer: fromPromise(async () => void (calls.push('remove'), await ops.remove?.())),
+      prober: fromCallback<LifecycleEvent, ProbeInput>(({ sendBack }) => {
+        probe?.(sendBack);
+        return () => undefined;
+      }),
+    },
+  });
+  return { m, calls };
+}
+
+describe('lifecycle machine', () => {
+  it('creates, starts and is ready at once without a health check', async () => {
+    const { m, calls } = machineWith({});
+    const actor = createActor(m, { input: { request, graceSeconds: 10 } }).start();
+    const s = await waitFor(actor, (x) => x.matches({ running: 'ready' }));
+    expect(s.context.containerId).toBe('c1');
+    expect(calls).toEqual(['create', 'start']);
+  });
+
+  it('retries a transient failure with backoff, then succeeds', async () => {
+    let n = 0;
+    const { m, calls } = machineWith({
+      create: async () => {
+        if (n++ === 0) throw new RuntimeError('Unavailable', 'engine down');
+        return 'c2';
+      },
+    });
+    const actor = createActor(m, { input: { request, graceSeconds: 10 } }).start();
+    const s = await waitFor(actor, (x) => x.matches('running'), { timeout: 5000 });
+    expect(s.context.containerId).toBe('c2');
+    expect(calls).toEqual(['create', 'create', 'start']);
+  });
+
+  it('gives up at once on a failure that retrying cannot fix', async () => {
+    const { m } = machineWith({
+      create: async () => {
+        throw new RuntimeError('ImagePullFailed', 'no such image');
+      },
+    });
+    const actor = createActor(m, { input: { request, graceSeconds: 10 } }).start();
+    const s = await waitFor(actor, (x) => x.matches('failed'));
+    expect(s.context.gaveUp).toBe(true);
+    expect(s.context.lastError?.message).toBe('no such image');
+  });
+
+  it('follows probe thresholds: probing -> ready -> unhealthy -> ready', async () => {
+    let send!: (e: LifecycleEvent) => void;
+    const { m } = machineWith({}, (s) => (send = s));
+    const actor = createActor(m, { input: { request, health, graceSeconds: 10 } }).start();
+    await waitFor(actor, (x) => x.matches({ running: 'probing' }));
+    send({ type: 'PROBE', ok: true, message: 'ok', time: 1 });
+    expect(actor.getSnapshot().matches({ running: 'ready' })).toBe(true);
+    send({ type: 'PROBE', ok: false, message: 'bad', time: 2 });
+    expect(actor.getSnapshot().matches({ running: 'ready' })).toBe(true);
+    send({ type: 'PROBE', ok: false, message: 'bad', time: 3 });
+    expect(actor.getSnapshot().matches({ running: 'unhealthy' })).toBe(true);
+    expect(actor.getSnapshot().context.probe.failures).toBe(2);
+    send({ type: 'PROBE', ok: true, message: 'ok', time: 4 });
+    expect(actor.getSnapshot().matches({ running: 'ready' })).toBe(true);
+  });
+
+  it('rehydrates from what the runtime reports', () => {
+    const { m, calls } = machineWith({});
+    const running = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds: 10 } }).start();
+    const exited = createActor(m, { input: { containerId: 'b', observedState: 'exited', exitCode: 1, graceSeconds: 10 } }).start();
+    expect(running.getSnapshot().matches('running')).toBe(true);
+    expect(exited.getSnapshot().matches('stopped')).toBe(true);
+    expect(calls).toEqual([]);
+  });
+
+  it('an observed exit moves a running container to stopped, and START restarts it', async () => {
+    const { m, calls } = machineWith({});
+    const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds: 10 } }).start();
+    actor.send({ type: 'OBSERVED', state: 'exited', exitCode: 137 });
+    expect(actor.getSnapshot().matches('stopped')).toBe(true);
+    expect(actor.getSnapshot().context.exitCode).toBe(137);
+    actor.send({ type: 'START' });
+    await waitFor(actor, (x) => x.matches('running'));
+    expect(calls).toEqual(['start']);
+  });
+
+  it('REMOVE stops then removes, and the actor is done', async () => {
+    const { m, calls } = machineWith({});
+    const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds: 10 } }).start();
+    actor.send({ type: 'REMOVE' });
+    await waitFor(actor, (x) => x.status === 'done');
+    expect(calls).toEqual(['stop', 'remove']);
+  });
+
+  it('REMOVE during create removes the container once it exists', async () => {
+    let release!: (id: string) => void;
+    const { m, calls } = machineWith({ create: () => new Promise<string>((r) => (release = r)) });
+    const actor = createActor(m, { input: { request, graceSeconds: 10 } }).start();
+    actor.send({ type: 'REMOVE' });
+    release('c9');
+    await waitFor(actor, (x) => x.status === 'done');
+    expect(calls).toEqual(['create', 'remove']);
+  });
+});

@@ -1,0 +1,269 @@
+// One actor per managed container. The machine holds the container's lifecycle
+// state and drives runtime operations as invoked actors (each with an
+// AbortSignal that fires when the state is left). Transient engine failures
+// are retried here with exponential backoff and jitter; anything else, or too
+// many attempts, parks the actor in `failed` and the controller's worker loop
+// takes over (one retry policy for decisions, this one for a single operation).
+import { assign, fromCallback, fromPromise, setup } from 'xstate';
+import type { HealthCheck } from './probe.js';
+import type { ContainerState, CreateRequest } from '../runtime/types.js';
+import { isRuntimeError } from '../runtime/errors.js';
+
+export type Operation = 'create' | 'start' | 'stop' | 'remove';
+export type Target = 'running' | 'stopped' | 'removed';
+
+export interface LifecycleInput {
+  containerId?: string;
+  /** Set for a container that does not exist yet. */
+  request?: CreateRequest;
+  /** What the runtime reports, for rehydrating an actor after a controller restart. */
+  observedState?: ContainerState;
+  exitCode?: number;
+  health?: HealthCheck;
+  graceSeconds: number;
+  maxAttempts?: number;
+}
+
+export interface LifecycleContext {
+  containerId?: string;
+  request?: CreateRequest;
+  observedState?: ContainerState;
+  exitCode?: number;
+  health?: HealthCheck;
+  graceSeconds: number;
+  target: Target;
+  attempt: number;
+  maxAttempts: number;
+  failedOp?: Operation;
+  lastError?: Error;
+  /** True once retries are exhausted: waiters get the error. */
+  gaveUp: boolean;
+  probe: { successes: number; failures: number; last?: { ok: boolean; message: string; time: number } };
+}
+
+export type LifecycleEvent =
+  | { type: 'START' }
+  | { type: 'STOP' }
+  | { type: 'REMOVE' }
+  | { type: 'OBSERVED'; state: ContainerState; exitCode?: number }
+  | { type: 'PROBE'; ok: boolean; message: string; time: number };
+
+export interface ProbeInput {
+  containerId: string;
+  health: HealthCheck;
+}
+
+const TRANSIENT = (e: unknown): boolean => isRuntimeError(e, 'Unavailable') || isRuntimeError(e, 'Timeout');
+
+/** Exponential backoff with full jitter: 200 ms, 400 ms, ... capped at 10 s. */
+export const retryDelayMs = (attempt: number): number => {
+  const ceiling = Math.min(10_000, 200 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+};
+
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+export const lifecycleMachine = setup({
+  types: {
+    context: {} as LifecycleContext,
+    events: {} as LifecycleEvent,
+    input: {} as LifecycleInput,
+  },
+  actors: {
+    // Replaced through machine.provide() by the supervisor (and by tests).
+    createContainer: fromPromise<string, { request: CreateRequest }>(async () => {
+      throw new Error('createContainer not provided');
+    }),
+    startContainer: fromPromise<void, { containerId: string }>(async () => {
+      throw new Error('startContainer not provided');
+    }),
+    stopContainer: fromPromise<void, { containerId: string; graceSeconds: number }>(async () => {
+      throw new Error('stopContainer not provided');
+    }),
+    removeContainer: fromPromise<void, { containerId: string }>(async () => {
+      throw new Error('removeContainer not provided');
+    }),
+    prober: fromCallback<LifecycleEvent, ProbeInput>(() => () => undefined),
+  },
+  guards: {
+    hasRequest: ({ context }) => context.request !== undefined && context.containerId === undefined,
+    observedRunning: ({ context }) => context.observedState === 'running' || context.observedState === 'restarting' || context.observedState === 'paused',
+    observedCreated: ({ context }) => context.observedState === 'created',
+    observedGone: ({ context }) => context.observedState === 'removing',
+    hasHealth: ({ context }) => context.health !== undefined,
+    targetRemoved: ({ context }) => context.target === 'removed',
+    targetRunning: ({ context }) => context.target === 'running',
+    canRetry: ({ context }) => !context.gaveUp && context.attempt < context.maxAttempts,
+    eventExited: ({ event }) => event.type === 'OBSERVED' && event.state !== 'running' && event.state !== 'restarting' && event.state !== 'paused',
+    eventRunning: ({ event }) => event.type === 'OBSERVED' && (event.state === 'running' || event.state === 'restarting'),
+    probeReachedSuccess: ({ context, event }) => event.type === 'PROBE' && event.ok && context.probe.successes + 1 >= (context.health?.successThreshold ?? 1),
+    probeReachedFailure: ({ context, event }) => event.type === 'PROBE' && !event.ok && context.probe.failures + 1 >= (context.health?.failureThreshold ?? 3),
+  },
+  delays: {
+    retryBackoff: ({ context }) => retryDelayMs(context.attempt),
+  },
+  actions: {
+    recordProbe: assign(({ context, event }) => {
+      if (event.type !== 'PROBE') return {};
+      const probe = event.ok
+        ? { successes: context.probe.successes + 1, failures: 0 }
+        : { successes: 0, failures: context.probe.failures + 1 };
+      return { probe: { ...probe, last: { ok: event.ok, message: event.message, time: event.time } } };
+    }),
+    resetProbe: assign({ probe: () => ({ successes: 0, failures: 0 }) }),
+    recordObserved: assign(({ event }) => (event.type === 'OBSERVED' ? { observedState: event.state, exitCode: event.exitCode } : {})),
+    resetAttempts: assign({ attempt: 0, gaveUp: false, lastError: undefined }),
+  },
+}).createMachine({
+  id: 'container',
+  context: ({ input }) => ({
+    containerId: input.containerId,
+    request: input.request,
+    observedState: input.observedState,
+    exitCode: input.exitCode,
+    health: input.health,
+    graceSeconds: input.graceSeconds,
+    target: 'running',
+    attempt: 0,
+    maxAttempts: input.maxAttempts ?? 4,
+    gaveUp: false,
+    probe: { successes: 0, failures: 0 },
+  }),
+  initial: 'init',
+  on: {
+    REMOVE: [
+      { guard: ({ context }) => context.containerId !== undefined, target: '.stopping', actions: [assign({ target: 'removed' }), 'resetAttempts'] },
+      // Not created yet: the create finishes (it cannot be taken back mid-call), then `created` removes it.
+      { actions: assign({ target: 'removed' }) },
+    ],
+  },
+  states: {
+    // Rehydration: an actor for an existing container starts in the state the runtime reports.
+    init: {
+      always: [
+        { guard: 'hasRequest', target: 'pending' },
+        { guard: 'observedRunning', target: 'running' },
+        { guard: 'observedCreated', target: 'created', actions: assign({ target: 'stopped' }) },
+        { target: 'stopped', actions: assign({ target: 'stopped' }) },
+      ],
+    },
+    pending: { always: 'creating' },
+    creating: {
+      invoke: {
+        src: 'createContainer',
+        input: ({ context }) => ({ request: context.request! }),
+        onDone: { target: 'created', actions: [assign({ containerId: ({ event }) => event.output }), 'resetAttempts'] },
+        onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'create', event.error)) },
+      },
+    },
+    created: {
+      always: [
+        { guard: 'targetRunning', target: 'starting' },
+        { guard: 'targetRemoved', target: 'removing' },
+      ],
+      on: { START: { target: 'starting', actions: [assign({ target: 'running' }), 'resetAttempts'] } },
+    },
+    starting: {
+      invoke: {
+        src: 'startContainer',
+        input: ({ context }) => ({ containerId: context.containerId! }),
+        onDone: { target: 'running', actions: ['resetAttempts', assign({ exitCode: undefined, observedState: 'running' })] },
+        onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'start', event.error)) },
+      },
+    },
+    running: {
+      entry: 'resetProbe',
+      initial: 'probing',
+      invoke: {
+        src: 'prober',
+        input: ({ context }) => ({ containerId: context.containerId!, health: context.health! }),
+      },
+      on: {
+        STOP: { target: 'stopping', actions: [assign({ target: 'stopped' }), 'resetAttempts'] },
+        OBSERVED: { guard: 'eventExited', target: 'stopped', actions: 'recordObserved' },
+        START: {},
+      },
+      states: {
+        probing: {
+          always: { guard: ({ context }) => context.health === undefined, target: 'ready' },
+          on: {
+            PROBE: [
+              { guard: 'probeReachedSuccess', target: 'ready', actions: 'recordProbe' },
+              { guard: 'probeReachedFailure', target: 'unhealthy', actions: 'recordProbe' },
+              { actions: 'recordProbe' },
+            ],
+          },
+        },
+        ready: {
+          on: {
+            PROBE: [{ guard: 'probeReachedFailure', target: 'unhealthy', actions: 'recordProbe' }, { actions: 'recordProbe' }],
+          },
+        },
+        unhealthy: {
+          on: {
+            PROBE: [{ guard: 'probeReachedSuccess', target: 'ready', actions: 'recordProbe' }, { actions: 'recordProbe' }],
+          },
+        },
+      },
+    },
+    stopping: {
+      on: { REMOVE: { actions: assign({ target: 'removed' }) } },
+      invoke: {
+        src: 'stopContainer',
+        input: ({ context }) => ({ containerId: context.containerId!, graceSeconds: context.graceSeconds }),
+        onDone: [
+          { guard: 'targetRemoved', target: 'removing', actions: 'resetAttempts' },
+          { target: 'stopped', actions: ['resetAttempts', assign({ observedState: 'exited' })] },
+        ],
+        onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'stop', event.error)) },
+      },
+    },
+    stopped: {
+      always: { guard: 'targetRemoved', target: 'removing' },
+      on: {
+        START: { target: 'starting', actions: [assign({ target: 'running' }), 'resetAttempts'] },
+        STOP: {},
+        OBSERVED: { guard: 'eventRunning', target: 'running', actions: 'recordObserved' },
+      },
+    },
+    removing: {
+      on: { REMOVE: {} },
+      invoke: {
+        src: 'removeContainer',
+        input: ({ context }) => ({ containerId: context.containerId! }),
+        onDone: 'removed',
+        onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'remove', event.error)) },
+      },
+    },
+    removed: { type: 'final' },
+    failed: {
+      after: {
+        retryBackoff: [
+          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'create', target: 'creating' },
+          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'start', target: 'starting' },
+          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'stop', target: 'stopping' },
+          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'remove', target: 'removing' },
+        ],
+      },
+      on: {
+        // A new command from the controller is a fresh start for the retry budget.
+        START: [
+          { guard: ({ context }) => context.containerId === undefined, target: 'creating', actions: [assign({ target: 'running' }), 'resetAttempts'] },
+          { target: 'starting', actions: [assign({ target: 'running' }), 'resetAttempts'] },
+        ],
+        STOP: { guard: ({ context }) => context.containerId !== undefined, target: 'stopping', actions: [assign({ target: 'stopped' }), 'resetAttempts'] },
+        OBSERVED: [
+          { guard: 'eventRunning', target: 'running', actions: ['recordObserved', 'resetAttempts'] },
+        ],
+      },
+    },
+  },
+});
+
+function failure(context: LifecycleContext, op: Operation, error: unknown): Partial<LifecycleContext> {
+  const attempt = context.attempt + 1;
+  const gaveUp = !TRANSIENT(error) || attempt >= context.maxAttempts;
+  return { attempt, failedOp: op, lastError: asError(error), gaveUp };
+}
+
+export type LifecycleMachine = typeof lifecycleMachine;

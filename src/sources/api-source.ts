@@ -1,0 +1,70 @@
+// Resources applied through the HTTP API (`berth apply`), persisted in the
+// state directory so they survive controller restarts.
+import { join } from 'node:path';
+import { KINDS, type Resource, type ResourceKey } from '../spec/schema.js';
+import type { ResourceStore } from '../controller/resource-store.js';
+import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+
+const ORIGIN = { source: 'api' } as const;
+
+export class ApiSource {
+  private readonly file: string;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: ResourceStore,
+    stateDir: string,
+  ) {
+    this.file = join(stateDir, 'applied.json');
+  }
+
+  /** Loads what was applied before a restart; a corrupt entry is reported, the rest still load. */
+  async load(onError: (message: string) => void): Promise<number> {
+    const text = await readFileIfExists(this.file);
+    if (text === undefined) return 0;
+    let items: unknown[];
+    try {
+      items = JSON.parse(text) as unknown[];
+    } catch (e) {
+      onError(`${this.file}: not valid JSON (${(e as Error).message}); applied resources were not restored`);
+      return 0;
+    }
+    let loaded = 0;
+    items.forEach((item, i) => {
+      const kind = (item as { kind?: string }).kind as keyof typeof KINDS;
+      const parsed = KINDS[kind]?.schema.safeParse(item);
+      if (!parsed?.success) {
+        onError(`${this.file}: entry ${i} (${kind ?? 'no kind'}) no longer validates; skipped`);
+        return;
+      }
+      this.store.apply(parsed.data as Resource, ORIGIN);
+      loaded++;
+    });
+    return loaded;
+  }
+
+  async apply(resource: Resource): Promise<ReturnType<ResourceStore['apply']>> {
+    const result = this.store.apply(resource, ORIGIN);
+    if (result.change !== 'unchanged') await this.persist();
+    return result;
+  }
+
+  async delete(key: ResourceKey): Promise<boolean> {
+    const removed = this.store.delete(key, ORIGIN);
+    if (removed) await this.persist();
+    return removed !== undefined;
+  }
+
+  private persist(): Promise<void> {
+    // Writes are serialised so an older snapshot never overwrites a newer one.
+    const next = this.writing.then(() => {
+      const applied = this.store
+        .list()
+        .filter((e) => e.origin.source === 'api')
+        .map((e) => ({ apiVersion: e.object.apiVersion, kind: e.object.kind, metadata: { name: e.object.metadata.name, namespace: e.object.metadata.namespace, ...(e.object.metadata.labels ? { labels: e.object.metadata.labels } : {}), ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}) }, spec: e.object.spec }));
+      return writeFileAtomic(this.file, JSON.stringify(applied, null, 2) + '\n');
+    });
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+}
