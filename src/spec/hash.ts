@@ -21,7 +21,8 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 // whatever their key order, YAML style, or whether defaults were written out.
 function canonicalTemplate(t: EffectiveTemplate): Record<string, unknown> {
   const env = [...t.env].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const ports = [...t.ports].sort((a, b) => a.containerPort - b.containerPort || a.protocol.localeCompare(b.protocol));
+  // One container port may be published on several host ports: the full canonical text breaks ties.
+  const ports = [...t.ports].sort((a, b) => a.containerPort - b.containerPort || compareText(canonicalize(a)!, canonicalize(b)!));
   const security = {
     ...t.security,
     capDrop: [...new Set(t.security.capDrop.map(normaliseCap))].sort(),
@@ -45,6 +46,7 @@ function canonicalTemplate(t: EffectiveTemplate): Record<string, unknown> {
   };
 }
 
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const normaliseCap = (c: string): string => c.toUpperCase().replace(/^CAP_/, '');
 
 // imagePullPolicy is deliberately outside the hash: changing when to pull does

@@ -20,6 +20,15 @@ export const Dns1123LabelSchema = z
 
 const StringMapSchema = z.record(z.string(), z.string());
 
+/** berth's own labels (berth.dev/*) record ownership; a template may not set them. */
+const ContainerLabelsSchema = StringMapSchema.check((ctx) => {
+  for (const key of Object.keys(ctx.value)) {
+    if (key.startsWith('berth.dev/')) {
+      ctx.issues.push({ code: 'custom', input: key, path: [key], message: 'the berth.dev/ label prefix is reserved for berth' });
+    }
+  }
+});
+
 export const MetadataSchema = z.strictObject({
   name: Dns1123LabelSchema,
   namespace: Dns1123LabelSchema.default('default'),
@@ -54,6 +63,15 @@ export const EnvVarSchema = z.strictObject({
   value: z.string().default(''),
 });
 
+/** Names are unique: with two values for one name, which one the process sees would depend on list order. */
+const EnvListSchema = z.array(EnvVarSchema).check((ctx) => {
+  const seen = new Set<string>();
+  ctx.value.forEach((v, i) => {
+    if (seen.has(v.name)) ctx.issues.push({ code: 'custom', input: v.name, path: [i, 'name'], message: `duplicate environment variable ${JSON.stringify(v.name)}` });
+    seen.add(v.name);
+  });
+});
+
 export const PortSchema = z.strictObject({
   containerPort: PortNumber,
   hostPort: PortNumber.optional(),
@@ -81,7 +99,7 @@ export const ResourcesSchema = z.strictObject({
 });
 
 export const SecuritySchema = z.strictObject({
-  capDrop: z.array(z.string()).default(['ALL']),
+  capDrop: z.array(z.string()).default(() => ['ALL']),
   capAdd: z.array(z.string()).default([]),
   noNewPrivileges: z.boolean().default(true),
   readOnlyRootFilesystem: z.boolean().default(false),
@@ -112,15 +130,16 @@ const templateShape = {
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
   workingDir: z.string().optional(),
-  env: z.array(EnvVarSchema).default([]),
+  env: EnvListSchema.default([]),
   user: z.string().optional(),
   ports: z.array(PortSchema).default([]),
   network: z.string().min(1).default('bridge'),
   mounts: z.array(MountSchema).default([]),
   resources: ResourcesSchema.default({}),
-  security: SecuritySchema.default({ capDrop: ['ALL'], capAdd: [], noNewPrivileges: true, readOnlyRootFilesystem: false, privileged: false }),
+  // A function, so each parse gets fresh arrays: zod copies a default value only shallowly.
+  security: SecuritySchema.default(() => ({ capDrop: ['ALL'], capAdd: [], noNewPrivileges: true, readOnlyRootFilesystem: false, privileged: false })),
   healthCheck: HealthCheckSchema.optional(),
-  labels: StringMapSchema.default({}),
+  labels: ContainerLabelsSchema.default({}),
   stopGracePeriodSeconds: Seconds.default(10),
 };
 
