@@ -11,6 +11,23 @@ export interface DesiredInstance {
   template: EffectiveTemplate;
   hash: ConfigHash;
   annotations: Record<string, string>;
+  /**
+   * The desired config hash in older hash formats, keyed by version, to compare
+   * containers labelled in that format without recreating them. Optional: the
+   * planner computes a missing one with configHash(template, version).
+   */
+  hashesByVersion?: Record<string, ConfigHash>;
+}
+
+/** A run-to-completion container that finished and was removed by berth. */
+export interface CompletedRun {
+  /** The config hash the finished container ran with (desired.hash.hash at removal). */
+  configHash: string;
+  /** Hash format of configHash (desired.hash.version at removal). */
+  hashVersion?: string;
+  exitCode: number;
+  /** Epoch ms the container finished. */
+  at: number;
 }
 
 /** What the controller remembers per owner between reconciles (not on the container). */
@@ -21,6 +38,13 @@ export interface RestartMemory {
   lastRestartAt?: number;
   /** Consecutive failed probes of the current container (set by the prober). */
   probeFailures?: number;
+  /**
+   * Set by the controller when it executes a `remove` that carries `completed`
+   * (a finished run-to-completion container): the run is done and must not be
+   * started again while the config hash stays the same. Must survive
+   * controller restarts, or a finished job runs again.
+   */
+  completed?: CompletedRun;
 }
 
 export interface PlanInput {
@@ -33,7 +57,18 @@ export interface PlanInput {
   observed: ObservedContainer[];
   memory: RestartMemory;
   now: number;
+  /** The canonical runtime name of this owner's container (e.g. berth-default-web). */
+  containerName: string;
+  /**
+   * The last known spec carried the annotation `berth.dev/prune: disabled`.
+   * Only read when `desired` is undefined: the controller remembers it from the
+   * spec that is now gone.
+   */
+  pruneDisabled?: boolean;
 }
+
+/** The annotation that opts a spec out of pruning when it is deleted. */
+export const PRUNE_ANNOTATION = 'berth.dev/prune';
 
 export type Action =
   | { type: 'create'; cause: string; name: string }
@@ -42,7 +77,13 @@ export type Action =
   | { type: 'restart'; cause: string; containerId: string; attempt: number }
   | { type: 'rename'; cause: string; containerId: string; name: string }
   | { type: 'stop'; cause: string; containerId: string }
-  | { type: 'remove'; cause: string; containerId: string };
+  | {
+      type: 'remove';
+      cause: string;
+      containerId: string;
+      /** A finished run-to-completion container: record this as memory.completed once removed. */
+      completed?: CompletedRun;
+    };
 
 export interface Plan {
   key: ResourceKey;
@@ -50,5 +91,14 @@ export interface Plan {
   /** Epoch ms when a time rule next falls due (max age, ttl, backoff), if any. */
   nextDeadline?: number;
   /** Why nothing is done now although the world is not as desired (e.g. CrashLoopBackOff). */
-  waiting?: { reason: string; message: string; until: number };
+  waiting?: Waiting;
+}
+
+/** A reason the world stays as it is for now; `until` when the wait ends by itself. */
+export interface Waiting {
+  /** CamelCase condition reason: CrashLoopBackOff, PruneDisabled, PlanFailed. */
+  reason: string;
+  message: string;
+  /** Epoch ms; absent when only a change of spec or memory ends the wait (PruneDisabled). */
+  until?: number;
 }
