@@ -14,9 +14,9 @@ function machineWith(ops: { create?: () => Promise<string>; start?: () => Promis
   const m = lifecycleMachine.provide({
     actors: {
       createContainer: fromPromise(async () => (calls.push('create'), ops.create ? ops.create() : 'c1')),
-      startContainer: fromPromise(async () => void (calls.push('start'), await ops.start?.())),
-      stopContainer: fromPromise(async () => void (calls.push('stop'), await ops.stop?.())),
-      removeContainer: fromPromise(async () => void (calls.push('remove'), await ops.remove?.())),
+      startContainer: fromPromise<void, { containerId: string }>(async () => void (calls.push('start'), await ops.start?.())),
+      stopContainer: fromPromise<void, { containerId: string; graceSeconds: number }>(async () => void (calls.push('stop'), await ops.stop?.())),
+      removeContainer: fromPromise<void, { containerId: string }>(async () => void (calls.push('remove'), await ops.remove?.())),
       prober: fromCallback<LifecycleEvent, ProbeInput>(({ sendBack }) => {
         probe?.(sendBack);
         return () => undefined;

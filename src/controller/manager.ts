@@ -1,0 +1,226 @@
+// Wires the controller: sources feed the store, the store and the engine's
+// events enqueue keys, workers reconcile them one key at a time, a periodic
+// resync is the safety net. Sources only enqueue; decisions live in the
+// reconciler; the one retry policy lives in the worker loop.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { keyString, parseKeyString, type ResourceKey } from '../spec/schema.js';
+import type { ControllerPolicy } from '../spec/policy.js';
+import { SpecError } from '../spec/errors.js';
+import { LABEL, type Runtime } from '../runtime/types.js';
+import { isRuntimeError } from '../runtime/errors.js';
+import { Supervisor } from '../lifecycle/supervisor.js';
+import { ResourceStore } from './resource-store.js';
+import { EventRecorder } from './event-recorder.js';
+import { MemoryStore } from './memory-store.js';
+import { InstanceReconciler } from './instance-reconciler.js';
+import { WorkQueue } from './workqueue.js';
+import { workQueueMetrics } from './workqueue-metrics.js';
+import { runWorkers } from './worker-loop.js';
+import { Semaphore } from './semaphore.js';
+import { systemClock, type Clock } from './clock.js';
+import { createMetrics, type ControllerMetrics } from './metrics.js';
+import { ApiSource } from '../sources/api-source.js';
+import { FileSource } from '../sources/file-source.js';
+
+export interface ManagerOptions {
+  controllerId: string;
+  runtime: Runtime;
+  policy: ControllerPolicy;
+  stateDir: string;
+  specDirs: string[];
+  workers: number;
+  maxConcurrentOps: number;
+  resyncMs: number;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export class Manager {
+  readonly store: ResourceStore;
+  readonly recorder: EventRecorder;
+  readonly memory: MemoryStore;
+  readonly supervisor: Supervisor;
+  readonly apiSource: ApiSource;
+  readonly metrics: ControllerMetrics;
+  private readonly queue: WorkQueue<string>;
+  private readonly instances: InstanceReconciler;
+  private readonly files: FileSource | undefined;
+  private readonly clock: Clock;
+  private readonly abort = new AbortController();
+  private workersDone: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private engineDown = false;
+  private started = false;
+  /** True once the first full resync finished: /readyz. */
+  ready = false;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.clock = o.clock ?? systemClock;
+    const log = o.logger;
+    this.store = new ResourceStore(this.clock);
+    this.metrics = createMetrics(this.store);
+    this.recorder = new EventRecorder(1000, this.clock, (e) =>
+      (e.type === 'Warning' ? log.warn.bind(log) : log.info.bind(log))({ object: `${e.involvedObject.kind}/${e.involvedObject.namespace}/${e.involvedObject.name}`, reason: e.reason }, e.message),
+    );
+    this.memory = new MemoryStore(o.stateDir, (e) => log.warn({ err: e }, e.message));
+    this.queue = new WorkQueue<string>({ name: 'instance', clock: this.clock, metrics: workQueueMetrics(this.metrics.registry, 'instance', this.clock) });
+    const limiter = new Semaphore(o.maxConcurrentOps);
+    this.supervisor = new Supervisor({
+      runtime: o.runtime,
+      limiter: { run: (fn, signal) => limiter.run(fn, signal) },
+      onTransition: (owner) => this.enqueue(owner),
+      onProbe: (owner, id, result) => this.instances.recordProbe(owner, id, result),
+      observeOp: (op, result, seconds) => this.metrics.runtimeOp.observe({ op, result }, seconds),
+    });
+    this.instances = new InstanceReconciler({
+      controllerId: o.controllerId,
+      store: this.store,
+      runtime: o.runtime,
+      supervisor: this.supervisor,
+      recorder: this.recorder,
+      memory: this.memory,
+      policy: o.policy,
+      clock: this.clock,
+    });
+    this.apiSource = new ApiSource(this.store, o.stateDir);
+    this.files = o.specDirs.length
+      ? new FileSource({
+          store: this.store,
+          dirs: o.specDirs,
+          policy: o.policy,
+          onProblem: (message, file) => this.recorder.record({ type: 'Warning', reason: 'InvalidSpec', message, involvedObject: { kind: 'Controller', namespace: '', name: file } }),
+          onReload: (s) => log.debug(s, 'spec files reloaded'),
+        })
+      : undefined;
+    // Predicate: status-only updates do not wake the reconciler.
+    this.store.subscribe((e) => {
+      if (e.specChanged && e.key.kind === 'Instance') this.enqueue(e.key);
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('manager already started');
+    this.started = true;
+    const log = this.o.logger;
+    await this.memory.load();
+    const restored = await this.apiSource.load((m) => log.warn(m));
+    if (restored) log.info({ restored }, 'restored applied resources from the state directory');
+    await this.files?.start();
+    this.o.runtime.events(
+      (ev) => {
+        if (ev.labels[LABEL.managedBy] !== this.o.controllerId) return;
+        const kind = ev.labels[LABEL.kind];
+        const namespace = ev.labels[LABEL.namespace];
+        const name = ev.labels[LABEL.name];
+        if (kind === 'Instance' && namespace && name) this.enqueue({ kind, namespace, name });
+      },
+      this.abort.signal,
+      (e) => {
+        log.warn({ err: e.message }, 'engine events stream broken; resubscribing');
+        this.noteEngineDown();
+      },
+    );
+    this.workersDone = runWorkers({
+      queue: this.queue,
+      workers: this.o.workers,
+      signal: this.abort.signal,
+      reconcile: (key, signal) => this.reconcile(key, signal),
+      isTerminal: (e) => e instanceof SpecError,
+      onError: (key, err, willRetry) => log.warn({ key, err: (err as Error).message, willRetry }, 'reconcile failed'),
+    });
+    await this.resync();
+    this.ready = true;
+    this.scheduleResync();
+  }
+
+  /** Graceful: stop taking work, abort in-flight operations, leave containers running. */
+  async stop(): Promise<void> {
+    this.ready = false;
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.files?.stop();
+    this.abort.abort(new Error('controller shutting down'));
+    this.queue.shutDown();
+    await this.workersDone?.catch(() => undefined);
+    this.supervisor.stopAll();
+    await this.memory.flush();
+  }
+
+  enqueue(key: ResourceKey): void {
+    this.queue.add(keyString(key));
+  }
+
+  /**
+   * Lists every managed container once and enqueues the keys that have
+   * something to do: spec keys and the owners of observed containers (orphans
+   * from a previous run included). A converged system costs this one call.
+   */
+  async resync(): Promise<void> {
+    let observed;
+    try {
+      observed = await this.o.runtime.list({ managedBy: this.o.controllerId }, this.abort.signal);
+    } catch (e) {
+      this.o.logger.warn({ err: (e as Error).message }, 'resync: engine unavailable');
+      this.noteEngineDown();
+      for (const entry of this.store.list('Instance')) this.enqueue({ kind: 'Instance', namespace: entry.object.metadata.namespace, name: entry.object.metadata.name });
+      return;
+    }
+    const keys = new Set<string>();
+    for (const e of this.store.list('Instance')) keys.add(keyString({ kind: 'Instance', namespace: e.object.metadata.namespace, name: e.object.metadata.name }));
+    for (const c of observed) if (c.kind === 'Instance') keys.add(keyString({ kind: 'Instance', namespace: c.namespace, name: c.owner }));
+    for (const k of keys) this.queue.add(k);
+  }
+
+  private async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
+    const started = performance.now();
+    const resourceKey = parseKeyString(key);
+    try {
+      const result = await this.instances.reconcile(resourceKey, signal);
+      this.metrics.reconcileTotal.inc({ controller: 'instance', result: result.requeueAfterMs !== undefined ? 'requeue_after' : 'success' });
+      return result;
+    } catch (e) {
+      this.metrics.reconcileTotal.inc({ controller: 'instance', result: 'error' });
+      this.metrics.reconcileErrors.inc({ controller: 'instance' });
+      if (isRuntimeError(e, 'Unavailable') || isRuntimeError(e, 'Timeout')) this.noteEngineDown();
+      throw e;
+    } finally {
+      this.metrics.reconcileTime.observe({ controller: 'instance' }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /**
+   * While the engine is down, failed keys back off exponentially; a watcher
+   * pings it and, once it answers, resyncs everything so convergence resumes at
+   * once instead of after the longest backoff.
+   */
+  private noteEngineDown(): void {
+    if (this.engineDown || this.abort.signal.aborted) return;
+    this.engineDown = true;
+    this.o.logger.warn('engine unavailable; watching for it to come back');
+    const attempt = async (delay: number): Promise<void> => {
+      if (this.abort.signal.aborted) return;
+      try {
+        await this.o.runtime.ping(AbortSignal.any([this.abort.signal, AbortSignal.timeout(3000)]));
+        this.engineDown = false;
+        this.o.logger.info('engine is back; resyncing');
+        for (const k of this.store.list('Instance')) this.queue.forget(keyString({ kind: 'Instance', namespace: k.object.metadata.namespace, name: k.object.metadata.name }));
+        await this.resync();
+      } catch {
+        const t = setTimeout(() => void attempt(Math.min(delay * 2, 5000)), delay);
+        t.unref();
+      }
+    };
+    void attempt(500);
+  }
+
+  private scheduleResync(): void {
+    this.resyncTimer = setTimeout(() => {
+      void this.resync().finally(() => {
+        if (!this.abort.signal.aborted) this.scheduleResync();
+      });
+    }, this.o.resyncMs);
+    this.resyncTimer.unref();
+  }
+}
+
+export const newControllerId = (): string => `berth-${randomUUID().slice(0, 8)}`;
