@@ -1,0 +1,59 @@
+// The bridge from a validated resource to what the planner wants: the effective
+// template, its config hash, and the labels that record ownership on a container.
+import { LABEL } from '../runtime/types.js';
+import type { DesiredInstance } from '../reconcile/types.js';
+import { configHash, encodeFieldDigests, type ConfigHash } from './hash.js';
+import { DEFAULT_POLICY, effectiveTemplate, type ControllerPolicy } from './policy.js';
+import { INSTANCE_POLICY_FIELDS, type ContainerTemplate, type Instance, type InstanceSpec, type ResourceKey } from './schema.js';
+
+/**
+ * The container template inside an Instance spec: the spec minus its lifecycle
+ * policy (state, restartPolicy, maxAgeSeconds, ttlSecondsAfterFinished,
+ * failedRetentionSeconds), which never recreates a container.
+ */
+export function templateOfInstance(spec: InstanceSpec): ContainerTemplate {
+  const template: Record<string, unknown> = { ...spec };
+  for (const field of INSTANCE_POLICY_FIELDS) delete template[field];
+  return template as ContainerTemplate;
+}
+
+/** What the planner needs for one Instance. Metadata labels and annotations stay out of the hash. */
+export function desiredInstance(resource: Instance, policy: ControllerPolicy = DEFAULT_POLICY): DesiredInstance {
+  const template = effectiveTemplate(templateOfInstance(resource.spec), policy);
+  return {
+    key: { kind: 'Instance', namespace: resource.metadata.namespace, name: resource.metadata.name },
+    spec: resource.spec,
+    template,
+    hash: configHash(template),
+    annotations: { ...resource.metadata.annotations },
+  };
+}
+
+/**
+ * The runtime name of an owner's container: `berth-<namespace>-<name>`, and
+ * `berth-<namespace>-<name>-<member>` for a pool member. Deterministic, but a
+ * name is not an identity (namespace "a-b"/name "c" and namespace "a"/name "b-c"
+ * map to the same text): ownership is always decided by labels.
+ */
+export function containerNameFor(key: ResourceKey, member?: string): string {
+  const base = `berth-${key.namespace}-${key.name}`;
+  return member === undefined ? base : `${base}-${member}`;
+}
+
+/**
+ * The labels berth puts on every container it creates (DESIGN.md, "Labels on
+ * every managed container"). `createdAt` is epoch ms, passed in so this stays pure.
+ */
+export function ownerLabels(controllerId: string, key: ResourceKey, hash: ConfigHash, createdAt: number, member?: string): Record<string, string> {
+  return {
+    [LABEL.managedBy]: controllerId,
+    [LABEL.kind]: key.kind,
+    [LABEL.namespace]: key.namespace,
+    [LABEL.name]: key.name,
+    ...(member === undefined ? {} : { [LABEL.member]: member }),
+    [LABEL.configHash]: hash.hash,
+    [LABEL.hashVersion]: hash.version,
+    [LABEL.createdAt]: String(createdAt),
+    [LABEL.configFields]: encodeFieldDigests(hash.fields),
+  };
+}

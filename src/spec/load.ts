@@ -1,0 +1,401 @@
+// Loading specs: YAML files and directories -> validated resources, with every
+// problem reported as a SpecError naming the file, line and field path.
+//
+// Bad input never throws and never blocks good input: each document is
+// validated on its own, each file is read on its own, and the result carries
+// both the resources that loaded and the errors of those that did not.
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Composer, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { formatPath, SpecError } from './errors.js';
+import { DEFAULT_POLICY, policyViolations, type ControllerPolicy } from './policy.js';
+import { API_VERSION, KIND_NAMES, KINDS, keyString, keyOf, type Kind, type Resource } from './schema.js';
+import { templateOfInstance } from './desired.js';
+
+/** Largest spec file (or stdin text) accepted. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+/** Alias expansion limit handed to yaml's toJS (the "billion laughs" guard). */
+export const MAX_ALIAS_COUNT = 100;
+/**
+ * Deepest YAML structure accepted (the parser's stack: document, collections,
+ * pairs). Real specs stay under 20; without a bound, 1 MiB of "[[[[..." or
+ * "- - - -..." exhausts the stack or the heap of the recursive steps after parsing.
+ */
+export const MAX_NESTING_DEPTH = 100;
+
+export interface LoadOptions {
+  /** What the controller allows (privileged, host network, bind mounts, capAdd); DEFAULT_POLICY if unset. */
+  policy?: ControllerPolicy;
+  maxBytes?: number;
+  maxAliasCount?: number;
+}
+
+export interface LoadPathsOptions extends LoadOptions {
+  /** Reads stdin when a path is "-"; without it, "-" is an error. The text is reported as file "<stdin>". */
+  readStdin?: () => Promise<string>;
+}
+
+export interface LoadedResource {
+  resource: Resource;
+  /** The file as given (or as joined under a given directory). */
+  file: string;
+  /** 1-based line where the document's content starts. */
+  line: number;
+}
+
+export interface LoadResult {
+  resources: LoadedResource[];
+  errors: SpecError[];
+}
+
+type Path = readonly PropertyKey[];
+interface Position {
+  line: number;
+  column: number;
+}
+/** Where a field is: its key's line when present, else the line of the nearest enclosing field. */
+type Locate = (path: Path) => Position | undefined;
+
+/** Parses one text (a file's content or stdin) holding any number of YAML documents. */
+export function parseSpecText(text: string, file: string, options: LoadOptions = {}): LoadResult {
+  const result = parseDocuments(text, file, options);
+  return markDuplicates([result]);
+}
+
+/**
+ * Loads files and directories (walked recursively for *.yaml / *.yml, skipping
+ * dot-files and dot-directories), in the order given, directories sorted by name.
+ * A duplicate kind/namespace/name is an error on the later document.
+ */
+export async function loadSpecPaths(paths: string[], options: LoadPathsOptions = {}): Promise<LoadResult> {
+  const maxBytes = options.maxBytes ?? MAX_SPEC_BYTES;
+  const results: Parsed[] = [];
+  const seen = new Set<string>();
+  const fileError = (file: string, message: string, cause?: unknown): void => {
+    results.push({ resources: [], errors: [new SpecError({ file }, message, { cause })] });
+  };
+
+  const loadFile = async (file: string, size: number): Promise<void> => {
+    if (size > maxBytes) return fileError(file, tooLarge(size, maxBytes));
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      return fileError(file, `cannot read: ${ioMessage(e)}`, e);
+    }
+    results.push(parseDocuments(text, file, options));
+  };
+
+  const visit = async (path: string, explicit: boolean): Promise<void> => {
+    let info;
+    let real: string;
+    try {
+      info = await stat(path);
+      real = await realpath(path);
+    } catch (e) {
+      return fileError(path, `cannot read: ${ioMessage(e)}`, e);
+    }
+    // The same file or directory reached twice (a path given twice, a symlink loop) loads once.
+    if (seen.has(real)) return;
+    seen.add(real);
+    if (info.isDirectory()) {
+      let entries: string[];
+      try {
+        entries = (await readdir(path)).sort();
+      } catch (e) {
+        return fileError(path, `cannot read directory: ${ioMessage(e)}`, e);
+      }
+      for (const name of entries) {
+        if (name.startsWith('.')) continue;
+        const child = join(path, name);
+        let childInfo;
+        try {
+          childInfo = await stat(child);
+        } catch (e) {
+          fileError(child, `cannot read: ${ioMessage(e)}`, e);
+          continue;
+        }
+        if (childInfo.isDirectory()) await visit(child, false);
+        else if (childInfo.isFile() && /\.ya?ml$/i.test(name)) await visit(child, false);
+      }
+      return;
+    }
+    if (!info.isFile()) return fileError(path, 'not a regular file or directory');
+    // A file named explicitly loads whatever its extension; one found in a directory only as *.yaml / *.yml.
+    if (explicit || /\.ya?ml$/i.test(path)) await loadFile(path, info.size);
+  };
+
+  for (const path of paths) {
+    if (path === '-') {
+      if (!options.readStdin) {
+        fileError('<stdin>', 'reading specs from stdin ("-") is not supported here');
+        continue;
+      }
+      try {
+        results.push(parseDocuments(await options.readStdin(), '<stdin>', options));
+      } catch (e) {
+        fileError('<stdin>', `cannot read: ${ioMessage(e)}`, e);
+      }
+      continue;
+    }
+    await visit(path, true);
+  }
+  return markDuplicates(results);
+}
+
+/**
+ * Validates one already-parsed object (an HTTP apply body, a Kubernetes object):
+ * the same checks as a YAML document, with paths but no lines.
+ */
+export function validateResource(value: unknown, file: string, options: LoadOptions = {}): { resource?: Resource; errors: SpecError[] } {
+  return validateValue(value, file, () => undefined, options.policy ?? DEFAULT_POLICY);
+}
+
+// ---------------------------------------------------------------------------
+
+interface Parsed {
+  resources: (LoadedResource & { nameLine: number })[];
+  errors: SpecError[];
+}
+
+function parseDocuments(text: string, file: string, options: LoadOptions): Parsed {
+  const out: Parsed = { resources: [], errors: [] };
+  const maxBytes = options.maxBytes ?? MAX_SPEC_BYTES;
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > maxBytes) {
+    out.errors.push(new SpecError({ file }, tooLarge(size, maxBytes)));
+    return out;
+  }
+  const policy = options.policy ?? DEFAULT_POLICY;
+  const lineCounter = new LineCounter();
+  const at = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+
+  let docs: Document.Parsed[];
+  try {
+    docs = composeDocuments(text, lineCounter);
+  } catch (e) {
+    if (e instanceof NestingTooDeep) {
+      out.errors.push(new SpecError({ file, ...at(e.offset) }, `structure nested too deeply (more than ${MAX_NESTING_DEPTH} levels)`));
+    } else {
+      // Nothing about bad input may escape as a throw.
+      out.errors.push(new SpecError({ file }, `cannot parse YAML: ${errorMessage(e)}`, { cause: e }));
+    }
+    return out;
+  }
+
+  for (const doc of docs) {
+    const start = doc.contents?.range[0] ?? doc.range[0];
+    const errs: SpecError[] = [];
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) errs.push(new SpecError({ file, ...at(err.pos[0]) }, yamlMessage(err.message), { cause: err }));
+      out.errors.push(...errs);
+      continue;
+    }
+    if (doc.contents === null) continue; // empty document (only comments, or a stray ---)
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: options.maxAliasCount ?? MAX_ALIAS_COUNT });
+    } catch (e) {
+      const message =
+        e instanceof ReferenceError && /alias/i.test(e.message)
+          ? 'too many alias expansions (refused as a possible "billion laughs" attack)'
+          : `cannot read YAML document: ${errorMessage(e)}`;
+      out.errors.push(new SpecError({ file, ...at(start) }, message, { cause: e }));
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+
+    const locate = (path: Path): Position | undefined => {
+      const offset = locateOffset(doc, path);
+      return offset === undefined ? undefined : at(offset);
+    };
+    const { resource, errors } = validateValue(value, file, (p) => locate(p) ?? at(start), policy);
+    if (resource) {
+      const docLine = at(start).line;
+      out.resources.push({ resource, file, line: docLine, nameLine: locate(['metadata', 'name'])?.line ?? docLine });
+    } else {
+      out.errors.push(...errors);
+    }
+  }
+  return out;
+}
+
+class NestingTooDeep extends Error {
+  constructor(readonly offset: number) {
+    super('nesting too deep');
+  }
+}
+
+/**
+ * yaml's parseAllDocuments, with the parser's stack watched token by token: the
+ * lexer and parser are iterative, so a too-deep input is refused before the
+ * recursive composer, toJS and zod ever see it.
+ */
+function composeDocuments(text: string, lineCounter: LineCounter): Document.Parsed[] {
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  function* tokens() {
+    for (const lexeme of new Lexer().lex(text)) {
+      yield* parser.next(lexeme);
+      if (parser.stack.length > MAX_NESTING_DEPTH) throw new NestingTooDeep(parser.offset);
+    }
+    yield* parser.end();
+  }
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, strict: true, stringKeys: true });
+  return [...composer.compose(tokens())];
+}
+
+function validateValue(value: unknown, file: string, locate: Locate, policy: ControllerPolicy): { resource?: Resource; errors: SpecError[] } {
+  const errors: SpecError[] = [];
+  const error = (path: Path, message: string, locatePath: Path = path): void => {
+    errors.push(new SpecError({ file, ...locate(locatePath), path: formatPath(path) }, message));
+  };
+
+  if (!isPlainObject(value)) {
+    error([], `expected a mapping with apiVersion, kind, metadata and spec, got ${describe(value)}`);
+    return { errors };
+  }
+  const kind = value['kind'];
+  const apiVersion = value['apiVersion'];
+  const expectedKinds = KIND_NAMES.join(', ');
+  if (kind === undefined) {
+    error(['kind'], `required field is missing (one of ${expectedKinds})`, []);
+    return { errors };
+  }
+  if (typeof kind !== 'string' || !Object.hasOwn(KINDS, kind)) {
+    error(['kind'], `unknown kind ${describe(kind)} (expected one of ${expectedKinds})`);
+    return { errors };
+  }
+  if (apiVersion !== API_VERSION) {
+    if (apiVersion === undefined) error(['apiVersion'], `required field is missing (expected "${API_VERSION}")`, []);
+    else error(['apiVersion'], `unsupported apiVersion ${describe(apiVersion)} for kind ${kind} (expected "${API_VERSION}")`);
+  }
+
+  const schema: z.ZodType<Resource> = KINDS[kind as Kind].schema;
+  const parsed = schema.safeParse(value, { reportInput: true });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.path[0] === 'apiVersion' && apiVersion !== API_VERSION) continue; // reported above
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) error([...issue.path, key], 'unknown field');
+        continue;
+      }
+      const missing = issue.code === 'invalid_type' && issue.input === undefined;
+      // A missing field has no line of its own: locate() falls back to the enclosing field's key.
+      error(issue.path, missing ? 'required field is missing' : issueMessage(issue));
+    }
+    return { errors };
+  }
+  if (errors.length > 0) return { errors };
+
+  const resource = parsed.data;
+  const template =
+    resource.kind === 'Instance' ? { base: ['spec'], t: templateOfInstance(resource.spec) } : resource.kind === 'InstancePool' ? { base: ['spec', 'template'], t: resource.spec.template } : undefined;
+  if (template) {
+    for (const v of policyViolations(template.t, policy)) error([...template.base, ...v.path], v.message);
+  }
+  return errors.length > 0 ? { errors } : { resource, errors };
+}
+
+/** Marks the later of two documents with the same kind/namespace/name, across all results. */
+function markDuplicates(results: Parsed[]): LoadResult {
+  const first = new Map<string, LoadedResource>();
+  const out: LoadResult = { resources: [], errors: [] };
+  for (const r of results) {
+    const errors = [...r.errors];
+    for (const { nameLine, ...loaded } of r.resources) {
+      const key = keyOf(loaded.resource);
+      const prior = first.get(keyString(key));
+      if (prior) {
+        errors.push(
+          new SpecError(
+            { file: loaded.file, line: nameLine, path: 'metadata.name' },
+            `duplicate ${key.kind} "${key.namespace}/${key.name}": already defined at ${prior.file}:${prior.line}`,
+          ),
+        );
+        continue;
+      }
+      first.set(keyString(key), loaded);
+      out.resources.push(loaded);
+    }
+    out.errors.push(...errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
+  }
+  return out;
+}
+
+/**
+ * The source offset for a field path: the key of the deepest map entry (or the
+ * sequence item) that exists along it. So a present field points at its own
+ * key, and a missing one at the key of the map that should hold it.
+ */
+function locateOffset(doc: Document.Parsed, path: Path): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node);
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      offset = rangeStart(pair.key) ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (item === undefined) break;
+      offset = rangeStart(item) ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+const rangeStart = (node: unknown): number | undefined => (node && typeof node === 'object' && 'range' in node ? (node as YamlNode).range?.[0] : undefined);
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}, got ${describe(issue.input)}`;
+    case 'invalid_union': {
+      const expected = issue.errors.flatMap((branch) => branch.filter((i) => i.code === 'invalid_type' && i.path.length === 0).map((i) => (i as z.core.$ZodIssueInvalidType).expected));
+      return expected.length > 0 ? `expected ${[...new Set(expected)].join(' or ')}, got ${describe(issue.input)}` : issue.message;
+    }
+    case 'invalid_value':
+      return `invalid value ${describe(issue.input)} (expected ${issue.values.map((v) => JSON.stringify(v)).join(', ')})`;
+    case 'too_small':
+    case 'too_big':
+      return `${issue.message.replace(/^Too (small|big): /, '')} (got ${describe(issue.input)})`;
+    default:
+      return issue.message;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === 'undefined') return 'nothing';
+  return `${typeof v} ${String(v)}`;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const tooLarge = (size: number, max: number): string => `file is too large (${size} bytes; the limit is ${max})`;
+
+/** yaml's messages without a trailing position (we report the line ourselves). */
+const yamlMessage = (message: string): string => (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+
+const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+function ioMessage(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'ELOOP') return 'too many symbolic links';
+  return errorMessage(e);
+}
