@@ -5,6 +5,8 @@ import { configHash } from '../spec/hash.js';
 import { effectiveTemplate } from '../spec/policy.js';
 import { ContainerTemplateSchema, INSTANCE_POLICY_FIELDS, InstanceSpecSchema } from '../spec/schema.js';
 import type { ObservedContainer } from '../runtime/types.js';
+import { formatPlan } from './format.js';
+import { planInstance } from './plan-instance.js';
 import type { DesiredInstance, PlanInput, RestartMemory } from './types.js';
 
 export const CONTROLLER_ID = 'berth-test';
@@ -71,3 +73,6 @@ export function planInput(desired: DesiredInstance | undefined, observed: Observ
     ...rest,
   };
 }
+
+/** The golden text of planning `desired` against `observed` at NOW. */
+export const planText = (...args: Parameters<typeof planInput>): string => formatPlan(planInstance(planInput(...args)));

@@ -1,0 +1,24 @@
+// Rule 2: the container's config hash is not the desired one -> replace it,
+// naming the fields that drifted. New first, then the old goes (the executor
+// renames after), unless a fixed host port forces stop-first. A Stopped
+// Instance is not replaced: a replacement would start; it is replaced once
+// it runs again.
+import { NOTHING, needsStopFirst, type InstanceView, type RuleResult } from './rule.js';
+
+export function driftRule(view: InstanceView): RuleResult {
+  const { container: c, hash, desired, input } = view;
+  if (!c || !hash || hash.matches) return NOTHING;
+  if (desired.spec.state === 'Stopped') return NOTHING;
+  return {
+    actions: [
+      {
+        type: 'replace',
+        cause: hash.cause,
+        containerId: c.id,
+        stopFirst: needsStopFirst(desired),
+        ...(hash.driftedFields ? { driftedFields: hash.driftedFields } : {}),
+        name: input.containerName,
+      },
+    ],
+  };
+}

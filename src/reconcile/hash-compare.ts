@@ -1,0 +1,41 @@
+// Does a container (or a finished run) carry the desired config? Compared in
+// the hash format the container was labelled with, so a new hash format
+// relabels nothing and recreates nothing.
+import { configHash, driftedFields, knownHashVersion, type ConfigHash } from '../spec/hash.js';
+import type { ObservedContainer } from '../runtime/types.js';
+import type { DesiredInstance } from './types.js';
+
+export type HashComparison =
+  | { matches: true }
+  | { matches: false; cause: string; driftedFields?: string[] };
+
+/** The desired hash in `version`'s format, or undefined when that format is unknown. */
+export function desiredHashIn(desired: DesiredInstance, version: string): ConfigHash | undefined {
+  if (version === desired.hash.version) return desired.hash;
+  const given = desired.hashesByVersion?.[version];
+  if (given) return given;
+  if (!knownHashVersion(version)) return undefined;
+  try {
+    return configHash(desired.template, version);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compares a container's labels with the desired config, in the container's own hash format. */
+export function compareContainerHash(desired: DesiredInstance, c: ObservedContainer): HashComparison {
+  if (c.configHash === undefined) return { matches: false, cause: 'config hash label missing' };
+  const version = c.hashVersion ?? desired.hash.version;
+  const expected = desiredHashIn(desired, version);
+  if (!expected) return { matches: false, cause: `config hash changed (hash version ${JSON.stringify(version)} unknown)` };
+  if (expected.hash === c.configHash) return { matches: true };
+  const fields = driftedFields(expected.fields, c.configFields);
+  if (fields === undefined || fields.length === 0) return { matches: false, cause: 'config hash changed' };
+  return { matches: false, cause: `config hash changed: ${fields.join(', ')}`, driftedFields: fields };
+}
+
+/** Whether a recorded hash (of a finished run) is the desired config. */
+export function hashIsDesired(desired: DesiredInstance, hash: string, version: string | undefined): boolean {
+  const expected = desiredHashIn(desired, version ?? desired.hash.version);
+  return expected !== undefined && expected.hash === hash;
+}
