@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from './errors.js';
-import { loadSpecPaths, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, parseSpecText, validateResource } from './load.js';
+import { loadSpecPaths, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, parseSpecText, readYamlDocuments, validateResource } from './load.js';
 import { DEFAULT_POLICY } from './policy.js';
 
 const lines = (...ls: string[]): string => `${ls.join('\n')}\n`;
@@ -397,6 +397,19 @@ describe('parseSpecText', () => {
   it('treats an empty text as no resources and no errors', () => {
     expect(parseSpecText('', 'f.yaml')).toEqual({ resources: [], errors: [] });
     expect(parseSpecText('# only a comment\n---\n---\n', 'f.yaml')).toEqual({ resources: [], errors: [] });
+  });
+});
+
+describe('readYamlDocuments', () => {
+  it('returns plain values with their lines, under the same limits, without a schema', () => {
+    expect(readYamlDocuments(lines('a: 1', '---', '# empty', '---', '- b', 'c: [', '---', '{d: *nope}'), 'body')).toEqual({
+      documents: [
+        { value: { a: 1 }, line: 1 },
+      ],
+      errors: [expect.objectContaining({ file: 'body', line: 6 }), expect.objectContaining({ file: 'body', line: 8 })],
+    });
+    expect(readYamlDocuments(`${'['.repeat(500_000)}\n`, 'body').errors.map(String)).toEqual([`body:1: structure nested too deeply (more than ${MAX_NESTING_DEPTH} levels)`]);
+    expect(readYamlDocuments('a: 1\n', 'body', { maxBytes: 4 }).errors.map(String)).toEqual(['body: file is too large (5 bytes; the limit is 4)']);
   });
 });
 

@@ -161,13 +161,42 @@ interface Parsed {
 
 function parseDocuments(text: string, file: string, options: LoadOptions): Parsed {
   const out: Parsed = { resources: [], errors: [] };
+  const policy = options.policy ?? DEFAULT_POLICY;
+  const read = readDocuments(text, file, options);
+  out.errors.push(...read.errors);
+  for (const { value, line, locate } of read.documents) {
+    const { resource, errors } = validateValue(value, file, locate, policy);
+    if (resource) out.resources.push({ resource, file, line, nameLine: locate(['metadata', 'name'])?.line ?? line });
+    else out.errors.push(...errors);
+  }
+  return out;
+}
+
+/** A YAML document as a plain value, with the line it starts on. */
+export interface YamlDocument {
+  value: unknown;
+  line: number;
+}
+
+/**
+ * The YAML documents of a text as plain values, with every limit of the spec
+ * loader (size, nesting depth, alias expansion, unique keys, string keys) but
+ * no schema: for callers that validate on their own (an HTTP body). Empty
+ * documents are skipped; a bad document is an error and the others still come back.
+ */
+export function readYamlDocuments(text: string, file: string, options: Omit<LoadOptions, 'policy'> = {}): { documents: YamlDocument[]; errors: SpecError[] } {
+  const { documents, errors } = readDocuments(text, file, options);
+  return { documents: documents.map(({ value, line }) => ({ value, line })), errors };
+}
+
+function readDocuments(text: string, file: string, options: LoadOptions): { documents: (YamlDocument & { locate: Locate })[]; errors: SpecError[] } {
+  const out: { documents: (YamlDocument & { locate: Locate })[]; errors: SpecError[] } = { documents: [], errors: [] };
   const maxBytes = options.maxBytes ?? MAX_SPEC_BYTES;
   const size = Buffer.byteLength(text, 'utf8');
   if (size > maxBytes) {
     out.errors.push(new SpecError({ file }, tooLarge(size, maxBytes)));
     return out;
   }
-  const policy = options.policy ?? DEFAULT_POLICY;
   const lineCounter = new LineCounter();
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
@@ -189,10 +218,10 @@ function parseDocuments(text: string, file: string, options: LoadOptions): Parse
 
   for (const doc of docs) {
     const start = doc.contents?.range[0] ?? doc.range[0];
-    const errs: SpecError[] = [];
-    if (doc.errors.length > 0) {
-      for (const err of doc.errors) errs.push(new SpecError({ file, ...at(err.pos[0]) }, yamlMessage(err.message), { cause: err }));
-      out.errors.push(...errs);
+    const err = doc.errors[0];
+    if (err) {
+      // The first syntax error only: the ones after it are mostly its echoes.
+      out.errors.push(new SpecError({ file, ...at(err.pos[0]) }, yamlMessage(err.message), { cause: err }));
       continue;
     }
     if (doc.contents === null) continue; // empty document (only comments, or a stray ---)
@@ -208,18 +237,11 @@ function parseDocuments(text: string, file: string, options: LoadOptions): Parse
       continue;
     }
     if (value === null || value === undefined) continue;
-
-    const locate = (path: Path): Position | undefined => {
+    const locate = (path: Path): Position => {
       const offset = locateOffset(doc, path);
-      return offset === undefined ? undefined : at(offset);
+      return at(offset ?? start);
     };
-    const { resource, errors } = validateValue(value, file, (p) => locate(p) ?? at(start), policy);
-    if (resource) {
-      const docLine = at(start).line;
-      out.resources.push({ resource, file, line: docLine, nameLine: locate(['metadata', 'name'])?.line ?? docLine });
-    } else {
-      out.errors.push(...errors);
-    }
+    out.documents.push({ value, line: at(start).line, locate });
   }
   return out;
 }
