@@ -48,7 +48,7 @@ describe('drift rule: the config hash changed', () => {
     const d = desiredInstance();
     expect(planText(d, [containerOf(d, { id: ID, configHash: undefined })])).toBe('Instance/default/web: replace 3f2a1b0c9d8e (config hash label missing)');
     expect(planText(d, [containerOf(d, { id: ID, hashVersion: '9', configHash: 'v9-abc' })])).toBe(
-      'Instance/default/web: replace 3f2a1b0c9d8e (config hash changed (hash version "9" unknown))',
+      'Instance/default/web: replace 3f2a1b0c9d8e (config hash of unknown version "9")',
     );
   });
 

@@ -27,7 +27,7 @@ export function compareContainerHash(desired: DesiredInstance, c: ObservedContai
   if (c.configHash === undefined) return { matches: false, cause: 'config hash label missing' };
   const version = c.hashVersion ?? desired.hash.version;
   const expected = desiredHashIn(desired, version);
-  if (!expected) return { matches: false, cause: `config hash changed (hash version ${JSON.stringify(version)} unknown)` };
+  if (!expected) return { matches: false, cause: `config hash of unknown version ${JSON.stringify(version)}` };
   if (expected.hash === c.configHash) return { matches: true };
   const fields = driftedFields(expected.fields, c.configFields);
   if (fields === undefined || fields.length === 0) return { matches: false, cause: 'config hash changed' };

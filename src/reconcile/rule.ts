@@ -26,11 +26,6 @@ export interface InstanceView {
 /** A rule about the one container of an Instance. */
 export type InstanceRule = (view: InstanceView) => RuleResult;
 
-/** The kept container and its comparison, when both exist. */
-export function keptContainer(view: InstanceView): { c: ObservedContainer; hash: HashComparison } | undefined {
-  return view.container && view.hash ? { c: view.container, hash: view.hash } : undefined;
-}
-
 /** The template binds a fixed host port: two containers cannot run side by side. */
 export const needsStopFirst = (desired: DesiredInstance): boolean => desired.template.ports.some((p) => p.hostPort !== undefined);
 
