@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatPlan } from './format.js';
-import { planInstance } from './plan-instance.js';
+import { keptContainer, planInstance } from './plan-instance.js';
 import { cid, CONTAINER_NAME, containerOf, desiredInstance, exitedOf, HOUR, MINUTE, NOW, planInput, planText, SECOND } from './testing.js';
 
 const OLD = cid('01d01d01d01d');
@@ -72,6 +72,11 @@ describe('duplicates rule: several containers for one Instance', () => {
     expect(planText(d, [fresh, squatter])).toBe('Instance/default/web: nothing to do');
     const leaving = { ...old, state: 'removing' as const };
     expect(planText(d, [fresh, leaving])).toBe('Instance/default/web: nothing to do');
+  });
+
+  it('exposes the kept container for status', () => {
+    expect(keptContainer(planInput(d, [old, fresh]))?.id).toBe(NEW);
+    expect(keptContainer(planInput(undefined, [old, fresh]))).toBeUndefined();
   });
 
   it('takes the canonical name when nobody holds it', () => {

@@ -55,6 +55,21 @@ export function ownedContainers(input: PlanInput): ObservedContainer[] {
   return out;
 }
 
+/**
+ * The container the planner keeps for this Instance (the one status and
+ * probes should describe): desired config, then running, then newest, with
+ * hash formats compared as the drift rule does. Undefined without a spec.
+ */
+export function keptContainer(input: PlanInput): ObservedContainer | undefined {
+  const desired = input.desired;
+  if (!desired) return undefined;
+  try {
+    return duplicatesRule(ownedContainers(input), (c) => compareContainerHash(desired, c)).kept;
+  } catch {
+    return undefined;
+  }
+}
+
 export function planInstance(input: PlanInput): Plan {
   try {
     return planInstanceUnchecked(input);
