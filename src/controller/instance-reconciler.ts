@@ -5,8 +5,9 @@
 import { containerNameFor, desiredInstance, ownerLabels } from '../spec/desired.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import type { Instance, ResourceKey } from '../spec/schema.js';
-import { PRUNE_ANNOTATION, type Action, type DesiredInstance, type Plan } from '../reconcile/types.js';
-import { planInstance } from '../reconcile/plan-instance.js';
+import { PRUNE_ANNOTATION, type Action, type DesiredInstance, type Plan, type PlanInput } from '../reconcile/types.js';
+import { keptContainer, planInstance } from '../reconcile/plan-instance.js';
+import { formatPlan } from '../reconcile/format.js';
 import { instanceStatus } from '../reconcile/instance-status.js';
 import type { InstanceStatus } from '../spec/status.js';
 import type { ObservedContainer, Runtime } from '../runtime/types.js';
@@ -29,6 +30,7 @@ export interface InstanceReconcilerDeps {
   /** How long a replacement may take to pass its probe before the old container goes anyway. */
   replaceReadyTimeoutMs?: number;
   usageRefreshMs?: number;
+  logger?: { debug(o: object, msg?: string): void };
 }
 
 const USAGE_REFRESH_MS = 30_000;
@@ -62,19 +64,20 @@ export class InstanceReconciler {
 
     // 3. Plan, pure.
     const now = clock.now();
-    const current = pickCurrent(observed, desired);
-    const probeFailures = current ? (supervisor.snapshot(current.id)?.context.probe.failures ?? 0) : 0;
-    const mem = memory.get(key);
-    const plan = planInstance({
+    const input: PlanInput = {
       controllerId: this.d.controllerId,
       desired,
       key,
       observed,
-      memory: { ...mem, probeFailures },
+      memory: memory.get(key),
       now,
       containerName: containerNameFor(key),
       pruneDisabled: this.lastPruneDisabled.get(id) ?? false,
-    });
+    };
+    const current = keptContainer(input);
+    input.memory = { ...input.memory, probeFailures: current ? (supervisor.snapshot(current.id)?.context.probe.failures ?? 0) : 0 };
+    const plan = planInstance(input);
+    this.d.logger?.debug({ plan: formatPlan(plan), observed: observed.map((c) => `${c.id.slice(0, 12)}:${c.state}:${c.exitCode ?? ''}`) }, 'plan');
 
     // 4. Act.
     const acted: ObservedContainer[] = [...observed];
@@ -92,7 +95,7 @@ export class InstanceReconciler {
         this.lastPruneDisabled.delete(id);
       }
     } else if (entry) {
-      this.writeStatus(key, desired, entry.object.metadata.generation, pickCurrent(acted, desired), plan, actError ? errorReason(actError) : undefined);
+      this.writeStatus(key, desired, entry.object.metadata.generation, keptContainer({ ...input, observed: acted, now: clock.now() }), plan, actError ? errorReason(actError) : undefined);
     }
     if (actError) throw actError;
 
@@ -141,7 +144,7 @@ export class InstanceReconciler {
       }
       case 'restart': {
         memory.update(key, { restartCount: action.attempt, lastRestartAt: clock.now() });
-        recorder.record({ type: 'Warning', reason: 'BackOff', message: `restarting container ${action.containerId.slice(0, 12)} (attempt ${action.attempt}): ${action.cause}`, involvedObject: involved });
+        recorder.record({ type: 'Warning', reason: 'Restarted', message: `restarting container ${action.containerId.slice(0, 12)} (attempt ${action.attempt}): ${action.cause}`, involvedObject: involved });
         const c = world.find((x) => x.id === action.containerId);
         if (c && c.state === 'running') await supervisor.stop(key, action.containerId, signal);
         await supervisor.start(key, action.containerId, signal);
@@ -245,12 +248,6 @@ export class InstanceReconciler {
 }
 
 const emptyPlan = (key: ResourceKey): Plan => ({ key, actions: [] });
-
-/** The container that represents the Instance: current hash first, running first, newest first. */
-function pickCurrent(observed: ObservedContainer[], desired: DesiredInstance | undefined): ObservedContainer | undefined {
-  const score = (c: ObservedContainer): number => (c.configHash === desired?.hash.hash ? 2 : 0) + (c.state === 'running' ? 1 : 0);
-  return [...observed].sort((a, b) => score(b) - score(a) || b.createdAt - a.createdAt)[0];
-}
 
 function readyTimeoutMs(desired: DesiredInstance): number {
   const h = desired.template.healthCheck;

@@ -82,6 +82,7 @@ export class Manager {
       memory: this.memory,
       policy: o.policy,
       clock: this.clock,
+      logger: o.logger,
     });
     this.apiSource = new ApiSource(this.store, o.stateDir);
     this.files = o.specDirs.length
@@ -110,10 +111,18 @@ export class Manager {
     this.o.runtime.events(
       (ev) => {
         if (ev.labels[LABEL.managedBy] !== this.o.controllerId) return;
+        log.debug({ action: ev.action, container: ev.containerId.slice(0, 12) }, 'engine event');
         const kind = ev.labels[LABEL.kind];
         const namespace = ev.labels[LABEL.namespace];
         const name = ev.labels[LABEL.name];
-        if (kind === 'Instance' && namespace && name) this.enqueue({ kind, namespace, name });
+        if (kind !== 'Instance' || !namespace || !name) return;
+        const key = { kind, namespace, name } as const;
+        this.enqueue(key);
+        // The engine emits die before its inspect/list answers show the exit; look again shortly.
+        if (ev.action === 'die' || ev.action === 'oom') {
+          this.queue.addAfter(keyString(key), 150);
+          setTimeout(() => this.enqueue(key), 1000).unref();
+        }
       },
       this.abort.signal,
       (e) => {
