@@ -1,0 +1,260 @@
+// The behaviour every Runtime must show, run against each implementation
+// (test/runtime-docker.test.ts, later Kubernetes). Tests run in order on a few
+// shared containers, so the suite stays small: three containers in all.
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContainerTemplateSchema, type Kind } from '../../src/spec/schema.js';
+import { effectiveTemplate } from '../../src/spec/policy.js';
+import { configHash, encodeFieldDigests, HASH_VERSION } from '../../src/spec/hash.js';
+import { isRuntimeError } from '../../src/runtime/errors.js';
+import { LABEL, type CreateRequest, type ObservedContainer, type Runtime, type RuntimeEvent } from '../../src/runtime/types.js';
+import { TEST_IMAGE } from './engine.js';
+import { noEngine } from './provided.js';
+
+export interface ContractSubject {
+  runtime: Runtime;
+  /** The managed-by value of this run; cleanup removes what carries it. */
+  controllerId: string;
+  cleanup: () => Promise<void>;
+  /** An image with busybox (sh, sleep, ps, grep, kill, head, tr); default TEST_IMAGE. */
+  image?: string;
+}
+
+export interface RequestOptions {
+  kind?: Kind;
+  member?: string;
+  createdAt?: number;
+}
+
+/** A create request as the controller builds it: effective template, hash labels, identity labels. */
+export function contractRequest(controllerId: string, owner: string, template: Record<string, unknown>, opts: RequestOptions = {}): CreateRequest {
+  const t = effectiveTemplate(ContainerTemplateSchema.parse(template));
+  const hash = configHash(t);
+  const labels: Record<string, string> = {
+    [LABEL.managedBy]: controllerId,
+    [LABEL.kind]: opts.kind ?? 'Instance',
+    [LABEL.namespace]: 'default',
+    [LABEL.name]: owner,
+    [LABEL.configHash]: hash.hash,
+    [LABEL.hashVersion]: HASH_VERSION,
+    [LABEL.configFields]: encodeFieldDigests(hash.fields),
+    [LABEL.createdAt]: String(opts.createdAt ?? Date.now()),
+  };
+  if (opts.member) labels[LABEL.member] = opts.member;
+  return { name: `${controllerId}-${owner}${opts.member ? `-${opts.member}` : ''}`, template: t, labels };
+}
+
+export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of Readable.from(stream as AsyncIterable<Buffer | string>)) text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+  return text;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after timeoutMs. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const byId = (list: ObservedContainer[], id: string): ObservedContainer | undefined => list.find((c) => c.id === id);
+
+export function runtimeContract(name: string, makeRuntime: () => Promise<ContractSubject>): void {
+  describe.skipIf(noEngine())(`Runtime contract: ${name}`, () => {
+    let subject: ContractSubject;
+    let runtime: Runtime;
+    let managedBy: string;
+    let image: string;
+    const events: RuntimeEvent[] = [];
+    const eventErrors: Error[] = [];
+    const stopEvents = new AbortController();
+    // alpha: the default keep-running command; beta: logs, exits 3 on SIGTERM;
+    // gamma: a pool member that ignores SIGTERM (killed after the grace period).
+    const ids = { alpha: '', beta: '', gamma: '' };
+    const createdAt = Date.UTC(2026, 0, 2, 3, 4, 5);
+
+    beforeAll(async () => {
+      subject = await makeRuntime();
+      runtime = subject.runtime;
+      managedBy = subject.controllerId;
+      image = subject.image ?? TEST_IMAGE;
+      await runtime.ensureImage(image, 'IfNotPresent');
+      // Subscribed first, so it is live before the events these tests cause.
+      runtime.events((e) => events.push(e), stopEvents.signal, (e) => eventErrors.push(e));
+    });
+
+    afterAll(async () => {
+      stopEvents.abort();
+      await subject?.cleanup();
+    });
+
+    it('creates containers with labels that list() decodes, in one call', async () => {
+      ids.alpha = await runtime.create(contractRequest(managedBy, 'alpha', { image, stopGracePeriodSeconds: 2 }, { createdAt }));
+      ids.beta = await runtime.create(
+        contractRequest(managedBy, 'beta', {
+          image,
+          args: ['sh', '-c', 'echo hello-out; echo hello-err >&2; trap "exit 3" TERM; while :; do sleep 1 & wait $!; done'],
+        }),
+      );
+      ids.gamma = await runtime.create(
+        contractRequest(managedBy, 'gamma', { image, args: ['sh', '-c', 'trap "" TERM; while :; do sleep 1; done'] }, { kind: 'InstancePool', member: 'm1' }),
+      );
+      const listed = await runtime.list({ managedBy });
+      expect(listed.map((c) => c.id).sort()).toEqual(Object.values(ids).sort());
+      const alpha = byId(listed, ids.alpha)!;
+      const expectedHash = configHash(effectiveTemplate(ContainerTemplateSchema.parse({ image, stopGracePeriodSeconds: 2 })));
+      expect(alpha).toMatchObject({
+        name: `${managedBy}-alpha`,
+        managedBy,
+        kind: 'Instance',
+        namespace: 'default',
+        owner: 'alpha',
+        configHash: expectedHash.hash,
+        hashVersion: HASH_VERSION,
+        configFields: expectedHash.fields,
+        createdAt,
+        state: 'created',
+        hostPorts: [],
+      });
+      expect(alpha.labels[LABEL.managedBy]).toBe(managedBy);
+      expect(alpha.member).toBeUndefined();
+      expect(byId(listed, ids.gamma)).toMatchObject({ kind: 'InstancePool', owner: 'gamma', member: 'm1' });
+    });
+
+    it('a second create with a taken name is Conflict', async () => {
+      const err = await runtime.create(contractRequest(managedBy, 'alpha', { image })).catch((e: unknown) => e);
+      expect(isRuntimeError(err, 'Conflict')).toBe(true);
+    });
+
+    it('starts containers; starting a running one again is success', async () => {
+      for (const id of Object.values(ids)) await runtime.start(id);
+      await runtime.start(ids.alpha);
+      const listed = await runtime.list({ managedBy });
+      expect(listed.map((c) => c.state)).toEqual(['running', 'running', 'running']);
+      const inspected = await runtime.inspect(ids.alpha);
+      expect(inspected.state).toBe('running');
+      expect(inspected.startedAt).toBeGreaterThan(Date.now() - 60_000);
+    });
+
+    it('list filters by kind, namespace and name', async () => {
+      expect((await runtime.list({ managedBy, name: 'beta' })).map((c) => c.id)).toEqual([ids.beta]);
+      expect((await runtime.list({ managedBy, kind: 'InstancePool' })).map((c) => c.id)).toEqual([ids.gamma]);
+      expect(await runtime.list({ managedBy, namespace: 'elsewhere' })).toEqual([]);
+      expect(await runtime.list({ managedBy: `${managedBy}-other` })).toEqual([]);
+    });
+
+    it('exec separates stdout and stderr and reports the exit code', async () => {
+      const r = await runtime.exec(ids.alpha, { command: ['sh', '-c', 'echo out; echo err >&2; exit 7'], timeoutMs: 10_000 });
+      expect(r).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n', timedOut: false, truncated: false });
+      expect(r.durationMs).toBeGreaterThanOrEqual(0);
+      expect((await runtime.exec(ids.alpha, { command: ['true'], timeoutMs: 10_000 })).exitCode).toBe(0);
+    });
+
+    it('exec passes stdin and closes it', async () => {
+      const r = await runtime.exec(ids.alpha, { command: ['sh', '-c', 'cat; echo done'], stdin: 'line one\nline two\n', timeoutMs: 10_000 });
+      expect(r).toMatchObject({ exitCode: 0, stdout: 'line one\nline two\ndone\n', stderr: '' });
+      const empty = await runtime.exec(ids.alpha, { command: ['wc', '-c'], stdin: '', timeoutMs: 10_000 });
+      expect(empty.stdout.trim()).toBe('0');
+    });
+
+    it('exec timeout kills the process tree', async () => {
+      const began = Date.now();
+      const r = await runtime.exec(ids.alpha, { command: ['sh', '-c', 'sleep 31 & sleep 32; echo never'], timeoutMs: 1_000 });
+      const elapsed = Date.now() - began;
+      expect(r.timedOut).toBe(true);
+      expect(r.stdout).not.toContain('never');
+      expect(r.exitCode).not.toBe(0);
+      expect(elapsed).toBeGreaterThanOrEqual(1_000);
+      expect(elapsed).toBeLessThan(3_000);
+      const ps = await runtime.exec(ids.alpha, { command: ['ps', '-o', 'pid,args'], timeoutMs: 10_000 });
+      expect(ps.exitCode).toBe(0);
+      expect(ps.stdout).not.toMatch(/sleep 3[12]/);
+    });
+
+    it('exec caps each stream and says so', async () => {
+      const r = await runtime.exec(ids.alpha, {
+        command: ['sh', '-c', 'head -c 100000 /dev/zero | tr "\\0" a; echo short >&2'],
+        timeoutMs: 10_000,
+        outputCapBytes: 1000,
+      });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toBe('a'.repeat(1000));
+      expect(r.stderr).toBe('short\n');
+      expect(r.truncated).toBe(true);
+    });
+
+    it('logs return what the container printed, stdout and stderr', async () => {
+      const text = await eventually('beta logs', async () => {
+        const t = await readAll(await runtime.logs(ids.beta, {}));
+        return t.includes('hello-err') ? t : undefined;
+      });
+      expect(text).toContain('hello-out\n');
+      expect(text).toContain('hello-err\n');
+      expect(await readAll(await runtime.logs(ids.beta, { tail: 0 }))).toBe('');
+    });
+
+    it('stop lets a container exit on SIGTERM, and list reports its exit', async () => {
+      const began = Date.now();
+      await runtime.stop(ids.beta, 10);
+      expect(Date.now() - began).toBeLessThan(5_000);
+      const beta = byId(await runtime.list({ managedBy }), ids.beta)!;
+      expect(beta).toMatchObject({ state: 'exited', exitCode: 3, oomKilled: false, hostPorts: [] });
+      expect(beta.startedAt).toBeGreaterThan(0);
+      expect(beta.finishedAt).toBeGreaterThanOrEqual(beta.startedAt!);
+      await runtime.stop(ids.beta, 10); // stopping a stopped container is success
+    });
+
+    it('stop kills a container that ignores SIGTERM once the grace period is over', async () => {
+      const began = Date.now();
+      await runtime.stop(ids.gamma, 1);
+      const elapsed = Date.now() - began;
+      expect(elapsed).toBeGreaterThanOrEqual(900);
+      expect(elapsed).toBeLessThan(8_000);
+      expect(byId(await runtime.list({ managedBy }), ids.gamma)).toMatchObject({ state: 'exited', exitCode: 137 });
+    });
+
+    it('events deliver start and die of managed containers, with their labels', async () => {
+      const die = await eventually('a die event for gamma', () => events.find((e) => e.action === 'die' && e.containerId === ids.gamma));
+      expect(die.labels[LABEL.managedBy]).toBe(managedBy);
+      expect(die.labels[LABEL.name]).toBe('gamma');
+      expect(die.time).toBeGreaterThan(Date.now() - 120_000);
+      expect(events.some((e) => e.action === 'start' && e.containerId === ids.alpha)).toBe(true);
+      expect(events.every((e) => e.labels[LABEL.managedBy] !== undefined)).toBe(true);
+      expect(eventErrors).toEqual([]);
+    });
+
+    it('stop of a missing container is NotFound', async () => {
+      const err = await runtime.stop('0'.repeat(64), 1).catch((e: unknown) => e);
+      expect(isRuntimeError(err, 'NotFound')).toBe(true);
+    });
+
+    it('remove deletes the container; removing a missing one is success', async () => {
+      await runtime.remove(ids.beta);
+      expect(byId(await runtime.list({ managedBy }), ids.beta)).toBeUndefined();
+      await runtime.remove(ids.beta);
+      await runtime.remove('0'.repeat(64));
+      await runtime.remove(ids.alpha); // running: removed by force
+      expect((await runtime.list({ managedBy })).map((c) => c.id)).toEqual([ids.gamma]);
+    });
+
+    it('ensureImage: a missing image with Never or IfNotPresent (no registry here) is ImagePullFailed with a clear message', async () => {
+      const missing = `berth-test/absent-${Math.random().toString(36).slice(2, 8)}:1`;
+      const never = await runtime.ensureImage(missing, 'Never').catch((e: unknown) => e);
+      expect(isRuntimeError(never, 'ImagePullFailed')).toBe(true);
+      expect((never as Error).message).toContain(missing);
+      expect((never as Error).message).toMatch(/Never/);
+      const ifNotPresent = await runtime.ensureImage(missing, 'IfNotPresent').catch((e: unknown) => e);
+      expect(isRuntimeError(ifNotPresent, 'ImagePullFailed')).toBe(true);
+      expect((ifNotPresent as Error).message).toContain(missing);
+      await runtime.ensureImage(image, 'Never'); // present: fine without a registry
+    });
+
+    it('ping answers', async () => {
+      await runtime.ping();
+    });
+  });
+}
