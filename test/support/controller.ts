@@ -33,12 +33,12 @@ export async function removeDirs(d: TestDirs): Promise<void> {
   await rm(d.root, { recursive: true, force: true });
 }
 
-export async function startManager(d: TestDirs, opts: { resyncMs?: number } = {}): Promise<Manager> {
+export async function startManager(d: TestDirs, opts: { resyncMs?: number; socketPath?: string } = {}): Promise<Manager> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(d.specDir, { recursive: true });
   const manager = new Manager({
     controllerId: d.controllerId,
-    runtime: new DockerRuntime({}),
+    runtime: new DockerRuntime(opts.socketPath ? { socketPath: opts.socketPath, timeouts: { list: 2000, inspect: 2000, create: 5000, start: 5000, remove: 5000, ping: 1000 } } : {}),
     policy: DEFAULT_POLICY,
     stateDir: d.stateDir,
     specDirs: [d.specDir],
