@@ -1,7 +1,7 @@
 // The Runtime contract on the real Docker engine, plus what only Docker shows:
 // the engine's view of the hardened defaults, one API call per converged list,
 // the managed-by guard, and failure modes (no engine, a hung engine).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
 import { isRuntimeError } from '../src/runtime/errors.js';
 import { LABEL, type RuntimeEvent } from '../src/runtime/types.js';
-import { cleanupByLabel, TEST_IMAGE, testDocker, uniqueControllerId } from './support/engine.js';
+import { cleanupByLabel, TEST_IMAGE, TEST_IMAGE_NOSH, testDocker, uniqueControllerId } from './support/engine.js';
 import { noEngine } from './support/provided.js';
 import { contractRequest, eventually, readAll, runtimeContract } from './support/runtime-contract.js';
 
@@ -163,6 +163,36 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
     expect(Date.now() - began).toBeLessThan(3_000);
     expect(r).toMatchObject({ timedOut: true, truncated: true, exitCode: 137 });
     expect(r.stdout.length).toBe(64);
+  });
+
+  it("the caller's abort ends an exec at once and still kills its process", async () => {
+    const [alive] = await runtime.list({ managedBy, name: 'converged' });
+    const began = Date.now();
+    const err = await runtime.exec(alive!.id, { command: ['sleep', '33'], timeoutMs: 30_000 }, AbortSignal.timeout(300)).catch((e: unknown) => e);
+    expect(isRuntimeError(err)).toBe(false);
+    expect((err as Error).name).toMatch(/AbortError|TimeoutError/);
+    expect(Date.now() - began).toBeLessThan(1_000);
+    await eventually('sleep 33 to be killed', async () => {
+      const ps = await runtime.exec(alive!.id, { command: ['ps', '-o', 'args'], timeoutMs: 5_000 });
+      return ps.stdout.includes('sleep 33') ? undefined : true;
+    });
+  });
+
+  it('exec timeout kills from the host when the image has no shell (the engine shares our /proc)', async (ctx) => {
+    await runtime.ensureImage(TEST_IMAGE_NOSH, 'Never');
+    const id = await runtime.create(contractRequest(managedBy, 'nosh', { image: TEST_IMAGE_NOSH, stopGracePeriodSeconds: 0 }));
+    await runtime.start(id);
+    const pid = (await docker.getContainer(id).inspect()).State.Pid;
+    // Only where this process sees the engine's processes (not a remote DOCKER_HOST).
+    const hostVisible = existsSync(`/proc/${pid}/environ`) && readFileSync(`/proc/${pid}/environ`).includes(`HOSTNAME=${id.slice(0, 12)}`);
+    if (!hostVisible) return ctx.skip();
+    const began = Date.now();
+    const r = await runtime.exec(id, { command: ['/busybox', 'sleep', '34'], timeoutMs: 500 });
+    expect(r).toMatchObject({ timedOut: true, exitCode: 137 });
+    // The in-container attempt fails (no sh), then the host kill after the confirmation window.
+    expect(Date.now() - began).toBeLessThan(5_000);
+    const ps = await runtime.exec(id, { command: ['/busybox', 'ps', '-o', 'args'], timeoutMs: 5_000 });
+    expect(ps.stdout).not.toContain('sleep 34');
   });
 });
 

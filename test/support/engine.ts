@@ -6,6 +6,8 @@ import { LABEL } from '../../src/runtime/types.js';
 
 /** Built locally by scripts/build-test-images.sh (no registry is reachable). */
 export const TEST_IMAGE = 'berth-test/busybox:1';
+/** Only /busybox, no shell on the PATH: what berth must handle when an image has no sh. */
+export const TEST_IMAGE_NOSH = 'berth-test/nosh:1';
 
 /** A client for the engine the tests use: DOCKER_HOST when set, else the default socket. */
 export function testDocker(): Dockerode {

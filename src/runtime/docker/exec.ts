@@ -144,15 +144,17 @@ async function waitGone(exec: Dockerode.Exec, withinMs: number, t: DockerTimeout
   }
 }
 
-/** Runs the kill script in the container; resolves when it finished or gave up. */
-async function killInContainer(container: Dockerode.Container, marker: string, t: DockerTimeouts): Promise<void> {
+/** Runs the kill script in the container; true when it ran to its end (false: no sh, say). */
+async function killInContainer(container: Dockerode.Container, marker: string, t: DockerTimeouts): Promise<boolean> {
   const killer = await dockerCall('exec create (kill)', t.execControl, undefined, (s) =>
     container.exec({ Cmd: ['sh', '-c', KILL_SCRIPT, EXEC_MARKER_ENV, marker], AttachStdout: true, AttachStderr: true, abortSignal: s }),
   );
   const stream = await dockerCall('exec start (kill)', t.execControl, undefined, (s) => killer.start({ hijack: true, stdin: false, abortSignal: s }));
   stream.resume();
-  await waitForEnd(streamOver(stream), t.execControl, undefined);
+  const ending = await waitForEnd(streamOver(stream), t.execControl, undefined);
+  const state = ending === 'ended' ? await execState(killer, t.execControl).catch(() => undefined) : undefined;
   stream.destroy();
+  return state?.exitCode === 0;
 }
 
 /**
@@ -206,8 +208,9 @@ async function confirmGone(over: Promise<void>, exec: Dockerode.Exec, withinMs: 
 
 /** Kills the exec's process tree: in the container, else on the host; true once it is confirmed gone. */
 async function killExec(container: Dockerode.Container, exec: Dockerode.Exec, marker: string, over: Promise<void>, t: DockerTimeouts): Promise<boolean> {
-  await killInContainer(container, marker, t).catch(() => undefined);
-  if (await confirmGone(over, exec, KILL_CONFIRM_MS, t)) return true;
+  const ran = await killInContainer(container, marker, t).catch(() => false);
+  // When the script could not run (126/127: no sh in the image), go to the host at once.
+  if (await confirmGone(over, exec, ran ? KILL_CONFIRM_MS : 0, t)) return true;
   await killOnHost(marker);
   return confirmGone(over, exec, KILL_CONFIRM_MS, t);
 }
