@@ -1,0 +1,46 @@
+// What the API server is given, and what each request handler sees.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { EventRecorder } from '../controller/event-recorder.js';
+import type { ResourceStore } from '../controller/resource-store.js';
+import type { Runtime } from '../runtime/types.js';
+import type { ApiSource } from '../sources/api-source.js';
+import type { ControllerPolicy } from '../spec/policy.js';
+
+export interface ApiLogger {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+}
+
+export interface ApiDeps {
+  store: ResourceStore;
+  apiSource: ApiSource;
+  recorder: EventRecorder;
+  /** Only exec and logs are used. */
+  runtime: Pick<Runtime, 'exec' | 'logs'>;
+  registry: Registry;
+  /** /readyz answers 200 while this is true, else 503. */
+  isReady(): boolean;
+  /** When set, every request except /healthz and /readyz needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Bytes kept per exec output stream; default 1 MiB. */
+  execCapBytes?: number;
+  /** Request body limit; default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** What applied specs may ask for (privileged, host network, ...); DEFAULT_POLICY if unset. */
+  policy?: ControllerPolicy;
+  logger?: ApiLogger;
+}
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  method: string;
+  /** Aborted when the client goes away or the server closes: streams end, exec is cancelled. */
+  signal: AbortSignal;
+  /** A long-lived response has sent its headers: the request metric records the time to here. */
+  markStreaming(): void;
+}
+
+export const isTrue = (v: string | null): boolean => v === 'true' || v === '1' || v === '';

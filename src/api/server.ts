@@ -1,0 +1,196 @@
+// The controller's HTTP API on node:http (a router for ~10 Kubernetes-shaped
+// paths does not need a framework): resources, events, exec, logs, health and
+// metrics. Every error is a metav1.Status; every request is measured.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { KIND_NAMES, KINDS, VERSION, GROUP } from '../spec/schema.js';
+import type { ApiDeps, RequestContext } from './context.js';
+import { handleEvents } from './events.js';
+import { handleExec, handleLog } from './exec.js';
+import { apiRequestHistogram } from './metrics.js';
+import { handleCollection, handleObject } from './resources.js';
+import { API_PREFIX, matchRoute, routeResource, type Route } from './routes.js';
+import { ApiError, methodNotAllowed, sendError, sendJson } from './status.js';
+
+export type { ApiDeps, ApiLogger } from './context.js';
+export { assertListenAllowed, isLoopbackHost, readTokenFile } from './listen.js';
+
+export interface ApiServer {
+  server: http.Server;
+  listen(host: string, port: number): Promise<void>;
+  /** Stops accepting, ends watches and log streams, cancels running execs, waits for the rest. */
+  close(): Promise<void>;
+}
+
+/** After this long in close(), connections still open are cut. */
+const CLOSE_GRACE_MS = 5_000;
+
+export function createApiServer(deps: ApiDeps): ApiServer {
+  const histogram = apiRequestHistogram(deps.registry);
+  const closing = new AbortController();
+  const tokenDigest = deps.token === undefined ? undefined : digest(deps.token);
+
+  const server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const method = (req.method ?? 'GET').toUpperCase();
+    let verb = KNOWN_METHODS.has(method) ? method.toLowerCase() : 'other';
+    let resource = '';
+    let observed = false;
+    const observe = (code: number): void => {
+      if (observed) return;
+      observed = true;
+      histogram.observe({ verb, resource, code: String(code) }, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    res.once('finish', () => observe(res.statusCode));
+    res.once('close', () => observe(res.statusCode));
+
+    const abort = new AbortController();
+    const stop = (): void => abort.abort();
+    res.once('close', stop);
+    if (closing.signal.aborted) abort.abort();
+    else closing.signal.addEventListener('abort', stop, { once: true });
+    res.once('close', () => closing.signal.removeEventListener('abort', stop));
+
+    try {
+      const url = new URL(req.url ?? '/', 'http://berth.invalid');
+      const route = matchRoute(url.pathname);
+      resource = routeResource(route);
+      verb = verbOf(method, route, url);
+      if (route.type !== 'healthz' && route.type !== 'readyz') authorize(req);
+      const ctx: RequestContext = { req, res, url, method, signal: abort.signal, markStreaming: () => observe(200) };
+      await dispatch(ctx, route);
+    } catch (e) {
+      if (res.headersSent) {
+        if (!(e instanceof ApiError)) deps.logger?.warn({ err: e, method, path: req.url }, 'API stream failed');
+        res.destroy();
+        return;
+      }
+      if (e instanceof ApiError) {
+        sendError(res, e);
+        return;
+      }
+      deps.logger?.warn({ err: e, method, path: req.url }, 'API request failed');
+      sendError(res, new ApiError(500, 'InternalError', `internal error: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  }
+
+  function authorize(req: IncomingMessage): void {
+    if (tokenDigest === undefined) return;
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const challenge = { 'WWW-Authenticate': 'Bearer realm="berth"' };
+    if (!m) throw new ApiError(401, 'Unauthorized', 'this API needs a bearer token (Authorization: Bearer <token>); berth reads it from --token-file or BERTH_TOKEN_FILE', undefined, challenge);
+    if (!timingSafeEqual(digest(m[1]!), tokenDigest)) throw new ApiError(401, 'Unauthorized', 'the bearer token is not valid for this controller', undefined, challenge);
+  }
+
+  async function dispatch(ctx: RequestContext, route: Route): Promise<void> {
+    const { res, method } = ctx;
+    switch (route.type) {
+      case 'healthz':
+        onlyGet(method);
+        return sendText(res, 200, 'ok\n');
+      case 'readyz':
+        onlyGet(method);
+        if (!deps.isReady()) throw new ApiError(503, 'ServiceUnavailable', 'the controller is not ready');
+        return sendText(res, 200, 'ok\n');
+      case 'metrics': {
+        onlyGet(method);
+        const text = await deps.registry.metrics();
+        res.writeHead(200, { 'Content-Type': deps.registry.contentType });
+        res.end(text);
+        return;
+      }
+      case 'discovery':
+        onlyGet(method);
+        return sendJson(res, 200, discovery());
+      case 'collection':
+        return handleCollection(ctx, deps, route);
+      case 'object': {
+        const key = { kind: route.kind, namespace: route.namespace, name: route.name };
+        if (route.subresource === 'exec') return handleExec(ctx, deps, key);
+        if (route.subresource === 'log') return handleLog(ctx, deps, key);
+        return handleObject(ctx, deps, route);
+      }
+      case 'events':
+        return handleEvents(ctx, deps, route.namespace);
+      case 'unknown':
+        throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${ctx.url.pathname})`);
+    }
+  }
+
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise<void>((resolve, reject) => {
+        const onError = (e: Error): void => reject(e);
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.off('error', onError);
+          resolve();
+        });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing.abort();
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        cut.unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+function verbOf(method: string, route: Route, url: URL): string {
+  const watching = ['true', '1', ''].includes(url.searchParams.get('watch') ?? 'false');
+  if (route.type === 'object' && route.subresource === 'exec') return 'exec';
+  if (route.type === 'object' && route.subresource === 'log') return 'log';
+  if (method === 'GET') {
+    if (watching && (route.type === 'collection' || route.type === 'object' || route.type === 'events')) return 'watch';
+    return route.type === 'collection' || route.type === 'events' ? 'list' : 'get';
+  }
+  if (method === 'PUT' || method === 'POST') return route.type === 'collection' || route.type === 'object' ? 'apply' : method.toLowerCase();
+  return KNOWN_METHODS.has(method) ? method.toLowerCase() : 'other';
+}
+
+function onlyGet(method: string): void {
+  if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, ['GET']);
+}
+
+function sendText(res: ServerResponse, code: number, text: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+function discovery(): object {
+  const verbs = ['get', 'list', 'watch', 'create', 'update', 'delete'];
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: `${GROUP}/${VERSION}`,
+    resources: KIND_NAMES.flatMap((kind) => {
+      const k = KINDS[kind];
+      return [
+        { name: k.plural, singularName: k.singular, namespaced: true, kind, verbs, shortNames: [...k.shortNames] },
+        { name: `${k.plural}/status`, singularName: '', namespaced: true, kind, verbs: ['get'] },
+        ...(kind === 'Instance'
+          ? [
+              { name: 'instances/exec', singularName: '', namespaced: true, kind: 'ExecResult', verbs: ['create'] },
+              { name: 'instances/log', singularName: '', namespaced: true, kind: 'Instance', verbs: ['get'] },
+            ]
+          : []),
+      ];
+    }),
+    path: API_PREFIX,
+  };
+}
