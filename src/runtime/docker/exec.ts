@@ -10,11 +10,14 @@
 //      SIGKILLs every process whose /proc/<pid>/environ holds the marker (the
 //      whole tree, which also closes the output stream a child may hold open;
 //      it needs sh, tr and grep in the image);
-//   2. if the exec still runs (an image without sh/grep, say) and the
+//   2. if the exec still runs (an image without sh, tr or grep, say) and the
 //      controller shares the host's /proc, SIGKILLs the host processes whose
 //      environ holds the marker: the marker proves identity, so a pid that
 //      means something else in this pid namespace is never touched;
-//   3. confirms with exec inspect; if it still runs, says so in stderr.
+//   3. confirms (the attach stream ended, or exec inspect says it stopped
+//      while the stream is still attached; see confirmGone); if it still
+//      runs, says so in stderr and reports exitCode -1.
+// A process that clears its environment (env -i) escapes step 1 and 2.
 // Rejected: wrapping the command in `timeout -s KILL` needs coreutils or a
 // recent busybox in every image (older busybox spells it `timeout -t`), and
 // changes the argv the user sees.
@@ -152,7 +155,8 @@ async function killInContainer(container: Dockerode.Container, marker: string, t
   const stream = await dockerCall('exec start (kill)', t.execControl, undefined, (s) => killer.start({ hijack: true, stdin: false, abortSignal: s }));
   stream.resume();
   const ending = await waitForEnd(streamOver(stream), t.execControl, undefined);
-  const state = ending === 'ended' ? await execState(killer, t.execControl).catch(() => undefined) : undefined;
+  // Like any exec, its exit code may land a moment after its stream ends.
+  const state = ending === 'ended' ? await waitGone(killer, 1_000, t).catch(() => undefined) : undefined;
   stream.destroy();
   return state?.exitCode === 0;
 }
