@@ -252,7 +252,7 @@ describe('DockerRuntime without a working engine', () => {
       const err = await runtime.list({ managedBy: 'x' }, AbortSignal.timeout(50)).catch((e: unknown) => e);
       expect(isRuntimeError(err)).toBe(false);
       expect((err as Error).name).toMatch(/AbortError|TimeoutError/);
-      expect(Date.now() - began).toBeLessThan(250);
+      expect(Date.now() - began).toBeLessThan(1_000);
     });
 
     it('events report the failed subscription and keep retrying with backoff until aborted', async () => {

@@ -61,7 +61,12 @@ export const isDeadlineError = (e: unknown): e is RuntimeError => e instanceof R
  * the caller's signal or the deadline; pass it to dockerode as `abortSignal`.
  * The returned promise settles when that signal aborts even if dockerode does
  * not honour it, so a caller never hangs. The deadline covers the call only:
- * a stream it returns lives on until the caller's signal aborts.
+ * once it settled, the signal given to `fn` never aborts, so a stream the call
+ * returned lives on; whoever holds it ends it.
+ *
+ * One AbortController per call, linked to the caller's signal by a listener
+ * removed at the end (not AbortSignal.any: a controller-wide shutdown signal
+ * passed to every call would collect a dependant per call).
  *
  * Errors: the caller's abort rethrows the caller's reason (not a RuntimeError:
  * nobody failed); the deadline gives Unavailable; everything else goes through
@@ -74,20 +79,26 @@ export async function dockerCall<T>(
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   if (signal?.aborted) throw abortError(signal);
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new DeadlineExceeded(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
+  const call = new AbortController();
+  let deadline: DeadlineExceeded | undefined;
+  const timer = setTimeout(() => {
+    deadline = new DeadlineExceeded(`no answer within ${timeoutMs} ms`);
+    call.abort(deadline);
+  }, timeoutMs);
+  const onCallerAbort = (): void => call.abort(signal?.reason);
+  signal?.addEventListener('abort', onCallerAbort, { once: true });
   try {
-    return await raceAbort(fn(combined), combined);
+    return await raceAbort(fn(call.signal), call.signal);
   } catch (e) {
     if (signal?.aborted) throw abortError(signal);
-    if (deadline.signal.aborted) {
+    if (deadline) {
       // The cause is the deadline itself (dockerode's own error is just "aborted").
-      throw new RuntimeError('Unavailable', `docker ${op}: the engine did not answer within ${timeoutMs} ms (wedged or unreachable)`, { cause: deadline.signal.reason });
+      throw new RuntimeError('Unavailable', `docker ${op}: the engine did not answer within ${timeoutMs} ms (wedged or unreachable)`, { cause: deadline });
     }
     throw toRuntimeError(op, e);
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onCallerAbort);
   }
 }
 
