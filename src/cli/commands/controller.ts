@@ -1,13 +1,13 @@
 // `berth controller`: berth's main job. Keeps the engine converged to the specs
 // forever, serves the HTTP API, and exits 0 on SIGTERM leaving workloads running.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Manager } from '../../controller/manager.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { DockerRuntime } from '../../runtime/docker/docker-runtime.js';
-import { createApiServer, assertListenAllowed } from '../../api/server.js';
+import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
 
 interface ControllerFlags {
   specs: string[];
@@ -56,7 +56,7 @@ export function register(program: Command): void {
 async function runController(flags: ControllerFlags): Promise<void> {
   const logger = pino({ level: flags.logLevel, base: { controller: flags.controllerId } }, pino.destination(2));
   const [host, portText] = splitHostPort(flags.listen);
-  const token = flags.tokenFile ? (await readFile(flags.tokenFile, 'utf8')).trim() : undefined;
+  const token = flags.tokenFile ? await readTokenFile(flags.tokenFile) : undefined;
   assertListenAllowed(host, flags.tokenFile);
   const policy: ControllerPolicy = {
     ...DEFAULT_POLICY,
@@ -85,6 +85,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     recorder: manager.recorder,
     runtime,
     registry: manager.metrics.registry,
+    policy,
     isReady: () => manager.ready,
     ...(token ? { token } : {}),
     logger,
