@@ -1,11 +1,11 @@
 // vitest globalSetup of the integration project: the engine must answer, and
 // the test images are built. In CI a missing engine fails the run; elsewhere
-// the engine tests are skipped with a loud banner.
+// the engine tests are skipped with a loud banner (the berthNoEngine type is
+// declared in provided.ts, which this file does not import: it loads vitest).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { engineAvailable } from './engine.js';
-import './provided.js';
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-test-images.sh', import.meta.url));
 
