@@ -30,6 +30,8 @@ export interface ApiDeps {
   /** What applied specs may ask for (privileged, host network, ...); DEFAULT_POLICY if unset. */
   policy?: ControllerPolicy;
   logger?: ApiLogger;
+  /** Container of a pool member addressed as an instance (`<pool>-<member>`, a claim's status.instance). */
+  resolveInstance?: (namespace: string, name: string) => string | undefined;
 }
 
 export interface RequestContext {

@@ -25,7 +25,11 @@ export type ExecRequestBody = z.infer<typeof ExecRequestBodySchema>;
 
 function containerOf(deps: ApiDeps, key: ResourceKey): string {
   const entry = deps.store.get(key);
-  if (!entry) throw notFound('instances', key.name);
+  if (!entry) {
+    const member = deps.resolveInstance?.(key.namespace, key.name);
+    if (member) return member;
+    throw notFound('instances', key.name);
+  }
   const id = (entry.object.status as { containerId?: unknown } | undefined)?.containerId;
   if (typeof id !== 'string' || id === '') {
     throw new ApiError(409, 'Conflict', `instance has no running container: instance "${key.name}" in namespace "${key.namespace}" has no status.containerId yet`, {

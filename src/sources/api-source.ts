@@ -3,19 +3,21 @@
 import { join } from 'node:path';
 import { KINDS, type Resource, type ResourceKey } from '../spec/schema.js';
 import type { ResourceStore } from '../controller/resource-store.js';
-import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import { readFileIfExists } from './atomic-file.js';
+import { CoalescingWriter } from './coalescing-writer.js';
 
 const ORIGIN = { source: 'api' } as const;
 
 export class ApiSource {
   private readonly file: string;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writer: CoalescingWriter;
 
   constructor(
     private readonly store: ResourceStore,
     stateDir: string,
   ) {
     this.file = join(stateDir, 'applied.json');
+    this.writer = new CoalescingWriter(this.file, () => this.snapshot());
   }
 
   /** Loads what was applied before a restart; a corrupt entry is reported, the rest still load. */
@@ -56,15 +58,26 @@ export class ApiSource {
   }
 
   private persist(): Promise<void> {
-    // Writes are serialised so an older snapshot never overwrites a newer one.
-    const next = this.writing.then(() => {
-      const applied = this.store
-        .list()
-        .filter((e) => e.origin.source === 'api')
-        .map((e) => ({ apiVersion: e.object.apiVersion, kind: e.object.kind, metadata: { name: e.object.metadata.name, namespace: e.object.metadata.namespace, ...(e.object.metadata.labels ? { labels: e.object.metadata.labels } : {}), ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}) }, spec: e.object.spec }));
-      return writeFileAtomic(this.file, JSON.stringify(applied, null, 2) + '\n');
-    });
-    this.writing = next.catch(() => undefined);
-    return next;
+    return this.writer.write();
+  }
+
+  private snapshot(): string {
+    const applied = this.store
+      .list()
+      .filter((e) => e.origin.source === 'api')
+      .map((e) => ({
+        apiVersion: e.object.apiVersion,
+        kind: e.object.kind,
+        metadata: {
+          name: e.object.metadata.name,
+          namespace: e.object.metadata.namespace,
+          // Kept so a claim's FIFO position and age survive a restart.
+          creationTimestamp: e.object.metadata.creationTimestamp,
+          ...(e.object.metadata.labels ? { labels: e.object.metadata.labels } : {}),
+          ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}),
+        },
+        spec: e.object.spec,
+      }));
+    return JSON.stringify(applied, null, 1) + '\n';
   }
 }

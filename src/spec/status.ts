@@ -51,3 +51,19 @@ const CONDITION_ORDER = (t: string): number => {
 
 export const findCondition = (conditions: readonly Condition[] | undefined, type: string): Condition | undefined =>
   conditions?.find((c) => c.type === type);
+
+export type ClaimPhase = 'Pending' | 'Bound' | 'Released' | 'Expired' | 'Failed';
+
+export interface ClaimStatus {
+  phase: ClaimPhase;
+  /** The pool member serving the claim, addressable as an instance (exec, logs). */
+  instance?: string;
+  containerId?: string;
+  ports?: Array<{ containerPort: number; protocol: string; hostIP?: string; hostPort?: number }>;
+  boundAt?: string;
+  expiresAt?: string;
+  /** How long the claim waited for a warm member. */
+  waitDurationMs?: number;
+  observedGeneration?: number;
+  conditions: Condition[];
+}

@@ -1,0 +1,34 @@
+// Group commit for a state file: many changes in a burst (hundreds of claims
+// at once) share one atomic write instead of queueing one fsync each. A
+// caller's promise resolves once a write that includes its change is durable.
+import { writeFileAtomic } from './atomic-file.js';
+
+export class CoalescingWriter {
+  private inFlight: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+
+  constructor(
+    private readonly file: string,
+    /** Serialises the current state; called at write time, so it sees every change made so far. */
+    private readonly snapshot: () => string,
+  ) {}
+
+  /** Durable once resolved: the file holds the state as of (at least) this call. */
+  write(): Promise<void> {
+    if (!this.inFlight) return this.start();
+    // A write is running and may have serialised before this change: queue one more, shared by all who arrive meanwhile.
+    this.next ??= this.inFlight.catch(() => undefined).then(() => {
+      this.next = undefined;
+      return this.start();
+    });
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    const p = writeFileAtomic(this.file, this.snapshot()).finally(() => {
+      if (this.inFlight === p) this.inFlight = undefined;
+    });
+    this.inFlight = p;
+    return p;
+  }
+}
