@@ -1,10 +1,11 @@
 // The bridge from a validated resource to what the planner wants: the effective
 // template, its config hash, and the labels that record ownership on a container.
 import { LABEL } from '../runtime/types.js';
+import type { DesiredPool } from '../reconcile/pool/types.js';
 import type { DesiredInstance } from '../reconcile/types.js';
 import { configHash, encodeFieldDigests, type ConfigHash } from './hash.js';
 import { DEFAULT_POLICY, effectiveTemplate, type ControllerPolicy } from './policy.js';
-import { INSTANCE_POLICY_FIELDS, type ContainerTemplate, type Instance, type InstanceSpec, type ResourceKey } from './schema.js';
+import { INSTANCE_POLICY_FIELDS, type ContainerTemplate, type Instance, type InstancePool, type InstanceSpec, type ResourceKey } from './schema.js';
 
 /**
  * The container template inside an Instance spec: the spec minus its lifecycle
@@ -55,5 +56,22 @@ export function ownerLabels(controllerId: string, key: ResourceKey, hash: Config
     [LABEL.hashVersion]: hash.version,
     [LABEL.createdAt]: String(createdAt),
     [LABEL.configFields]: encodeFieldDigests(hash.fields),
+  };
+}
+
+/**
+ * What the pool planner needs for one InstancePool: its template with the
+ * controller's defaults, and that template's hash. Pool sizes, timeouts,
+ * recycling and the update strategy stay out of the hash: changing them never
+ * recreates a member.
+ */
+export function desiredPool(resource: InstancePool, policy: ControllerPolicy = DEFAULT_POLICY): DesiredPool {
+  const template = effectiveTemplate(resource.spec.template, policy);
+  return {
+    key: { kind: 'InstancePool', namespace: resource.metadata.namespace, name: resource.metadata.name },
+    spec: resource.spec,
+    template,
+    hash: configHash(template),
+    annotations: { ...resource.metadata.annotations },
   };
 }
