@@ -58,6 +58,13 @@ export class ClaimBinder {
     await this.tryBind(keyString(pool));
   }
 
+  /** A member is about to be removed: it must not be bound from a view taken before. */
+  dropMember(pool: ResourceKey, containerId: string): void {
+    const p = keyString(pool);
+    const views = this.views.get(p);
+    if (views) this.views.set(p, views.filter((v) => v.containerId !== containerId));
+  }
+
   forgetPool(pool: ResourceKey): void {
     this.views.delete(keyString(pool));
   }

@@ -12,6 +12,7 @@ import { instanceStatus } from '../reconcile/instance-status.js';
 import type { InstanceStatus } from '../spec/status.js';
 import type { ObservedContainer, Runtime } from '../runtime/types.js';
 import { RuntimeError, isRuntimeError } from '../runtime/errors.js';
+import { errorReason } from './error-reason.js';
 import { phaseOf, type Supervisor } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -255,13 +256,6 @@ function readyTimeoutMs(desired: DesiredInstance): number {
   return (h.initialDelaySeconds + h.periodSeconds * (h.failureThreshold + 1)) * 1000;
 }
 
-function errorReason(e: unknown): { reason: string; message: string } {
-  if (isRuntimeError(e)) {
-    const reason = e.code === 'Unavailable' || e.code === 'Timeout' ? 'EngineUnavailable' : e.code === 'ImagePullFailed' ? 'ImagePullFailed' : 'CreateFailed';
-    return { reason, message: e.message };
-  }
-  return { reason: 'ReconcileError', message: (e as Error)?.message ?? String(e) };
-}
 
 const dropFrom = (world: ObservedContainer[], id: string): void => {
   const i = world.findIndex((c) => c.id === id);

@@ -2,9 +2,9 @@
 // events enqueue keys, workers reconcile them one key at a time, a periodic
 // resync is the safety net. Sources only enqueue; decisions live in the
 // reconciler; the one retry policy lives in the worker loop.
-import { randomUUID } from 'node:crypto';
+
 import type { Logger } from 'pino';
-import { keyString, parseKeyString, type ResourceKey } from '../spec/schema.js';
+import { keyString, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { SpecError } from '../spec/errors.js';
 import { LABEL, type Runtime } from '../runtime/types.js';
@@ -14,6 +14,9 @@ import { ResourceStore } from './resource-store.js';
 import { EventRecorder } from './event-recorder.js';
 import { MemoryStore } from './memory-store.js';
 import { InstanceReconciler } from './instance-reconciler.js';
+import { PoolReconciler } from './pool-reconciler.js';
+import { ClaimBinder } from './claim-binder.js';
+import { ClaimState } from './claim-state.js';
 import { WorkQueue } from './workqueue.js';
 import { workQueueMetrics } from './workqueue-metrics.js';
 import { runWorkers } from './worker-loop.js';
@@ -45,6 +48,9 @@ export class Manager {
   readonly metrics: ControllerMetrics;
   private readonly queue: WorkQueue<string>;
   private readonly instances: InstanceReconciler;
+  private readonly pools: PoolReconciler;
+  readonly claims: ClaimState;
+  readonly binder: ClaimBinder;
   private readonly files: FileSource | undefined;
   private readonly clock: Clock;
   private readonly abort = new AbortController();
@@ -64,13 +70,15 @@ export class Manager {
       (e.type === 'Warning' ? log.warn.bind(log) : log.info.bind(log))({ object: `${e.involvedObject.kind}/${e.involvedObject.namespace}/${e.involvedObject.name}`, reason: e.reason }, e.message),
     );
     this.memory = new MemoryStore(o.stateDir, (e) => log.warn({ err: e }, e.message));
-    this.queue = new WorkQueue<string>({ name: 'instance', clock: this.clock, metrics: workQueueMetrics(this.metrics.registry, 'instance', this.clock) });
+    this.queue = new WorkQueue<string>({ name: 'berth', clock: this.clock, metrics: workQueueMetrics(this.metrics.registry, 'berth', this.clock) });
     const limiter = new Semaphore(o.maxConcurrentOps);
     this.supervisor = new Supervisor({
       runtime: o.runtime,
       limiter: { run: (fn, signal) => limiter.run(fn, signal) },
       onTransition: (owner) => this.enqueue(owner),
-      onProbe: (owner, id, result) => this.instances.recordProbe(owner, id, result),
+      onProbe: (owner, id, result) => {
+        if (owner.kind === 'Instance') this.instances.recordProbe(owner, id, result);
+      },
       observeOp: (op, result, seconds) => this.metrics.runtimeOp.observe({ op, result }, seconds),
     });
     this.instances = new InstanceReconciler({
@@ -80,6 +88,28 @@ export class Manager {
       supervisor: this.supervisor,
       recorder: this.recorder,
       memory: this.memory,
+      policy: o.policy,
+      clock: this.clock,
+      logger: o.logger,
+    });
+    this.claims = new ClaimState(o.stateDir);
+    this.binder = new ClaimBinder({
+      store: this.store,
+      state: this.claims,
+      recorder: this.recorder,
+      clock: this.clock,
+      wakePool: (pool) => this.enqueue(pool),
+      wakeClaim: (claim, afterMs) => this.queue.addAfter(keyString(claim), Math.max(0, afterMs)),
+      metrics: this.metrics.claims,
+    });
+    this.pools = new PoolReconciler({
+      controllerId: o.controllerId,
+      store: this.store,
+      runtime: o.runtime,
+      supervisor: this.supervisor,
+      recorder: this.recorder,
+      binder: this.binder,
+      claims: this.claims,
       policy: o.policy,
       clock: this.clock,
       logger: o.logger,
@@ -96,7 +126,13 @@ export class Manager {
       : undefined;
     // Predicate: status-only updates do not wake the reconciler.
     this.store.subscribe((e) => {
-      if (e.specChanged && e.key.kind === 'Instance') this.enqueue(e.key);
+      if (!e.specChanged) return;
+      this.enqueue(e.key);
+      // A new or changed pool may serve waiting claims; a claim's pool learns of it.
+      if (e.key.kind === 'InstanceClaim') {
+        const poolName = (e.object.spec as { poolRef?: { name?: string } }).poolRef?.name;
+        if (poolName) this.enqueue({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
+      }
     });
   }
 
@@ -105,6 +141,7 @@ export class Manager {
     this.started = true;
     const log = this.o.logger;
     await this.memory.load();
+    await this.claims.load((m) => log.warn(m));
     const restored = await this.apiSource.load((m) => log.warn(m));
     if (restored) log.info({ restored }, 'restored applied resources from the state directory');
     await this.files?.start();
@@ -115,8 +152,8 @@ export class Manager {
         const kind = ev.labels[LABEL.kind];
         const namespace = ev.labels[LABEL.namespace];
         const name = ev.labels[LABEL.name];
-        if (kind !== 'Instance' || !namespace || !name) return;
-        const key = { kind, namespace, name } as const;
+        if ((kind !== 'Instance' && kind !== 'InstancePool') || !namespace || !name) return;
+        const key: ResourceKey = { kind, namespace, name };
         this.enqueue(key);
         // The engine emits die before its inspect/list answers show the exit; look again shortly.
         if (ev.action === 'die' || ev.action === 'oom') {
@@ -171,29 +208,43 @@ export class Manager {
     } catch (e) {
       this.o.logger.warn({ err: (e as Error).message }, 'resync: engine unavailable');
       this.noteEngineDown();
-      for (const entry of this.store.list('Instance')) this.enqueue({ kind: 'Instance', namespace: entry.object.metadata.namespace, name: entry.object.metadata.name });
+      for (const e of this.store.list()) this.enqueue({ kind: e.object.kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name });
       return;
     }
     const keys = new Set<string>();
-    for (const e of this.store.list('Instance')) keys.add(keyString({ kind: 'Instance', namespace: e.object.metadata.namespace, name: e.object.metadata.name }));
-    for (const c of observed) if (c.kind === 'Instance') keys.add(keyString({ kind: 'Instance', namespace: c.namespace, name: c.owner }));
+    for (const e of this.store.list()) keys.add(keyString({ kind: e.object.kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name }));
+    for (const c of observed) keys.add(keyString({ kind: c.kind, namespace: c.namespace, name: c.owner }));
+    // Claims the state remembers whose resource is gone (deleted while the controller was down) are released.
+    for (const k of this.claims.claims.keys()) keys.add(k);
     for (const k of keys) this.queue.add(k);
   }
 
   private async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
     const started = performance.now();
     const resourceKey = parseKeyString(key);
+    const controller = CONTROLLER_NAMES[resourceKey.kind];
     try {
-      const result = await this.instances.reconcile(resourceKey, signal);
-      this.metrics.reconcileTotal.inc({ controller: 'instance', result: result.requeueAfterMs !== undefined ? 'requeue_after' : 'success' });
+      const result = await this.reconcileKind(resourceKey, signal);
+      this.metrics.reconcileTotal.inc({ controller, result: result.requeueAfterMs !== undefined ? 'requeue_after' : 'success' });
       return result;
     } catch (e) {
-      this.metrics.reconcileTotal.inc({ controller: 'instance', result: 'error' });
-      this.metrics.reconcileErrors.inc({ controller: 'instance' });
+      this.metrics.reconcileTotal.inc({ controller, result: 'error' });
+      this.metrics.reconcileErrors.inc({ controller });
       if (isRuntimeError(e, 'Unavailable') || isRuntimeError(e, 'Timeout')) this.noteEngineDown();
       throw e;
     } finally {
-      this.metrics.reconcileTime.observe({ controller: 'instance' }, (performance.now() - started) / 1000);
+      this.metrics.reconcileTime.observe({ controller }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private reconcileKind(key: ResourceKey, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
+    switch (key.kind) {
+      case 'Instance':
+        return this.instances.reconcile(key, signal);
+      case 'InstancePool':
+        return this.pools.reconcile(key, signal);
+      case 'InstanceClaim':
+        return this.binder.reconcile(key);
     }
   }
 
@@ -212,7 +263,7 @@ export class Manager {
         await this.o.runtime.ping(AbortSignal.any([this.abort.signal, AbortSignal.timeout(3000)]));
         this.engineDown = false;
         this.o.logger.info('engine is back; resyncing');
-        for (const k of this.store.list('Instance')) this.queue.forget(keyString({ kind: 'Instance', namespace: k.object.metadata.namespace, name: k.object.metadata.name }));
+        for (const e of this.store.list()) this.queue.forget(keyString({ kind: e.object.kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name }));
         await this.resync();
       } catch {
         const t = setTimeout(() => void attempt(Math.min(delay * 2, 5000)), delay);
@@ -232,4 +283,5 @@ export class Manager {
   }
 }
 
-export const newControllerId = (): string => `berth-${randomUUID().slice(0, 8)}`;
+const CONTROLLER_NAMES: Record<Kind, string> = { Instance: 'instance', InstancePool: 'instancepool', InstanceClaim: 'instanceclaim' };
+
