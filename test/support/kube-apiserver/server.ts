@@ -126,7 +126,8 @@ export class ApiServerCore {
   readonly requests: RequestLogEntry[] = [];
   readonly token: string;
   private readonly types: ResourceType[] = [];
-  private readonly streams = new Set<WatchStream>();
+  /** Open watch streams and the storage each one watches. */
+  private readonly streams = new Map<WatchStream, string>();
   private readonly logs = new Map<string, string>();
   private readonly logFollowers = new Set<{ key: string; res: ServerResponse }>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -157,7 +158,7 @@ export class ApiServerCore {
 
   close(): void {
     this.closed = true;
-    for (const s of [...this.streams]) s.end();
+    for (const s of [...this.streams.keys()]) s.end();
     for (const f of [...this.logFollowers]) f.res.end();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -165,11 +166,11 @@ export class ApiServerCore {
   }
 
   breakWatches(): void {
-    for (const s of [...this.streams]) s.break();
+    for (const s of [...this.streams.keys()]) s.break();
   }
 
   stallWatches(ms: number | 'forever'): void {
-    for (const s of this.streams) s.stall(ms);
+    for (const s of this.streams.keys()) s.stall(ms);
   }
 
   watchCount(): number {
@@ -984,7 +985,10 @@ export class ApiServerCore {
     }
     if (rt.storeKey === CRDS.storeKey) {
       const info = crdInfo(stored);
-      for (let i = this.types.length - 1; i >= 0; i--) if (this.types[i]!.storeKey === `${info.group}/${info.plural}`) this.types.splice(i, 1);
+      const storeKey = `${info.group}/${info.plural}`;
+      for (let i = this.types.length - 1; i >= 0; i--) if (this.types[i]!.storeKey === storeKey) this.types.splice(i, 1);
+      // The resource is no longer served: its watches end.
+      for (const [s, key] of [...this.streams]) if (key === storeKey) s.end();
     }
     if (rt.custom) {
       const crd = this.store.get(CRDS.storeKey, undefined, `${rt.resource}.${rt.group}`);
@@ -1157,7 +1161,7 @@ export class ApiServerCore {
       stream.end();
       return;
     }
-    this.streams.add(stream);
+    this.streams.set(stream, rt.storeKey);
     const deliver = (e: HistoryEntry) => {
       if (e.type === 'ADDED') {
         if (matches(e.object)) stream.send({ type: 'ADDED', object: this.present(rt, e.object) });
