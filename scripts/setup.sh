@@ -7,3 +7,4 @@ bash scripts/ensure-docker.sh
 npm ci --no-audit --no-fund
 npm run build
 bash scripts/build-test-images.sh
+bash scripts/build-python-image.sh
