@@ -15,15 +15,17 @@ describe('examples/', () => {
       'Instance/jobs/nightly-report',
       'Instance/tenants/alice-bot',
       'Instance/tenants/bob-bot',
+      'InstancePool/sandboxes/python-runners',
       'InstancePool/sandboxes/runners',
     ]);
   });
 
-  it('uses the locally built test image, and its Instances hash', async () => {
+  it('uses the locally built images, and its Instances hash', async () => {
     const r = await loadSpecPaths([examples]);
     for (const { resource } of r.resources) {
       const template = resource.kind === 'Instance' ? resource.spec : resource.kind === 'InstancePool' ? resource.spec.template : undefined;
-      expect(template?.image).toBe('berth-test/busybox:1');
+      // berth-examples/python:3: scripts/build-python-image.sh (see examples-python.test.ts).
+      expect(['berth-test/busybox:1', 'berth-examples/python:3']).toContain(template?.image);
       if (resource.kind === 'Instance') expect(desiredInstance(resource).hash.hash).toMatch(/^v1-/);
     }
   });

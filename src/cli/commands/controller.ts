@@ -87,6 +87,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     registry: manager.metrics.registry,
     policy,
     isReady: () => manager.ready,
+    resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
   });
