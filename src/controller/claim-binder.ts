@@ -42,6 +42,8 @@ export interface ClaimBinderDeps {
   /** Reconcile the claim again after ms (its wait timeout or lease expiry). */
   wakeClaim: (claim: ResourceKey, afterMs: number) => void;
   metrics?: ClaimMetrics;
+  /** A deleted claim's member is released (durably): a finalizer may be removed. */
+  onReleased?: (claim: ResourceKey) => void;
 }
 
 const DEFAULT_CLAIM_TIMEOUT_SECONDS = 30;
@@ -109,6 +111,7 @@ export class ClaimBinder {
         await state.commit();
         this.d.wakePool(parseKeyString(rec.pool));
       }
+      this.d.onReleased?.(claimKey);
       return {};
     }
     const claim = entry.resource as InstanceClaim;

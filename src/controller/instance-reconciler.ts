@@ -32,6 +32,8 @@ export interface InstanceReconcilerDeps {
   replaceReadyTimeoutMs?: number;
   usageRefreshMs?: number;
   logger?: { debug(o: object, msg?: string): void };
+  /** The spec is gone and so are its containers (or pruning is disabled): a finalizer may be removed. */
+  onPruned?: (key: ResourceKey) => void;
 }
 
 const USAGE_REFRESH_MS = 30_000;
@@ -94,6 +96,10 @@ export class InstanceReconciler {
       if (plan.actions.length === 0 && !actError) {
         memory.delete(key);
         this.lastPruneDisabled.delete(id);
+        this.d.onPruned?.(key);
+      } else if (!actError) {
+        // Look once more so the owner learns the prune finished (a finalizer waits on it).
+        return { requeueAfterMs: 0 };
       }
     } else if (entry) {
       this.writeStatus(key, desired, entry.object.metadata.generation, keptContainer({ ...input, observed: acted, now: clock.now() }), plan, actError ? errorReason(actError) : undefined);

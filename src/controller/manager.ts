@@ -37,6 +37,11 @@ export interface ManagerOptions {
   resyncMs: number;
   logger: Logger;
   clock?: Clock;
+  /**
+   * A resource's spec is gone and its containers with it (or pruning is
+   * disabled): the Kubernetes source removes its finalizer then.
+   */
+  onPruned?: (key: ResourceKey) => void;
 }
 
 export class Manager {
@@ -91,6 +96,7 @@ export class Manager {
       policy: o.policy,
       clock: this.clock,
       logger: o.logger,
+      ...(o.onPruned ? { onPruned: o.onPruned } : {}),
     });
     this.claims = new ClaimState(o.stateDir);
     this.binder = new ClaimBinder({
@@ -101,6 +107,7 @@ export class Manager {
       wakePool: (pool) => this.enqueue(pool),
       wakeClaim: (claim, afterMs) => this.queue.addAfter(keyString(claim), Math.max(0, afterMs)),
       metrics: this.metrics.claims,
+      ...(o.onPruned ? { onReleased: o.onPruned } : {}),
     });
     this.pools = new PoolReconciler({
       controllerId: o.controllerId,
@@ -113,6 +120,7 @@ export class Manager {
       policy: o.policy,
       clock: this.clock,
       logger: o.logger,
+      ...(o.onPruned ? { onPruned: o.onPruned } : {}),
     });
     this.apiSource = new ApiSource(this.store, o.stateDir);
     this.files = o.specDirs.length

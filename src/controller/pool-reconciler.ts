@@ -31,6 +31,7 @@ export interface PoolReconcilerDeps {
   policy: ControllerPolicy;
   clock: Clock;
   logger?: { debug(o: object, msg?: string): void };
+  onPruned?: (key: ResourceKey) => void;
 }
 
 /** Short random member ids, like a ReplicaSet's pod suffixes. */
@@ -84,8 +85,10 @@ export class PoolReconciler {
 
     if (!desired) {
       binder.forgetPool(key);
-      if (!plan.actions.length && !actError) this.lastPruneDisabled.delete(poolId);
       if (actError) throw actError;
+      if (plan.actions.length) return { requeueAfterMs: 0 };
+      this.lastPruneDisabled.delete(poolId);
+      this.d.onPruned?.(key);
       return {};
     }
 
