@@ -1,0 +1,206 @@
+// The results: a console table, bench/results.md (quoted by the README) and
+// bench/results.json (everything, including where berth's time went).
+import { writeFile } from 'node:fs/promises';
+import type { PhaseFigures } from './berth.js';
+import type { CpuFigures } from './proc.js';
+import { round } from './stats.js';
+
+export type System = 'berth' | 'raw' | 'swarm';
+
+export interface Cell {
+  value?: number;
+  /** Why there is no value: a failure (timed out, engine error) or "n/a". */
+  error?: string;
+  /** Raw samples and extra figures for results.json. */
+  detail?: unknown;
+}
+
+export interface Row {
+  scenario: string;
+  unit: string;
+  n: number;
+  /** "ratio<=1.15 vs raw", "<1000 ms" ... */
+  target?: { kind: 'ratio-raw'; max: number } | { kind: 'absolute'; max: number };
+  berth: Cell;
+  raw: Cell;
+  swarm: Cell;
+}
+
+export interface Meta {
+  date: string;
+  command: string;
+  engine: string;
+  apiVersion: string;
+  kernel: string;
+  storageDriver: string;
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  berthVersion: string;
+  gitCommit: string;
+  runId: string;
+  sizes: number[];
+  rawParallelism: number;
+  rawCalibration: Array<{ parallelism: number; n: number; seconds?: number; error?: string }>;
+  swarm: string;
+  swarmUpdateOrder: string;
+  killSamples: number;
+  idleSeconds: number;
+  containersCreated: number;
+  wallSeconds: number;
+  /** 1, 5 and 15 minute load averages. */
+  loadAverage: { start: number[]; end: number[] };
+}
+
+export interface BerthPhase {
+  n: number;
+  phase: string;
+  figures: PhaseFigures;
+}
+
+export interface RawPhase {
+  n: number;
+  phase: string;
+  parallelism: number;
+  opMs: Record<string, { count: number; meanMs: number; p90Ms: number }>;
+  cpu: CpuFigures;
+}
+
+export interface SwarmPhase {
+  n: number;
+  phase: string;
+  cpu: CpuFigures;
+}
+
+const fmt = (c: Cell, digits: number): string => (c.value !== undefined ? c.value.toFixed(digits) : c.error ? (c.error === 'n/a' ? 'n/a' : 'failed') : '-');
+
+function ratio(a: Cell, b: Cell): string {
+  if (a.value === undefined || b.value === undefined || b.value === 0) return '-';
+  return `${(a.value / b.value).toFixed(2)}x`;
+}
+
+function verdict(r: Row): string {
+  if (!r.target || r.berth.value === undefined) return '';
+  if (r.target.kind === 'absolute') return r.berth.value < r.target.max ? `met (< ${r.target.max} ${r.unit})` : `MISSED (< ${r.target.max} ${r.unit})`;
+  if (r.raw.value === undefined) return '';
+  const x = r.berth.value / r.raw.value;
+  return x <= r.target.max ? `met (<= ${r.target.max}x raw)` : `MISSED (<= ${r.target.max}x raw)`;
+}
+
+const digitsFor = (unit: string): number => (unit === 's' ? 2 : unit === 'ms' ? 0 : 1);
+
+export function tableRows(rows: Row[]): string[][] {
+  const head = ['scenario', 'N', 'berth', 'raw engine', 'swarm', 'berth/raw', 'berth/swarm', 'target'];
+  const body = rows.map((r) => {
+    const d = digitsFor(r.unit);
+    return [`${r.scenario} (${r.unit})`, String(r.n), fmt(r.berth, d), fmt(r.raw, d), fmt(r.swarm, d), ratio(r.berth, r.raw), ratio(r.berth, r.swarm), verdict(r)];
+  });
+  return [head, ...body];
+}
+
+export function consoleTable(rows: Row[]): string {
+  const t = tableRows(rows);
+  const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(t[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...t.slice(1).map(line)].join('\n');
+}
+
+function markdownTable(t: string[][]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  return [`| ${t[0]!.map(esc).join(' | ')} |`, `|${t[0]!.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...t.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+function failures(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    for (const s of ['berth', 'raw', 'swarm'] as const) {
+      const e = r[s].error;
+      if (e && e !== 'n/a') out.push(`- ${r.scenario}, N=${r.n}, ${s}: ${e}`);
+    }
+  }
+  return [...new Set(out)];
+}
+
+const cpuText = (c: CpuFigures): string => `${c.seconds.toFixed(2)} s wall, dockerd+containerd CPU ${c.engineCpuSeconds.toFixed(2)} s, machine busy ${c.machineBusyPercent.toFixed(0)} %`;
+
+function berthBreakdown(phases: BerthPhase[], raw: RawPhase[], swarm: SwarmPhase[], cores: number): string {
+  const lines: string[] = [];
+  for (const p of phases) {
+    const f = p.figures;
+    lines.push(`**${p.phase}, N=${p.n}** — berth: ${cpuText(f.cpu)}, controller CPU ${f.cpu.processCpuSeconds?.toFixed(2) ?? '?'} s`);
+    lines.push('');
+    lines.push('| series | count | mean (ms) | total (s) |');
+    lines.push('|---|---:|---:|---:|');
+    for (const o of f.ops) lines.push(`| \`${o.series}\` | ${o.count} | ${o.meanMs.toFixed(1)} | ${o.totalSeconds.toFixed(2)} |`);
+    for (const c of f.counters) lines.push(`| \`${c.series}\` | ${c.delta} | | |`);
+    const peer = raw.find((r) => r.n === p.n && r.phase === p.phase);
+    if (peer) {
+      lines.push('');
+      lines.push(`raw engine, same phase: ${cpuText(peer.cpu)}; parallelism ${peer.parallelism}: ` + Object.entries(peer.opMs).map(([op, v]) => `${op} ${v.count}× mean ${v.meanMs.toFixed(1)} ms (p90 ${v.p90Ms.toFixed(0)})`).join(', '));
+      const extraEngine = f.cpu.engineCpuSeconds - peer.cpu.engineCpuSeconds;
+      const extra = extraEngine + (f.cpu.processCpuSeconds ?? 0);
+      lines.push('');
+      lines.push(
+        `CPU berth spent beyond the raw engine: controller ${(f.cpu.processCpuSeconds ?? 0).toFixed(2)} s + engine daemons ${extraEngine >= 0 ? '+' : ''}${extraEngine.toFixed(2)} s = ${extra.toFixed(2)} CPU-s; ` +
+          `on ${cores} saturated cores that is about ${(extra / cores).toFixed(2)} s of wall time, against a measured gap of ${(f.cpu.seconds - peer.cpu.seconds).toFixed(2)} s.`,
+      );
+    }
+    const sw = swarm.find((r) => r.n === p.n && r.phase === p.phase);
+    if (sw) {
+      lines.push('');
+      lines.push(`swarm, same phase: ${cpuText(sw.cpu)}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export async function writeResults(dir: string, meta: Meta, rows: Row[], berthPhases: BerthPhase[], rawPhases: RawPhase[], swarmPhases: SwarmPhase[], notes: string[]): Promise<void> {
+  const md = [
+    '# berth benchmark results',
+    '',
+    `Generated by \`${meta.command}\` (bench/main.ts) — do not edit by hand.`,
+    '',
+    `- date: ${meta.date}`,
+    `- engine: Docker ${meta.engine} (API ${meta.apiVersion}, ${meta.storageDriver}), kernel ${meta.kernel}`,
+    `- machine: ${meta.cores} cores (${meta.cpuModel}), ${meta.memoryGiB.toFixed(0)} GiB; Node ${meta.node}`,
+    `- berth ${meta.berthVersion} at ${meta.gitCommit}, controller defaults (--workers 8, --max-concurrent-ops 16)`,
+    `- sizes ${meta.sizes.join(', ')}; ${meta.killSamples} kill samples per system and size; idle window ${meta.idleSeconds} s`,
+    meta.rawCalibration.length
+      ? `- raw engine parallelism ${meta.rawParallelism} (calibrated in this run at N=${meta.rawCalibration[0]?.n ?? '?'}, in run order: ${meta.rawCalibration.map((c) => `${c.parallelism} → ${c.seconds !== undefined ? `${c.seconds.toFixed(2)} s` : 'failed'}`).join(', ')})`
+      : `- raw engine parallelism ${meta.rawParallelism} (fixed; see the notes below)`,
+    `- swarm: ${meta.swarm}; update order ${meta.swarmUpdateOrder}, parallelism 0 (all at once), restart delay 0`,
+    `- ${meta.containersCreated} containers created in ${meta.wallSeconds.toFixed(0)} s; load average ${meta.loadAverage.start.join(' ')} at the start, ${meta.loadAverage.end.join(' ')} at the end`,
+    '',
+    markdownTable(tableRows(rows)),
+    '',
+    'Ratios are berth divided by the peer: below 1 means berth is faster (or, for CPU and RSS, lighter).',
+    '',
+    '## How each figure is measured',
+    '',
+    ...notes.map((n) => `- ${n}`),
+    '',
+    ...(failures(rows).length ? ['## Failures', '', ...failures(rows), ''] : []),
+    '## Where berth\'s time went (deltas of its /metrics over each phase)',
+    '',
+    berthBreakdown(berthPhases, rawPhases, swarmPhases, meta.cores),
+  ].join('\n');
+  await writeFile(`${dir}/results.md`, md + '\n');
+  const json = {
+    meta,
+    rows: rows.map((r) => ({
+      ...r,
+      ratios: {
+        berthOverRaw: r.berth.value !== undefined && r.raw.value ? round(r.berth.value / r.raw.value, 3) : null,
+        berthOverSwarm: r.berth.value !== undefined && r.swarm.value ? round(r.berth.value / r.swarm.value, 3) : null,
+      },
+      verdict: verdict(r) || null,
+    })),
+    berthPhases,
+    rawPhases,
+    swarmPhases,
+    notes,
+  };
+  await writeFile(`${dir}/results.json`, JSON.stringify(json, null, 2) + '\n');
+}
