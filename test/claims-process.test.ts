@@ -109,7 +109,10 @@ describe.skipIf(noEngine())('claims through the controller process', () => {
     const [first, ...rest] = await listClaims(proc!.server);
     expect((await runCli(['release', first!.metadata.name], env)).code).toBe(0);
     for (const c of rest) expect((await fetch(`${proc!.server}${API}/instanceclaims/${c.metadata.name}`, { method: 'DELETE' })).status).toBe(200);
-    await eventually('pool Ready again', () => poolReady(proc!.server).then((ok) => (ok ? true : undefined)), 30_000);
+    await eventually('pool Ready again', () => poolReady(proc!.server).then((ok) => (ok ? true : undefined)), 30_000).catch(async (e: Error) => {
+      const pool = JSON.stringify((JSON.parse(await fetch(`${proc!.server}${API}/instancepools/runners`).then((r) => r.text())) as { status?: unknown }).status) + JSON.stringify(await managedContainers(d.controllerId).then((l) => l.map((c) => [c.name, c.state])));
+      throw new Error(`${e.message}\npool: ${pool}\ncontroller log tail:\n${proc!.output().split('\n').slice(-40).join('\n')}`);
+    });
     const r = await runCli(['claim', 'runners', '--ttl', '60s', '--wait', '10s', '--name', 'cli-claim', '-o', 'json'], env);
     expect(r.code).toBe(0);
     const claim = JSON.parse(r.stdout) as Claim;

@@ -32,7 +32,7 @@ describe.skipIf(noEngine())('controller on the real engine', () => {
       foreignIds.push(c.id);
     }
     // An orphan from a "previous run": our label, no spec.
-    const t = effectiveTemplate(ContainerTemplateSchema.parse({ image: TEST_IMAGE, command: ['sleep', '3600'] }));
+    const t = effectiveTemplate(ContainerTemplateSchema.parse({ image: TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"] }));
     const runtime = new DockerRuntime({});
     orphanId = await runtime.create({ name: `berth-default-orphan-${d.controllerId}`, template: t, labels: ownerLabels(d.controllerId, { kind: 'Instance', namespace: 'default', name: 'orphan' }, configHash(t), Date.now()) });
     await runtime.start(orphanId);
@@ -55,7 +55,7 @@ describe.skipIf(noEngine())('controller on the real engine', () => {
     const ours = await eventually('orphan pruned', async () => {
       const list = await managedContainers(d.controllerId);
       return list.some((c) => c.id === orphanId) ? undefined : list;
-    });
+    }, 30_000);
     expect(ours.map((c) => c.labels['berth.dev/name']).sort()).toEqual(['api', 'web', 'worker']);
     expect(ours.every((c) => c.state === 'running')).toBe(true);
     expect(statusOf(m, 'api')?.lastProbe?.ok).toBe(true);

@@ -190,6 +190,8 @@ function healthOf(supervisor: Supervisor, c: ObservedContainer): MemberHealth {
   if (c.state === 'exited' || c.state === 'dead') return 'exited';
   const snap = supervisor.snapshot(c.id);
   if (!snap) return c.state === 'running' ? 'starting' : 'exited';
+  // Created but never started (a controller killed between create and start): nothing will start it, so it is replaced.
+  if (c.state === 'created' && !snap.matches('starting') && !snap.matches('creating') && !snap.matches('pending')) return 'exited';
   if (snap.matches({ running: 'ready' })) return 'ready';
   if (snap.matches({ running: 'unhealthy' })) return 'unhealthy';
   if (snap.matches('stopped') || snap.matches('failed')) return 'exited';
