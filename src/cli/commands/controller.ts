@@ -1,13 +1,23 @@
 // `berth controller`: berth's main job. Keeps the engine converged to the specs
 // forever, serves the HTTP API, and exits 0 on SIGTERM leaving workloads running.
+// Desired state comes from spec files (--source files) or Kubernetes custom
+// resources (--source kubernetes); with --leader-elect only the replica holding
+// the Lease acts, and losing it ends the process (exit 1) at once.
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Manager } from '../../controller/manager.js';
+import { LEADER_ELECTION_DEFAULTS } from '../../controller/leader-election.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { DockerRuntime } from '../../runtime/docker/docker-runtime.js';
+import type { Runtime } from '../../runtime/types.js';
 import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
+import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
+import { loadKubeConfig } from '../../sources/kubernetes/kube-api.js';
+import { formatDuration, parseDuration } from '../duration.js';
 
 interface ControllerFlags {
   specs: string[];
@@ -25,6 +35,18 @@ interface ControllerFlags {
   defaultMemory: string;
   defaultPids: string;
   logLevel: string;
+  source?: string;
+  runtime: string;
+  kubeconfig?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+  leaderElect?: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDuration: string;
+  renewDeadline: string;
+  retryPeriod: string;
+  watchStallTimeout: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -48,6 +70,18 @@ export function register(program: Command): void {
     .option('--default-memory <quantity>', 'memory limit of templates that set none', DEFAULT_POLICY.defaults.memory)
     .option('--default-pids <n>', 'pids limit of templates that set none', String(DEFAULT_POLICY.defaults.pids))
     .option('--log-level <level>', 'trace|debug|info|warn|error', process.env.BERTH_LOG_LEVEL ?? 'info')
+    .option('--source <source>', 'where desired state comes from: files (--specs, the API) or kubernetes (custom resources)')
+    .option('--runtime <runtime>', 'where containers run: docker or kubernetes (Pods)', 'docker')
+    .option('--kubeconfig <file>', 'kubeconfig for --source/--runtime kubernetes and --leader-elect (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account)')
+    .option('--namespace <ns>', 'with --source kubernetes: watch only this namespace')
+    .option('--all-namespaces', 'with --source kubernetes: watch every namespace (the default)')
+    .option('--leader-elect', 'act only while holding a coordination.k8s.io Lease, so one of several replicas acts')
+    .option('--leader-election-namespace <ns>', 'namespace of the Lease', process.env.POD_NAMESPACE || 'berth-system')
+    .option('--leader-election-id <name>', 'name of the Lease', 'berth-leader')
+    .option('--lease-duration <duration>', 'how long followers wait before taking over an unrenewed lease', formatDuration(LEADER_ELECTION_DEFAULTS.leaseDurationMs))
+    .option('--renew-deadline <duration>', 'how long the leader retries renewing before it stops acting', formatDuration(LEADER_ELECTION_DEFAULTS.renewDeadlineMs))
+    .option('--retry-period <duration>', 'interval between lease attempts', formatDuration(LEADER_ELECTION_DEFAULTS.retryPeriodMs))
+    .option('--watch-stall-timeout <duration>', 'a watch with no event and no bookmark for this long is restarted', '90s')
     .action(async (flags: ControllerFlags) => {
       await runController(flags);
     });
@@ -65,20 +99,60 @@ async function runController(flags: ControllerFlags): Promise<void> {
     allowHostNetwork: flags.allowHostNetwork ?? false,
     allowBindMounts: flags.allowBindMounts ?? false,
   };
+  const mode = resolveMode(flags);
   const stateDir = resolve(flags.stateDir);
   await mkdir(stateDir, { recursive: true });
-  const runtime = new DockerRuntime({});
-  const manager = new Manager({
-    controllerId: flags.controllerId,
-    runtime,
-    policy,
-    stateDir,
-    specDirs: flags.specs.map((d) => resolve(d)),
-    workers: positiveInt(flags.workers, '--workers'),
-    maxConcurrentOps: positiveInt(flags.maxConcurrentOps, '--max-concurrent-ops'),
-    resyncMs: positiveInt(flags.resync, '--resync') * 1000,
+  const kubeConfig = mode.needsKube ? loadKubeConfig(flags.kubeconfig) : undefined;
+  const runtime = await createRuntime(mode.runtime, kubeConfig);
+  const identity = process.env.POD_NAME || `${hostname()}_${process.pid}`;
+  const runner = new ControllerRunner({
+    createManager: (onPruned) =>
+      new Manager({
+        controllerId: flags.controllerId,
+        runtime,
+        policy,
+        stateDir,
+        specDirs: flags.specs.map((d) => resolve(d)),
+        workers: positiveInt(flags.workers, '--workers'),
+        maxConcurrentOps: positiveInt(flags.maxConcurrentOps, '--max-concurrent-ops'),
+        resyncMs: positiveInt(flags.resync, '--resync') * 1000,
+        logger,
+        onPruned,
+      }),
+    ...(kubeConfig ? { kubeConfig } : {}),
+    ...(mode.source === 'kubernetes'
+      ? {
+          kubernetesSource: {
+            namespace: flags.namespace,
+            policy,
+            identity,
+            logger,
+            informer: { stallTimeoutMs: parseDuration(flags.watchStallTimeout) },
+          },
+        }
+      : {}),
+    ...(flags.leaderElect
+      ? {
+          leaderElection: {
+            namespace: flags.leaderElectionNamespace,
+            name: flags.leaderElectionId,
+            identity,
+            leaseDurationMs: parseDuration(flags.leaseDuration),
+            renewDeadlineMs: parseDuration(flags.renewDeadline),
+            retryPeriodMs: parseDuration(flags.retryPeriod),
+          },
+        }
+      : {}),
+    // controller-runtime's behaviour: a replica that lost the lease exits and restarts as a follower.
+    onLost: 'exit',
+    onExit: (code) => {
+      logger.flush();
+      process.exit(code);
+    },
     logger,
   });
+  // The Manager of an 'exit'-mode runner never changes: the API serves its store throughout.
+  const manager = runner.manager;
   const api = createApiServer({
     store: manager.store,
     apiSource: manager.apiSource,
@@ -86,13 +160,16 @@ async function runController(flags: ControllerFlags): Promise<void> {
     runtime,
     registry: manager.metrics.registry,
     policy,
-    isReady: () => manager.ready,
+    isReady: () => runner.ready,
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
   });
   await api.listen(host, Number(portText));
-  logger.info({ listen: flags.listen, specs: flags.specs, stateDir }, 'berth controller started');
+  logger.info(
+    { listen: flags.listen, source: mode.source, runtime: mode.runtime, specs: flags.specs, namespace: flags.namespace ?? (mode.source === 'kubernetes' ? '(all)' : undefined), leaderElect: flags.leaderElect ?? false, identity, stateDir },
+    'berth controller started',
+  );
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -100,7 +177,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: in-flight operations are aborted, containers keep running');
     void (async () => {
-      await manager.stop();
+      await runner.stop(); // stops acting, then releases the lease
       await api.close();
       logger.info('stopped');
       logger.flush();
@@ -109,8 +186,41 @@ async function runController(flags: ControllerFlags): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await manager.start();
-  logger.info('initial resync done; ready');
+  await runner.start();
+  if (flags.leaderElect) logger.info({ lease: `${flags.leaderElectionNamespace}/${flags.leaderElectionId}` }, 'campaigning for the leader lease');
+  else logger.info('initial resync done; ready');
+}
+
+interface Mode {
+  source: 'files' | 'kubernetes';
+  runtime: 'docker' | 'kubernetes';
+  needsKube: boolean;
+}
+
+function resolveMode(flags: ControllerFlags): Mode {
+  const source = flags.source ?? 'files';
+  if (source !== 'files' && source !== 'kubernetes') throw new Error(`--source ${source}: expected files or kubernetes`);
+  const runtime = flags.runtime;
+  if (runtime !== 'docker' && runtime !== 'kubernetes') throw new Error(`--runtime ${runtime}: expected docker or kubernetes`);
+  if (source === 'kubernetes' && flags.specs.length) throw new Error('--specs and --source kubernetes exclude each other: a resource comes from one source');
+  if (flags.namespace !== undefined && flags.allNamespaces) throw new Error('--namespace and --all-namespaces exclude each other');
+  if ((flags.namespace !== undefined || flags.allNamespaces) && source !== 'kubernetes') throw new Error('--namespace and --all-namespaces need --source kubernetes');
+  for (const f of ['leaseDuration', 'renewDeadline', 'retryPeriod', 'watchStallTimeout'] as const) parseDuration(flags[f]);
+  return { source, runtime, needsKube: source === 'kubernetes' || runtime === 'kubernetes' || flags.leaderElect === true };
+}
+
+/** docker, or the Pod runtime (src/runtime/kubernetes), loaded only when asked for. */
+async function createRuntime(kind: Mode['runtime'], kubeConfig: KubeConfig | undefined): Promise<Runtime> {
+  if (kind === 'docker') return new DockerRuntime({});
+  const path = '../../runtime/kubernetes/kubernetes-runtime.js';
+  let mod: { KubernetesRuntime?: new (o: { kubeConfig: KubeConfig }) => Runtime };
+  try {
+    mod = (await import(path)) as typeof mod;
+  } catch (e) {
+    throw new Error('--runtime kubernetes: the Kubernetes (Pod) runtime is not part of this build', { cause: e });
+  }
+  if (!mod.KubernetesRuntime) throw new Error('--runtime kubernetes: the runtime module does not export KubernetesRuntime');
+  return new mod.KubernetesRuntime({ kubeConfig: kubeConfig! });
 }
 
 function splitHostPort(listen: string): [string, string] {

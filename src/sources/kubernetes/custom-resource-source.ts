@@ -1,0 +1,407 @@
+// Kubernetes custom resources (instances, instancepools, instanceclaims of
+// berth.dev/v1alpha1) as a source of desired state, and the way back: status
+// through the status subresource, Events, and a finalizer so that deleting a
+// resource removes its containers (or Pods) before the resource disappears.
+//
+// Per object, level-based (the informers may deliver an object again at any
+// time; every step below is idempotent):
+// 1. Being deleted (deletionTimestamp): drop it from the store, so the
+//    controller prunes its containers; the Manager's onPruned says when they are
+//    gone, and the finalizer is removed then.
+// 2. Our finalizer missing: add it (merge patch with a resourceVersion precondition).
+// 3. Predicate: only a change of generation, spec, labels or annotations goes
+//    on; status-only updates (our own writes included) stop here.
+// 4. Validate with the kind's schema and the controller policy. Invalid: a
+//    Warning Event and an InvalidSpec condition with the field path; the last
+//    valid spec (if any) stays in the store, so a bad edit never kills a
+//    running container; other resources are not affected.
+// 5. Apply to the store with origin kubernetes; the controller does the rest.
+//
+// Status: every status the controller writes to the store for one of our
+// resources is written to the API server (StatusWriter). The store counts its
+// own generations (it bumps on each spec change it sees); observedGeneration is
+// translated back to the object's metadata.generation, so it matches what
+// `kubectl` shows even when the watch collapsed several edits into one.
+import { isDeepStrictEqual } from 'node:util';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { EventRecorder } from '../../controller/event-recorder.js';
+import { OwnershipConflict, type ResourceStore } from '../../controller/resource-store.js';
+import { validateResource } from '../../spec/load.js';
+import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
+import { GROUP, KIND_NAMES, KINDS, keyString, VERSION, type Kind, type ResourceKey } from '../../spec/schema.js';
+import { setCondition, type Condition } from '../../spec/status.js';
+import { EventSink } from './event-sink.js';
+import { Informer, type InformerStats } from './informer.js';
+import { Backoff, callOptions, isKubeError, kubeError, MERGE_PATCH, sleep } from './kube-api.js';
+import { customResourceListWatch, type KubeObject, type ListWatch } from './list-watch.js';
+import { StatusWriter } from './status-writer.js';
+
+export const FINALIZER = 'berth.dev/cleanup';
+const ORIGIN = { source: 'kubernetes' } as const;
+
+type Logger = { debug(o: object, msg?: string): void; info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
+
+export interface CustomResourceSourceOptions {
+  kubeConfig: KubeConfig;
+  store: ResourceStore;
+  recorder: EventRecorder;
+  /** Wakes the controller for a key (Manager.enqueue): a deleted resource with nothing in the store. */
+  enqueue(key: ResourceKey): void;
+  /** Watch one namespace; undefined: all namespaces. */
+  namespace?: string | undefined;
+  policy?: ControllerPolicy;
+  logger?: Logger;
+  /** Mirror events to Kubernetes Events (default true). */
+  events?: boolean;
+  /** This replica, as Events' reportingInstance. */
+  identity?: string;
+  informer?: { stallTimeoutMs?: number; watchTimeoutSeconds?: () => number; backoff?: { initialMs: number; maxMs: number } };
+  statusCoalesceMs?: number;
+  /** Every object of the caches is looked at again this often (a level-based safety net; default 5 min). */
+  resyncMs?: number;
+  /** Tests: replaces the list/watch of a kind. */
+  listWatch?: (kind: Kind) => ListWatch<KubeObject>;
+}
+
+interface ObjectState {
+  /** Store generation -> the object's metadata.generation it was applied from. */
+  generations: Map<number, number>;
+  invalid?: { generation: number; message: string };
+  /** What was last reported as a Warning, so a repeat is not an event storm. */
+  warned?: string;
+}
+
+export class CustomResourceSource {
+  private readonly api: CustomObjectsApi;
+  private readonly informers = new Map<Kind, Informer<KubeObject>>();
+  private readonly objects = new Map<string, ObjectState>();
+  private readonly finalizerOps = new Map<string, Promise<void>>();
+  private readonly pendingOps = new Set<string>();
+  private readonly abort = new AbortController();
+  private unsubscribe: (() => void) | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  readonly status: StatusWriter<ResourceKey>;
+  readonly events: EventSink | undefined;
+
+  constructor(private readonly o: CustomResourceSourceOptions) {
+    this.api = o.kubeConfig.makeApiClient(CustomObjectsApi);
+    for (const kind of KIND_NAMES) {
+      const listWatch = o.listWatch?.(kind) ?? customResourceListWatch<KubeObject>(o.kubeConfig, { group: GROUP, version: VERSION, plural: KINDS[kind].plural, namespace: o.namespace });
+      this.informers.set(
+        kind,
+        new Informer<KubeObject>({
+          listWatch,
+          handlers: {
+            onAdd: (obj) => this.upsert(kind, obj, undefined),
+            onUpdate: (old, obj) => this.upsert(kind, obj, old),
+            onDelete: (obj) => this.removed(kind, obj),
+          },
+          ...(o.informer?.stallTimeoutMs !== undefined ? { stallTimeoutMs: o.informer.stallTimeoutMs } : {}),
+          ...(o.informer?.watchTimeoutSeconds ? { watchTimeoutSeconds: o.informer.watchTimeoutSeconds } : {}),
+          ...(o.informer?.backoff ? { backoff: o.informer.backoff } : {}),
+          ...(o.logger ? { logger: o.logger } : {}),
+        }),
+      );
+    }
+    this.status = new StatusWriter<ResourceKey>({
+      id: keyString,
+      desired: (key) => this.desiredStatus(key),
+      observed: (key) => this.object(key)?.['status'] as object | undefined,
+      patch: async (key, patch, signal) => {
+        try {
+          return (await this.api.patchNamespacedCustomObjectStatus(
+            { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body: { status: patch } },
+            callOptions({ signal, contentType: MERGE_PATCH }),
+          )) as KubeObject;
+        } catch (e) {
+          throw kubeError(e, `patch ${keyString(key)}/status`);
+        }
+      },
+      read: (key, signal) => this.read(key, signal),
+      ...(o.statusCoalesceMs !== undefined ? { coalesceMs: o.statusCoalesceMs } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
+    });
+    this.events =
+      o.events === false
+        ? undefined
+        : new EventSink({
+            kubeConfig: o.kubeConfig,
+            recorder: o.recorder,
+            lookup: (kind, namespace, name) => {
+              const obj = this.object({ kind, namespace, name });
+              return obj?.metadata.uid ? { uid: obj.metadata.uid, ...(obj.metadata.resourceVersion ? { resourceVersion: obj.metadata.resourceVersion } : {}) } : undefined;
+            },
+            ...(o.identity ? { instance: o.identity } : {}),
+            ...(o.logger ? { logger: o.logger } : {}),
+          });
+  }
+
+  /** Starts the informers; resolves once every kind is listed into the store (start the Manager after this). */
+  async start(): Promise<void> {
+    this.unsubscribe = this.o.store.subscribe((e) => {
+      if (e.specChanged || e.type === 'DELETED') return;
+      if (this.o.store.get(e.key)?.origin.source === 'kubernetes') this.status.request(e.key);
+    });
+    this.events?.start();
+    await Promise.all([...this.informers.values()].map((i) => i.start(this.abort.signal)));
+    this.scheduleResync();
+  }
+
+  /** Stops at once: no more watches, status writes, finalizer patches or events. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.abort.abort(new Error('source stopped'));
+    this.status.stop();
+    this.events?.stop();
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  get hasSynced(): boolean {
+    return [...this.informers.values()].every((i) => i.hasSynced);
+  }
+
+  informerStats(): Record<Kind, InformerStats> {
+    return Object.fromEntries([...this.informers].map(([k, i]) => [k, { ...i.stats }])) as Record<Kind, InformerStats>;
+  }
+
+  /** The object as the informer last saw it. */
+  object(key: ResourceKey): KubeObject | undefined {
+    return this.informers.get(key.kind)?.get(key.namespace, key.name);
+  }
+
+  /**
+   * ManagerOptions.onPruned: the key's containers are gone (or pruning is off).
+   * A resource being deleted loses our finalizer now, and disappears.
+   */
+  onPruned(key: ResourceKey): void {
+    const obj = this.object(key);
+    if (!obj?.metadata.deletionTimestamp || !hasFinalizer(obj)) return;
+    if (this.o.store.get(key)?.origin.source === 'kubernetes') return;
+    this.o.logger?.debug({ key: keyString(key) }, 'containers gone; removing the finalizer');
+    this.finalizer(key, 'remove');
+  }
+
+  // -------------------------------------------------------------------------
+
+  private upsert(kind: Kind, obj: KubeObject, old: KubeObject | undefined): void {
+    const key: ResourceKey = { kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name };
+    if (obj.metadata.deletionTimestamp) {
+      this.deleting(key, obj);
+      return;
+    }
+    if (!hasFinalizer(obj)) this.finalizer(key, 'add');
+    if (old && !desiredChanged(old, obj)) return; // status-only (or finalizer-only) update
+    this.applySpec(key, obj);
+  }
+
+  private applySpec(key: ResourceKey, obj: KubeObject): void {
+    const st = this.state(key);
+    const generation = obj.metadata.generation ?? 1;
+    const candidate = {
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: {
+        name: obj.metadata.name,
+        namespace: key.namespace,
+        ...(obj.metadata.labels ? { labels: obj.metadata.labels } : {}),
+        ...(obj.metadata.annotations ? { annotations: obj.metadata.annotations } : {}),
+        generation,
+        ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}),
+        ...(obj.metadata.creationTimestamp ? { creationTimestamp: String(obj.metadata.creationTimestamp) } : {}),
+      },
+      spec: obj['spec'],
+    };
+    const { resource, errors } = validateResource(candidate, `${key.kind} ${key.namespace}/${key.name}`, { policy: this.o.policy ?? DEFAULT_POLICY });
+    if (!resource) {
+      const message = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ');
+      st.invalid = { generation, message };
+      this.warnOnce(key, st, `${generation}\u0000${message}`, 'InvalidSpec', `invalid spec (generation ${generation}): ${message}`);
+      this.status.request(key);
+      return;
+    }
+    const wasInvalid = st.invalid !== undefined;
+    delete st.invalid;
+    let applied;
+    try {
+      applied = this.o.store.apply(resource, ORIGIN);
+    } catch (e) {
+      if (!(e instanceof OwnershipConflict)) throw e;
+      this.warnOnce(key, st, `conflict\u0000${generation}`, 'OwnershipConflict', `${e.message}; this resource is ignored until that one is deleted`);
+      return;
+    }
+    const storeGeneration = applied.entry.object.metadata.generation;
+    const before = st.generations.get(storeGeneration);
+    st.generations.set(storeGeneration, Math.max(generation, before ?? 0));
+    if (st.generations.size > 32) st.generations.delete(st.generations.keys().next().value!);
+    // Same store state under a newer generation, or an InvalidSpec to clear: rewrite the status.
+    if (wasInvalid || (applied.change === 'unchanged' && before !== generation)) this.status.request(key);
+  }
+
+  private deleting(key: ResourceKey, obj: KubeObject): void {
+    const st = this.state(key);
+    delete st.invalid;
+    const entry = this.o.store.get(key);
+    if (entry && entry.origin.source === 'kubernetes') {
+      if (!entry.object.metadata.uid || entry.object.metadata.uid === obj.metadata.uid) {
+        this.o.logger?.info({ key: keyString(key) }, 'resource deleted; removing its containers');
+        this.o.store.delete(key, ORIGIN); // the controller prunes, then onPruned
+      }
+      return;
+    }
+    if (!hasFinalizer(obj)) return;
+    // Another source owns this key: nothing of ours to clean up.
+    if (entry) this.finalizer(key, 'remove');
+    // Nothing in the store (invalid, or deleted while we were down): let the controller look for leftovers; it calls onPruned.
+    else this.o.enqueue(key);
+  }
+
+  private removed(kind: Kind, obj: KubeObject): void {
+    const key: ResourceKey = { kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name };
+    const entry = this.o.store.get(key);
+    if (entry?.origin.source === 'kubernetes' && (!entry.object.metadata.uid || entry.object.metadata.uid === obj.metadata.uid)) {
+      // Gone without us removing the finalizer (force-deleted, or it never had one): prune all the same.
+      this.o.store.delete(key, ORIGIN);
+    }
+    this.objects.delete(keyString(key));
+    this.status.forget(key);
+  }
+
+  private state(key: ResourceKey): ObjectState {
+    const id = keyString(key);
+    let st = this.objects.get(id);
+    if (!st) {
+      st = { generations: new Map() };
+      this.objects.set(id, st);
+    }
+    return st;
+  }
+
+  private warnOnce(key: ResourceKey, st: ObjectState, fingerprint: string, reason: string, message: string): void {
+    if (st.warned === fingerprint) return;
+    st.warned = fingerprint;
+    this.o.recorder.record({ type: 'Warning', reason, message, involvedObject: { kind: key.kind, namespace: key.namespace, name: key.name } });
+  }
+
+  /** The status the API server should show: the store's, in the object's generations, with InvalidSpec on top. */
+  private desiredStatus(key: ResourceKey): object | undefined {
+    const obj = this.object(key);
+    if (!obj || obj.metadata.deletionTimestamp) return undefined;
+    const st = this.objects.get(keyString(key));
+    const entry = this.o.store.get(key);
+    const stored = entry?.origin.source === 'kubernetes' ? (entry.object.status as Record<string, unknown> | undefined) : undefined;
+    const gen = (g: unknown): unknown => (typeof g === 'number' ? (st?.generations.get(g) ?? g) : g);
+    let status: Record<string, unknown> | undefined;
+    if (stored) {
+      status = structuredClone(stored);
+      if ('observedGeneration' in status) status['observedGeneration'] = gen(status['observedGeneration']);
+      if (Array.isArray(status['conditions'])) {
+        status['conditions'] = (status['conditions'] as Condition[]).map((c) => (c.observedGeneration !== undefined ? { ...c, observedGeneration: gen(c.observedGeneration) as number } : c));
+      }
+    }
+    if (st?.invalid) {
+      status ??= key.kind === 'Instance' ? { phase: 'Failed', restartCount: 0, conditions: [] } : key.kind === 'InstanceClaim' ? { phase: 'Failed', conditions: [] } : { conditions: [] };
+      const type = key.kind === 'InstanceClaim' ? 'Bound' : 'Ready';
+      status['conditions'] = setCondition(
+        (status['conditions'] as Condition[] | undefined) ?? [],
+        { type, status: 'False', reason: 'InvalidSpec', message: st.invalid.message, observedGeneration: st.invalid.generation },
+        new Date().toISOString(),
+      );
+      status['observedGeneration'] = st.invalid.generation;
+    }
+    if (!status) return undefined;
+    // metav1 semantics across restarts: lastTransitionTime moves only when a condition's status does.
+    const server = (obj['status'] as { conditions?: Condition[] } | undefined)?.conditions;
+    if (server && Array.isArray(status['conditions'])) {
+      status['conditions'] = (status['conditions'] as Condition[]).map((c) => {
+        const prev = server.find((p) => p.type === c.type);
+        return prev && prev.status === c.status && prev.lastTransitionTime ? { ...c, lastTransitionTime: prev.lastTransitionTime } : c;
+      });
+    }
+    return status;
+  }
+
+  private async read(key: ResourceKey, signal: AbortSignal): Promise<KubeObject | undefined> {
+    try {
+      return (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name }, callOptions({ signal }))) as KubeObject;
+    } catch (e) {
+      const err = kubeError(e, `get ${keyString(key)}`);
+      if (err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Adds or removes our finalizer: a merge patch of metadata.finalizers with a
+   * resourceVersion precondition, so a concurrent change of the list is never
+   * lost; 409 -> read again and retry on the fresh object; 404 -> done.
+   * One operation per key at a time; a repeat while one is queued is dropped.
+   */
+  private finalizer(key: ResourceKey, op: 'add' | 'remove'): void {
+    const id = keyString(key);
+    const opId = `${op}\u0000${id}`;
+    if (this.pendingOps.has(opId) || this.abort.signal.aborted) return;
+    this.pendingOps.add(opId);
+    const run = async (): Promise<void> => {
+      this.pendingOps.delete(opId);
+      const signal = this.abort.signal;
+      const backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+      let obj = this.object(key);
+      for (let attempt = 0; !signal.aborted; attempt++) {
+        if (!obj) return;
+        const has = hasFinalizer(obj);
+        if (op === 'add' ? has || obj.metadata.deletionTimestamp : !has) return;
+        const current = obj.metadata.finalizers ?? [];
+        const finalizers = op === 'add' ? [...current, FINALIZER] : current.filter((f) => f !== FINALIZER);
+        try {
+          await this.api.patchNamespacedCustomObject(
+            { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body: { metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion } } },
+            callOptions({ signal, contentType: MERGE_PATCH }),
+          );
+          this.o.logger?.debug({ key: id, op }, 'finalizer patched');
+          return;
+        } catch (e) {
+          const err = kubeError(e, `${op} finalizer of ${id}`);
+          if (signal.aborted || err.code === 404) return;
+          if (err.code === 422 && op === 'add') return; // being deleted: no new finalizers
+          if (err.code !== 409) {
+            this.o.logger?.warn({ key: id, err: err.message }, 'finalizer patch failed; retrying');
+            await sleep(Math.max(backoff.next(), err.retryAfterMs ?? 0), signal).catch(() => undefined);
+          } else if (attempt > 3) {
+            await sleep(backoff.next(), signal).catch(() => undefined);
+          }
+          obj = await this.read(key, signal).catch((re: unknown) => (isKubeError(re, 404) ? undefined : obj));
+        }
+      }
+    };
+    const prev = this.finalizerOps.get(id) ?? Promise.resolve();
+    const next = prev.then(run, run).finally(() => {
+      if (this.finalizerOps.get(id) === next) this.finalizerOps.delete(id);
+    });
+    this.finalizerOps.set(id, next);
+  }
+
+  /** Looks at every cached object again: missed finalizers, stuck deletions, conflicts resolved since. */
+  private scheduleResync(): void {
+    const every = this.o.resyncMs ?? 300_000;
+    this.resyncTimer = setTimeout(() => {
+      if (this.abort.signal.aborted) return;
+      for (const [kind, informer] of this.informers) for (const obj of informer.list()) this.upsert(kind, obj, undefined);
+      this.scheduleResync();
+    }, every);
+    this.resyncTimer.unref();
+  }
+}
+
+const hasFinalizer = (o: KubeObject): boolean => o.metadata.finalizers?.includes(FINALIZER) ?? false;
+
+/** The predicate: what the controller acts on changed (not just status, finalizers or managedFields). */
+export function desiredChanged(old: KubeObject, obj: KubeObject): boolean {
+  return (
+    old.metadata.generation !== obj.metadata.generation ||
+    !isDeepStrictEqual(old.metadata.labels ?? {}, obj.metadata.labels ?? {}) ||
+    !isDeepStrictEqual(old.metadata.annotations ?? {}, obj.metadata.annotations ?? {}) ||
+    !isDeepStrictEqual(old['spec'], obj['spec']) ||
+    old.metadata.deletionTimestamp !== obj.metadata.deletionTimestamp
+  );
+}
