@@ -5,12 +5,15 @@ import { configHash, driftedFields, knownHashVersion, type ConfigHash } from '..
 import type { ObservedContainer } from '../runtime/types.js';
 import type { DesiredInstance } from './types.js';
 
+/** What a hash comparison needs of a desired Instance or pool. */
+export type HashedDesired = Pick<DesiredInstance, 'hash' | 'hashesByVersion' | 'template'>;
+
 export type HashComparison =
   | { matches: true }
   | { matches: false; cause: string; driftedFields?: string[] };
 
 /** The desired hash in `version`'s format, or undefined when that format is unknown. */
-export function desiredHashIn(desired: DesiredInstance, version: string): ConfigHash | undefined {
+export function desiredHashIn(desired: HashedDesired, version: string): ConfigHash | undefined {
   if (version === desired.hash.version) return desired.hash;
   const given = desired.hashesByVersion?.[version];
   if (given) return given;
@@ -23,7 +26,7 @@ export function desiredHashIn(desired: DesiredInstance, version: string): Config
 }
 
 /** Compares a container's labels with the desired config, in the container's own hash format. */
-export function compareContainerHash(desired: DesiredInstance, c: ObservedContainer): HashComparison {
+export function compareContainerHash(desired: HashedDesired, c: ObservedContainer): HashComparison {
   if (c.configHash === undefined) return { matches: false, cause: 'config hash label missing' };
   const version = c.hashVersion ?? desired.hash.version;
   const expected = desiredHashIn(desired, version);
@@ -35,7 +38,7 @@ export function compareContainerHash(desired: DesiredInstance, c: ObservedContai
 }
 
 /** Whether a recorded hash (of a finished run) is the desired config. */
-export function hashIsDesired(desired: DesiredInstance, hash: string, version: string | undefined): boolean {
+export function hashIsDesired(desired: HashedDesired, hash: string, version: string | undefined): boolean {
   const expected = desiredHashIn(desired, version ?? desired.hash.version);
   return expected !== undefined && expected.hash === hash;
 }

@@ -4,7 +4,7 @@ import type { ObservedContainer } from '../../runtime/types.js';
 import type { ResourceKey } from '../../spec/schema.js';
 import { compareOldestFirst, exitDescription, finiteOr, hasExited, id12 } from '../container.js';
 import type { HashComparison } from '../hash-compare.js';
-import { compareMemberHash } from './hash-compare.js';
+import { compareContainerHash } from '../hash-compare.js';
 import type { DesiredPool, ObservedMember, PoolPlanInput } from './types.js';
 
 /** The member id people see: the berth.dev/member label, or the short container id without one. */
@@ -74,7 +74,7 @@ export function classify(desired: DesiredPool, m: ObservedMember, now: number): 
   const c = m.container;
   const claimed = m.claimedBy !== undefined;
   const failure = hasExited(c) || m.health === 'exited' ? exitDescription(c) : m.health === 'unhealthy' ? 'health check failing' : undefined;
-  const hash = compareMemberHash(desired, c);
+  const hash = compareContainerHash(desired, c);
   const maxAge = desired.spec.maxAgeSeconds;
   const dueAt = maxAge === undefined || !Number.isFinite(maxAge) ? undefined : finiteOr(c.createdAt, now) + maxAge * 1000;
   const stale: Staleness | undefined = !hash.matches
