@@ -1,11 +1,14 @@
 // The Kubernetes API the Kubernetes-mode tests run against: the in-process
 // test API server (CI), or a real cluster when BERTH_TEST_KUBECONFIG points at
 // its kubeconfig (kind, k3d, ...). Everything goes through client-node, so the
-// same tests hold on both; only fault injection (breaking, stalling and
-// compacting watches) needs the test server's control and is skipped on a
-// real cluster.
+// same tests hold on both. Broken and stalled watches are the test server's
+// control there, and a TCP proxy in front of a real cluster (the controller
+// talks through it); compaction (410) and injected errors exist only on the
+// test server. BERTH_TEST_PROXY=1 puts the proxy in front of the test server
+// too, to check the proxy path without a cluster.
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -22,17 +25,32 @@ import {
 import { GROUP, KINDS, VERSION, type Kind } from '../../src/spec/schema.js';
 import { callOptions, MERGE_PATCH } from '../../src/sources/kubernetes/kube-api.js';
 import { startTestApiServer, type TestApiServerControl } from './kube-apiserver/index.js';
+import { proxiedKubeConfig } from './kube-proxy.js';
 
 export const CRD_DIR = fileURLToPath(new URL('../../crds', import.meta.url));
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples', import.meta.url));
 
+/** Faults on the controller's watches, on the test server or through the proxy. */
+export interface WatchFaults {
+  /** Ends every open watch abruptly. */
+  breakWatches(): void;
+  /** The watches open now carry nothing more, ever, and stay open. */
+  stallWatches(): void;
+  /** Watches open and delivering now. */
+  openWatches(): number;
+}
+
 export interface TestCluster {
   kubeconfigPath: string;
+  /** For the test itself. */
   kc: KubeConfig;
+  /** For the controller under test (through the fault proxy when there is one). */
+  controllerKc: KubeConfig;
   /** A real cluster (BERTH_TEST_KUBECONFIG), not the test server. */
   real: boolean;
-  /** Fault injection: only with the test server. */
+  /** The test server's control (compaction, injected errors): undefined on a real cluster. */
   control: TestApiServerControl | undefined;
+  faults: WatchFaults;
   /** A suffix unique to this run, for namespaces (a real cluster is shared). */
   runId: string;
   close(): Promise<void>;
@@ -41,15 +59,33 @@ export interface TestCluster {
 export async function startTestCluster(opts: { bookmarkIntervalMs?: number } = {}): Promise<TestCluster> {
   const runId = randomBytes(3).toString('hex');
   const external = process.env['BERTH_TEST_KUBECONFIG'];
+  let kubeconfigPath: string;
+  let control: TestApiServerControl | undefined;
+  let closeServer = async (): Promise<void> => undefined;
   if (external) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(external);
-    return { kubeconfigPath: external, kc, real: true, control: undefined, runId, close: async () => undefined };
+    kubeconfigPath = external;
+  } else {
+    const server = await startTestApiServer({ bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 200 });
+    kubeconfigPath = server.kubeconfigPath;
+    control = server.control;
+    closeServer = () => server.close();
   }
-  const server = await startTestApiServer({ bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 200 });
   const kc = new KubeConfig();
-  kc.loadFromFile(server.kubeconfigPath);
-  return { kubeconfigPath: server.kubeconfigPath, kc, real: false, control: server.control, runId, close: () => server.close() };
+  kc.loadFromFile(kubeconfigPath);
+  if (control && process.env['BERTH_TEST_PROXY'] !== '1') {
+    const c = control;
+    const faults = { breakWatches: () => c.breakWatches(), stallWatches: () => c.stallWatches('forever'), openWatches: () => c.watchCount() };
+    return { kubeconfigPath, kc, controllerKc: kc, real: false, control, faults, runId, close: closeServer };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'berth-kube-proxy-'));
+  const { proxy, kc: controllerKc } = await proxiedKubeConfig(kc, join(dir, 'kubeconfig'));
+  const faults = { breakWatches: () => proxy.breakAll(), stallWatches: () => proxy.stallAll(), openWatches: () => proxy.liveCount() };
+  const close = async (): Promise<void> => {
+    await proxy.close();
+    await rm(dir, { recursive: true, force: true });
+    await closeServer();
+  };
+  return { kubeconfigPath, kc, controllerKc, real: Boolean(external), control, faults, runId, close };
 }
 
 /** kubectl apply -f crds/: POST each CRD (replace when it exists), then wait until Established. */

@@ -48,11 +48,19 @@ export function kubeError(e: unknown, what: string): KubeApiError {
 
 export const isKubeError = (e: unknown, code: number): boolean => e instanceof KubeApiError && e.code === code;
 
-/** Options for one client-node call: abort it with signal, send the body as contentType. */
-export function callOptions(opts: { signal?: AbortSignal; contentType?: string }): ConfigurationOptions<ObservableMiddleware> {
+/** A request that has not answered in this long is abandoned (a stalled connection must not hang a writer forever). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Options for one client-node call: abort it with signal or after timeoutMs
+ * (default REQUEST_TIMEOUT_MS; 0: none), send the body as contentType.
+ */
+export function callOptions(opts: { signal?: AbortSignal; contentType?: string; timeoutMs?: number }): ConfigurationOptions<ObservableMiddleware> {
+  const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const middleware: ObservableMiddleware = {
     pre: (ctx: RequestContext) => {
-      if (opts.signal) ctx.setSignal(opts.signal as never);
+      const signals = [...(opts.signal ? [opts.signal] : []), ...(timeoutMs > 0 ? [AbortSignal.timeout(timeoutMs)] : [])];
+      if (signals.length) ctx.setSignal(AbortSignal.any(signals) as never);
       if (opts.contentType) ctx.setHeaderParam('Content-Type', opts.contentType);
       return new Observable(Promise.resolve(ctx));
     },

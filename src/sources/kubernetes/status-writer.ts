@@ -34,6 +34,8 @@ interface KeyState {
   /** The server's status after our last write (or a fresh read), fresher than the informer's copy. */
   known: object | undefined;
   knownValid: boolean;
+  /** The object is gone: drop this state once idle. */
+  forgotten: boolean;
 }
 
 export class StatusWriter<K> {
@@ -52,10 +54,11 @@ export class StatusWriter<K> {
     const id = this.o.id(key);
     let s = this.keys.get(id);
     if (!s) {
-      s = { dirty: false, running: false, known: undefined, knownValid: false };
+      s = { dirty: false, running: false, known: undefined, knownValid: false, forgotten: false };
       this.keys.set(id, s);
     }
     s.dirty = true;
+    s.forgotten = false;
     if (!s.running) {
       s.running = true;
       void this.drain(key, id, s);
@@ -64,9 +67,12 @@ export class StatusWriter<K> {
 
   /** The object is gone: forget what we knew of it. */
   forget(key: K): void {
-    const s = this.keys.get(this.o.id(key));
-    if (s && !s.running) this.keys.delete(this.o.id(key));
-    else if (s) s.knownValid = false;
+    const id = this.o.id(key);
+    const s = this.keys.get(id);
+    if (!s) return;
+    s.knownValid = false;
+    s.forgotten = true;
+    if (!s.running) this.keys.delete(id);
   }
 
   /** Resolves when no write is pending or in flight (for tests and shutdown). */
@@ -121,6 +127,8 @@ export class StatusWriter<K> {
       if (s.dirty && !signal.aborted) {
         s.running = true;
         void this.drain(key, id, s);
+      } else if (s.forgotten && this.keys.get(id) === s) {
+        this.keys.delete(id);
       }
     }
   }
