@@ -117,7 +117,7 @@ async function runBerth(n: number): Promise<SizeCells> {
       cells.converge = { error: conv.error };
       return cells;
     }
-    cells.converge = { value: conv.value.result };
+    cells.converge = { value: conv.value.result, otherLoadPercent: conv.value.figures.cpu.foreignPercent };
     berthPhases.push({ n, phase: 'converge', figures: conv.value.figures });
     log(`berth N=${n}: converge ${conv.value.result.toFixed(2)} s`);
 
@@ -131,6 +131,7 @@ async function runBerth(n: number): Promise<SizeCells> {
       cells.idleCpu = cells.idleRss = { error: idle.error };
     }
 
+    const killMeter = cpuMeter(undefined);
     const samples: KillSample[] = [];
     const errors: string[] = [];
     for (const i of killIndices(n)) {
@@ -140,14 +141,15 @@ async function runBerth(n: number): Promise<SizeCells> {
       await sleep(200);
     }
     const k = killCells(samples, errors);
-    cells.killMedian = k.median;
-    cells.killP90 = k.p90;
+    const killLoad = killMeter().foreignPercent;
+    cells.killMedian = { ...k.median, otherLoadPercent: killLoad };
+    cells.killP90 = { ...k.p90, otherLoadPercent: killLoad };
     log(`berth N=${n}: kill->running median ${k.median.value?.toFixed(0)} ms, p90 ${k.p90.value?.toFixed(0)} ms`);
 
     const rep = await attempt(`berth replace N=${n}`, () => ctl.phase(() => ctl.replace(n, 'v2', timeoutFor(n))));
     containersCreated += n;
     if (rep.ok) {
-      cells.replace = { value: rep.value.result };
+      cells.replace = { value: rep.value.result, otherLoadPercent: rep.value.figures.cpu.foreignPercent };
       berthPhases.push({ n, phase: 'replace', figures: rep.value.figures });
       log(`berth N=${n}: replace ${rep.value.result.toFixed(2)} s`);
     } else cells.replace = { error: rep.error };
@@ -197,15 +199,17 @@ async function runRaw(n: number, parallelism: number): Promise<SizeCells> {
   try {
     const meter = cpuMeter(undefined);
     const conv = await attempt(`raw converge N=${n}`, () => raw.converge(n, 'v1', parallelism));
-    rawPhases.push({ n, phase: 'converge', parallelism, opMs: opSummary(raw.opMs), cpu: meter() });
+    const convCpu = meter();
+    rawPhases.push({ n, phase: 'converge', parallelism, opMs: opSummary(raw.opMs), cpu: convCpu });
     if (!conv.ok) {
       Object.assign(cells, emptyCells(`converge failed: ${conv.error}`));
       cells.converge = { error: conv.error };
       return cells;
     }
-    cells.converge = { value: conv.value };
+    cells.converge = { value: conv.value, otherLoadPercent: convCpu.foreignPercent };
     log(`raw N=${n}: converge ${conv.value.toFixed(2)} s (parallelism ${parallelism})`);
 
+    const killMeter = cpuMeter(undefined);
     const samples: KillSample[] = [];
     const errors: string[] = [];
     for (const i of killIndices(n)) {
@@ -215,16 +219,18 @@ async function runRaw(n: number, parallelism: number): Promise<SizeCells> {
       await sleep(200);
     }
     const k = killCells(samples, errors);
-    cells.killMedian = k.median;
-    cells.killP90 = k.p90;
+    const killLoad = killMeter().foreignPercent;
+    cells.killMedian = { ...k.median, otherLoadPercent: killLoad };
+    cells.killP90 = { ...k.p90, otherLoadPercent: killLoad };
     log(`raw N=${n}: kill->running median ${k.median.value?.toFixed(0)} ms, p90 ${k.p90.value?.toFixed(0)} ms (restart policy always)`);
 
     raw.resetOps();
     const meter2 = cpuMeter(undefined);
     const rep = await attempt(`raw replace N=${n}`, () => raw.replace(n, 'v2', parallelism, CFG.rawReplace));
-    rawPhases.push({ n, phase: 'replace', parallelism, opMs: opSummary(raw.opMs), cpu: meter2() });
+    const repCpu = meter2();
+    rawPhases.push({ n, phase: 'replace', parallelism, opMs: opSummary(raw.opMs), cpu: repCpu });
     if (rep.ok) {
-      cells.replace = { value: rep.value };
+      cells.replace = { value: rep.value, otherLoadPercent: repCpu.foreignPercent };
       log(`raw N=${n}: replace ${rep.value.toFixed(2)} s`);
     } else cells.replace = { error: rep.error };
     cells.idleCpu = cells.idleRss = { error: 'n/a' };
@@ -244,16 +250,18 @@ async function runSwarm(n: number, session: SwarmSession | undefined): Promise<S
   try {
     const meter = cpuMeter(undefined);
     const conv = await attempt(`swarm converge N=${n}`, () => svc.converge('v1', timeoutFor(n)));
-    swarmPhases.push({ n, phase: 'converge', cpu: meter() });
+    const convCpu = meter();
+    swarmPhases.push({ n, phase: 'converge', cpu: convCpu });
     containersCreated += n;
     if (!conv.ok) {
       Object.assign(cells, emptyCells(`converge failed: ${conv.error}`));
       cells.converge = { error: conv.error };
       return cells;
     }
-    cells.converge = { value: conv.value };
+    cells.converge = { value: conv.value, otherLoadPercent: convCpu.foreignPercent };
     log(`swarm N=${n}: converge ${conv.value.toFixed(2)} s`);
 
+    const killMeter = cpuMeter(undefined);
     const samples: KillSample[] = [];
     const errors: string[] = [];
     for (let j = 0; j < Math.min(CFG.killSamples, n); j++) {
@@ -264,16 +272,18 @@ async function runSwarm(n: number, session: SwarmSession | undefined): Promise<S
       await sleep(200);
     }
     const k = killCells(samples, errors);
-    cells.killMedian = k.median;
-    cells.killP90 = k.p90;
+    const killLoad = killMeter().foreignPercent;
+    cells.killMedian = { ...k.median, otherLoadPercent: killLoad };
+    cells.killP90 = { ...k.p90, otherLoadPercent: killLoad };
     log(`swarm N=${n}: kill->running median ${k.median.value?.toFixed(0)} ms, p90 ${k.p90.value?.toFixed(0)} ms`);
 
     const meter2 = cpuMeter(undefined);
     const rep = await attempt(`swarm replace N=${n}`, () => svc.replace('v2', timeoutFor(n)));
-    swarmPhases.push({ n, phase: 'replace', cpu: meter2() });
+    const repCpu = meter2();
+    swarmPhases.push({ n, phase: 'replace', cpu: repCpu });
     containersCreated += n;
     if (rep.ok) {
-      cells.replace = { value: rep.value };
+      cells.replace = { value: rep.value, otherLoadPercent: repCpu.foreignPercent };
       log(`swarm N=${n}: replace ${rep.value.toFixed(2)} s (${CFG.swarmOrder})`);
     } else cells.replace = { error: rep.error };
     return cells;
@@ -474,12 +484,12 @@ async function main(): Promise<void> {
   const notes = [
     'Workload (all systems): `berth-test/busybox:1`, `sh -c "trap \'exit 0\' TERM; sleep 3600 & wait"`, one env var, grace period 2 s, limits cpus 1 / memory 1Gi / pids 512, capabilities dropped; berth: no health check, so Ready means running.',
     'converge, berth: from writing the N spec files (one per Instance, each written atomically) into the watched directory of a freshly started, idle controller, until its API watch stream (`?watch=true`) shows N Instances with condition Ready=True and a containerId.',
-    'converge, raw engine: the same N create bodies (built by berth\'s own createOptions) sent through dockerode, create then start per container, at the calibrated parallelism, until every start returned.',
+    'converge, raw engine: the same N create bodies (built by berth\'s own createOptions) sent through dockerode, create then start per container, at the raw engine parallelism given above, until every start returned.',
     'converge, swarm: from `service create --replicas N` (Engine API) until N tasks are running.',
     'replace, berth: from rewriting every spec with a new env value until all N are Ready on a new container and the engine lists exactly N containers (old ones stopped gracefully and removed: berth creates the new container, waits for it, then stops and removes the old, then renames).',
     CFG.rawReplace === 'pipelined'
-      ? 'replace, raw engine: per container, create+start the new one then force-remove its old one, as many chains at once as the calibrated parallelism (the order berth uses per Instance; measured faster than creating all N, then removing all N, which BENCH_RAW_REPLACE=phased selects).'
-      : 'replace, raw engine (BENCH_RAW_REPLACE=phased): create+start all N new containers, then force-remove the N old ones, each phase at the calibrated parallelism.',
+      ? 'replace, raw engine: per container, create+start the new one then force-remove its old one, as many chains at once as the raw engine parallelism (the order berth uses per Instance; measured faster than creating all N, then removing all N, which BENCH_RAW_REPLACE=phased selects).'
+      : 'replace, raw engine (BENCH_RAW_REPLACE=phased): create+start all N new containers, then force-remove the N old ones, each phase at the raw engine parallelism.',
     'replace, swarm: `service update` of the env (parallelism 0 = all tasks at once, order as noted) until N tasks of the new spec run and no old task runs (swarm keeps the old containers as task history; it does not remove them).',
     'kill->running: a running container dies and the figure is the engine\'s StartedAt of its replacement minus the engine\'s FinishedAt of the death (both clocks the engine\'s; results.json also has the time from the bench\'s kill call and from its 20 ms inspect poll). berth: `docker kill` (SIGKILL, Engine API) of a different Instance each sample (a second kill of the same one within 10 minutes meets berth\'s CrashLoopBackOff of 10 s); berth restarts the same container. swarm: `docker kill` of a task\'s container; swarm starts a new task (restart delay 0; the default is 5 s). raw engine: restart policy `always`, set on the sampled container by an update; the engine treats an API kill as a manual stop and never restarts after one, so its container is made to crash instead (its sleep SIGKILLed through an exec, the shell exits 137).',
     'idle: the controller process with N Instances converged and nothing to do, utime+stime from /proc/<pid>/stat over the window (100 % = one core), VmRSS sampled every second (mean). dockerd\'s own idle cost is not comparable, so the peers show n/a.',

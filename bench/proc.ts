@@ -1,6 +1,7 @@
 // CPU and memory of a process, and of the machine, from /proc (Linux only).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { sleep } from './engine.js';
 
 let clkTck: number | undefined;
@@ -65,6 +66,41 @@ const sumCpu = (pids: number[]): number =>
     }
   }, 0);
 
+const ENGINE_COMMS = /^(dockerd|containerd|containerd-shim.*|runc|runc:.*|docker-init|docker-proxy)$/;
+
+function memoryCgroup(pid: number | 'self'): string | undefined {
+  try {
+    return /^\d+:memory:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds so far of every process that is neither this bench's (same
+ * memory cgroup: the bench and the controllers it spawns), nor the engine's
+ * (dockerd, containerd, shims, runc), nor inside a container: what else is
+ * running on a shared machine.
+ */
+function foreignCpu(): Map<number, number> {
+  const mine = memoryCgroup('self');
+  const out = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    try {
+      const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (cg.includes('/docker/') || cg.includes('docker-')) continue;
+      if (mine !== undefined && memoryCgroup(pid) === mine) continue;
+      if (ENGINE_COMMS.test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) continue;
+      out.set(pid, processCpuSeconds(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 export interface CpuFigures {
   seconds: number;
   /** CPU seconds of the measured process (the controller), when there is one. */
@@ -73,6 +109,8 @@ export interface CpuFigures {
   engineCpuSeconds: number;
   /** Busy share of all cores over the window. */
   machineBusyPercent: number;
+  /** CPU of other people's processes over the window, as a share of all cores (a noisy neighbour shows here). */
+  foreignPercent: number;
 }
 
 /** A stopwatch over CPU: the process's and the engine daemons' CPU seconds and the machine's busy share. */
@@ -80,16 +118,21 @@ export function cpuMeter(pid: number | undefined): () => CpuFigures {
   const t0 = performance.now();
   const p0 = pid !== undefined ? processCpuSeconds(pid) : undefined;
   const e0 = sumCpu(engineDaemonPids());
+  const f0 = foreignCpu();
   const m0 = machineCpu();
   return () => {
     const seconds = (performance.now() - t0) / 1000;
     const m1 = machineCpu();
+    let foreign = 0;
+    // A process new since the start spent all its CPU inside the window; one that ended is lost (an underestimate).
+    for (const [pid, cpu] of foreignCpu()) foreign += cpu - (f0.get(pid) ?? 0);
     const busy = m1.total > m0.total ? ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100 : NaN;
     return {
       seconds,
       ...(pid !== undefined && p0 !== undefined ? { processCpuSeconds: processCpuSeconds(pid) - p0 } : {}),
       engineCpuSeconds: sumCpu(engineDaemonPids()) - e0,
       machineBusyPercent: busy,
+      foreignPercent: (foreign / seconds / cpus()) * 100,
     };
   };
 }
@@ -121,6 +164,8 @@ export async function idleUsage(pid: number, seconds: number): Promise<IdleUsage
     rssMiBMax: Math.max(...rss),
   };
 }
+
+const cpus = (): number => availableParallelism();
 
 export function cpuModel(): string {
   try {

@@ -13,6 +13,8 @@ export interface Cell {
   error?: string;
   /** Raw samples and extra figures for results.json. */
   detail?: unknown;
+  /** CPU other people's processes used while this figure was measured, % of all cores. */
+  otherLoadPercent?: number;
 }
 
 export interface Row {
@@ -91,10 +93,12 @@ function verdict(r: Row): string {
 const digitsFor = (unit: string): number => (unit === 's' ? 2 : unit === 'ms' ? 0 : 1);
 
 export function tableRows(rows: Row[]): string[][] {
-  const head = ['scenario', 'N', 'berth', 'raw engine', 'swarm', 'berth/raw', 'berth/swarm', 'target'];
+  const head = ['scenario', 'N', 'berth', 'raw engine', 'swarm', 'berth/raw', 'berth/swarm', 'target', 'other load % b/r/s'];
+  const load = (c: Cell): string => (c.otherLoadPercent !== undefined ? c.otherLoadPercent.toFixed(0) : '-');
   const body = rows.map((r) => {
     const d = digitsFor(r.unit);
-    return [`${r.scenario} (${r.unit})`, String(r.n), fmt(r.berth, d), fmt(r.raw, d), fmt(r.swarm, d), ratio(r.berth, r.raw), ratio(r.berth, r.swarm), verdict(r)];
+    const loads = [r.berth, r.raw, r.swarm].some((c) => c.otherLoadPercent !== undefined) ? `${load(r.berth)}/${load(r.raw)}/${load(r.swarm)}` : '';
+    return [`${r.scenario} (${r.unit})`, String(r.n), fmt(r.berth, d), fmt(r.raw, d), fmt(r.swarm, d), ratio(r.berth, r.raw), ratio(r.berth, r.swarm), verdict(r), loads];
   });
   return [head, ...body];
 }
@@ -122,7 +126,8 @@ function failures(rows: Row[]): string[] {
   return [...new Set(out)];
 }
 
-const cpuText = (c: CpuFigures): string => `${c.seconds.toFixed(2)} s wall, dockerd+containerd CPU ${c.engineCpuSeconds.toFixed(2)} s, machine busy ${c.machineBusyPercent.toFixed(0)} %`;
+const cpuText = (c: CpuFigures): string =>
+  `${c.seconds.toFixed(2)} s wall, dockerd+containerd CPU ${c.engineCpuSeconds.toFixed(2)} s, machine busy ${c.machineBusyPercent.toFixed(0)} % (other people's processes ${c.foreignPercent.toFixed(0)} %)`;
 
 function berthBreakdown(phases: BerthPhase[], raw: RawPhase[], swarm: SwarmPhase[], cores: number): string {
   const lines: string[] = [];
@@ -143,7 +148,7 @@ function berthBreakdown(phases: BerthPhase[], raw: RawPhase[], swarm: SwarmPhase
       lines.push('');
       lines.push(
         `CPU berth spent beyond the raw engine: controller ${(f.cpu.processCpuSeconds ?? 0).toFixed(2)} s + engine daemons ${extraEngine >= 0 ? '+' : ''}${extraEngine.toFixed(2)} s = ${extra.toFixed(2)} CPU-s; ` +
-          `on ${cores} saturated cores that is about ${(extra / cores).toFixed(2)} s of wall time, against a measured gap of ${(f.cpu.seconds - peer.cpu.seconds).toFixed(2)} s.`,
+          `were the ${cores} cores the only bottleneck, that would cost up to ${(extra / cores).toFixed(2)} s of wall time; the measured gap is ${(f.cpu.seconds - peer.cpu.seconds).toFixed(2)} s.`,
       );
     }
     const sw = swarm.find((r) => r.n === p.n && r.phase === p.phase);
@@ -175,7 +180,7 @@ export async function writeResults(dir: string, meta: Meta, rows: Row[], berthPh
     '',
     markdownTable(tableRows(rows)),
     '',
-    'Ratios are berth divided by the peer: below 1 means berth is faster (or, for CPU and RSS, lighter).',
+    'Ratios are berth divided by the peer: below 1 means berth is faster (or, for CPU and RSS, lighter). "other load" is the CPU that processes outside the bench, the engine and the containers used while each figure was measured (% of all cores): above about 10 % a figure was taken on a busy machine and its ratio is unreliable.',
     '',
     '## How each figure is measured',
     '',
