@@ -11,6 +11,13 @@
 // has a deadline; a step that times out is reported as failed, not waited on.
 // Churn stays modest: about 740 containers for the default sizes (3 systems x
 // (N new + N replacements) x (20 + 100), plus 20 swarm kill replacements).
+//
+// Environment: BENCH_SIZES (20,100), BENCH_KILL_SAMPLES (10),
+// BENCH_IDLE_SECONDS (20), BENCH_RAW_PARALLELISM (8), BENCH_CALIBRATE=1 (sweep
+// BENCH_RAW_LEVELS 4,8,16 at BENCH_CALIBRATE_N 20, BENCH_CALIBRATE_ROUNDS 2),
+// BENCH_RAW_REPLACE (pipelined | phased), BENCH_SWARM=0 (skip swarm),
+// BENCH_SWARM_ORDER (start-first | stop-first), BENCH_PROBE=1 (also converge
+// berth with an exec probe), BENCH_CONTROLLER_LOG (the controllers' log level).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
