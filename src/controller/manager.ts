@@ -165,8 +165,8 @@ export class Manager {
         this.enqueue(key);
         // The engine emits die before its inspect/list answers show the exit; look again shortly.
         if (ev.action === 'die' || ev.action === 'oom') {
-          this.queue.addAfter(keyString(key), 150);
-          setTimeout(() => this.enqueue(key), 1000).unref();
+          this.queue.addAfter(keyString(key), 40);
+          for (const ms of [150, 1000]) setTimeout(() => this.enqueue(key), ms).unref();
         }
       },
       this.abort.signal,
