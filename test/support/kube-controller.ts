@@ -11,6 +11,8 @@ import { pino } from 'pino';
 import { Manager } from '../../src/controller/manager.js';
 import { DEFAULT_POLICY } from '../../src/spec/policy.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
+import { KubernetesRuntime } from '../../src/runtime/kubernetes/kubernetes-runtime.js';
+import type { Runtime } from '../../src/runtime/types.js';
 import { ControllerRunner, type LeaderElectionConfig } from '../../src/sources/kubernetes/controller-runner.js';
 import { BERTH_BIN } from './controller.js';
 
@@ -22,6 +24,8 @@ export interface KubeControllerOptions {
   stallTimeoutMs?: number;
   onExit?: (code: number) => void;
   name?: string;
+  /** docker (default: the real engine) or kubernetes (Pods, owned by their custom resource). */
+  runtime?: 'docker' | 'kubernetes';
 }
 
 export interface KubeController {
@@ -35,8 +39,9 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
   const stateDir = await mkdtemp(join(tmpdir(), 'berth-kube-it-'));
   await mkdir(stateDir, { recursive: true });
   const logger = pino({ level: process.env['BERTH_TEST_LOG'] ?? 'silent', base: { replica: o.name ?? 'controller' } });
-  const runtime = new DockerRuntime({});
-  const runner = new ControllerRunner({
+  let runner: ControllerRunner | undefined;
+  const runtime: Runtime = o.runtime === 'kubernetes' ? new KubernetesRuntime({ kubeConfig: o.kc, ownerReference: (labels) => runner?.ownerReference(labels) }) : new DockerRuntime({});
+  runner = new ControllerRunner({
     kubeConfig: o.kc,
     createManager: (onPruned) =>
       new Manager({
@@ -63,11 +68,12 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
     logger,
   });
   await runner.start();
+  const started = runner;
   return {
-    runner,
+    runner: started,
     stateDir,
     stop: async () => {
-      await runner.stop();
+      await started.stop();
       await rm(stateDir, { recursive: true, force: true });
     },
   };

@@ -6,15 +6,14 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Manager } from '../../controller/manager.js';
 import { LEADER_ELECTION_DEFAULTS } from '../../controller/leader-election.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { DockerRuntime } from '../../runtime/docker/docker-runtime.js';
-import { LABEL, type Runtime } from '../../runtime/types.js';
-import { API_VERSION, KINDS, type Kind } from '../../spec/schema.js';
+import { KubernetesRuntime } from '../../runtime/kubernetes/kubernetes-runtime.js';
+import type { Runtime } from '../../runtime/types.js';
 import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
 import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
 import { loadKubeConfig } from '../../sources/kubernetes/kube-api.js';
@@ -104,17 +103,10 @@ async function runController(flags: ControllerFlags): Promise<void> {
   const stateDir = resolve(flags.stateDir);
   await mkdir(stateDir, { recursive: true });
   const kubeConfig = mode.needsKube ? loadKubeConfig(flags.kubeconfig) : undefined;
-  // Pods are owned by their custom resource (for kubectl and garbage collection), looked up in the source's cache.
+  // Pods are owned by their custom resource (kubectl, garbage collection): the runner knows its uid.
   let runner: ControllerRunner | undefined;
-  const ownerReference = (labels: Record<string, string>): V1OwnerReference | undefined => {
-    const kind = labels[LABEL.kind];
-    const namespace = labels[LABEL.namespace];
-    const name = labels[LABEL.name];
-    if (!kind || !namespace || !name || !(kind in KINDS)) return undefined;
-    const uid = runner?.source?.object({ kind: kind as Kind, namespace, name })?.metadata.uid;
-    return uid ? { apiVersion: API_VERSION, kind, name, uid, controller: true } : undefined;
-  };
-  const runtime = await createRuntime(mode.runtime, kubeConfig, ownerReference);
+  const runtime: Runtime =
+    mode.runtime === 'docker' ? new DockerRuntime({}) : new KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels) });
   const identity = process.env.POD_NAME || `${hostname()}_${process.pid}`;
   runner = new ControllerRunner({
     createManager: (onPruned) =>
@@ -223,21 +215,6 @@ function resolveMode(flags: ControllerFlags): Mode {
   if ((flags.namespace !== undefined || flags.allNamespaces) && source !== 'kubernetes') throw new Error('--namespace and --all-namespaces need --source kubernetes');
   for (const f of ['leaseDuration', 'renewDeadline', 'retryPeriod', 'watchStallTimeout'] as const) parseDuration(flags[f]);
   return { source, runtime, needsKube: source === 'kubernetes' || runtime === 'kubernetes' || flags.leaderElect === true };
-}
-
-/** docker, or the Pod runtime (src/runtime/kubernetes), loaded only when asked for. */
-async function createRuntime(kind: Mode['runtime'], kubeConfig: KubeConfig | undefined, ownerReference: (labels: Record<string, string>) => V1OwnerReference | undefined): Promise<Runtime> {
-  if (kind === 'docker') return new DockerRuntime({});
-  // Resolved at run time, so this command builds with or without the Pod runtime present.
-  const path = '../../runtime/kubernetes/kubernetes-runtime.js';
-  let mod: { KubernetesRuntime?: new (o: { kubeConfig: KubeConfig; ownerReference?: typeof ownerReference }) => Runtime };
-  try {
-    mod = (await import(path)) as typeof mod;
-  } catch (e) {
-    throw new Error('--runtime kubernetes: the Kubernetes (Pod) runtime is not part of this build', { cause: e });
-  }
-  if (!mod.KubernetesRuntime) throw new Error('--runtime kubernetes: the runtime module does not export KubernetesRuntime');
-  return new mod.KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference });
 }
 
 function splitHostPort(listen: string): [string, string] {

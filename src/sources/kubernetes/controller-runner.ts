@@ -10,10 +10,11 @@
 //   controller-runtime does: the CLI exits non-zero and the Pod restarts as a
 //   follower) or campaigns again with a fresh Manager (onLost 'restart').
 // The HTTP API and health endpoints are the caller's and run throughout.
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node';
 import type { Manager } from '../../controller/manager.js';
 import { kubernetesLeaseLock, LeaderElector, type LeaseLock } from '../../controller/leader-election.js';
-import type { ResourceKey } from '../../spec/schema.js';
+import { LABEL } from '../../runtime/types.js';
+import { API_VERSION, KINDS, type Kind, type ResourceKey } from '../../spec/schema.js';
 import { CustomResourceSource, type CustomResourceSourceOptions } from './custom-resource-source.js';
 
 type Logger = { debug(o: object, msg?: string): void; info(o: object, msg?: string): void; warn(o: object, msg?: string): void; error(o: object, msg?: string): void };
@@ -83,6 +84,20 @@ export class ControllerRunner {
   get ready(): boolean {
     if (this.elector && !this.elector.isLeader) return true;
     return this.current.manager.ready;
+  }
+
+  /**
+   * The custom resource owning a container with these labels, as an
+   * ownerReference for its Pod (KubernetesRuntime's ownerReference option):
+   * uid from the source's cache; undefined when the source does not know it.
+   */
+  ownerReference(labels: Record<string, string>): V1OwnerReference | undefined {
+    const kind = labels[LABEL.kind];
+    const namespace = labels[LABEL.namespace];
+    const name = labels[LABEL.name];
+    if (!kind || !namespace || !name || !Object.hasOwn(KINDS, kind)) return undefined;
+    const uid = this.current.source?.object({ kind: kind as Kind, namespace, name })?.metadata.uid;
+    return uid ? { apiVersion: API_VERSION, kind, name, uid, controller: true } : undefined;
   }
 
   /** How many times this replica started acting. */
