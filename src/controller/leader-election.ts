@@ -17,7 +17,8 @@
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { callOptions, kubeError, sleep } from '../sources/kubernetes/kube-api.js';
 
-export const LEADER_ELECTION_DEFAULTS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+import { LEADER_ELECTION_DEFAULTS } from './leader-election-defaults.js';
+export { LEADER_ELECTION_DEFAULTS };
 /** wait.JitterUntil's factor in client-go's acquire loop. */
 const JITTER_FACTOR = 1.2;
 
