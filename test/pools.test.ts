@@ -78,7 +78,7 @@ describe.skipIf(noEngine())('warm pools and claims', () => {
   });
 
   it('hundreds of concurrent claims: each member bound at most once, every claim ends Bound or Failed with a reason', async () => {
-    const N = 200;
+    const N = 300;
     const names = Array.from({ length: N }, (_, i) => `burst-${String(i).padStart(3, '0')}`);
     // Release each claim shortly after it binds, so members are replaced and later claims are served too.
     const released = new Set<string>();
