@@ -20,6 +20,8 @@ export interface FileSourceOptions {
   debounceMs?: number;
   /** A slow rescan as a safety net for missed inotify events (network filesystems, overflow). */
   rescanMs?: number;
+  /** How long a resource must stay missing from the files before it is deleted. */
+  deleteConfirmMs?: number;
 }
 
 export class FileSource {
@@ -30,6 +32,9 @@ export class FileSource {
   private reported = new Set<string>();
   /** file -> keys it defined at its last good load. */
   private byFile = new Map<string, ResourceKey[]>();
+  /** keyString -> when a reload first found it missing. */
+  private readonly missingSince = new Map<string, number>();
+  private confirmTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: FileSourceOptions) {}
 
@@ -52,6 +57,7 @@ export class FileSource {
     for (const w of this.watchers) w.close();
     this.watchers = [];
     if (this.timer) clearTimeout(this.timer);
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
     if (this.rescan) clearInterval(this.rescan);
   }
 
@@ -59,6 +65,14 @@ export class FileSource {
   reload(): Promise<void> {
     this.reloading = this.reloading.then(() => this.reloadOnce()).catch((e: Error) => this.o.onProblem(`reload failed: ${e.message}`, this.o.dirs.join(',')));
     return this.reloading;
+  }
+
+  private confirmLater(ms: number): void {
+    if (this.confirmTimer) return;
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
+      void this.reload();
+    }, ms);
   }
 
   private schedule(): void {
@@ -84,8 +98,25 @@ export class FileSource {
     for (const file of badFiles) {
       for (const key of this.byFile.get(file) ?? []) if (!present.has(keyString(key)) && this.o.store.get(key)) add(file, key);
     }
+    // A resource that vanished is deleted (and its containers pruned) only when a
+    // second reload a moment later agrees: an editor or a checkout rewriting a
+    // file in place can be caught half-written (empty), and that must not prune.
+    const now = Date.now();
+    const confirmMs = this.o.deleteConfirmMs ?? 300;
+    for (const id of [...this.missingSince.keys()]) if (present.has(id)) this.missingSince.delete(id);
     for (const key of this.o.store.keysFrom((o) => o.source === 'file')) {
-      if (!present.has(keyString(key))) this.o.store.delete(key, { source: 'file', file: '', line: 0 });
+      const id = keyString(key);
+      if (present.has(id)) continue;
+      const since = this.missingSince.get(id);
+      if (since === undefined) {
+        this.missingSince.set(id, now);
+        this.confirmLater(confirmMs);
+      } else if (now - since >= confirmMs) {
+        this.missingSince.delete(id);
+        this.o.store.delete(key, { source: 'file', file: '', line: 0 });
+      } else {
+        this.confirmLater(confirmMs - (now - since));
+      }
     }
     this.byFile = nextByFile;
     this.o.onReload?.({ resources: present.size, errors: errors.length });
