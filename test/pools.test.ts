@@ -124,10 +124,20 @@ describe.skipIf(noEngine())('warm pools and claims', () => {
   it('a template change rolls the warm members, never fewer than minReady warm, and leaves a claimed member alone', async () => {
     await m.apiSource.apply(claim('holder', 'runners'));
     const held = await eventually('holder Bound', () => (claimStatus(m, 'holder')?.phase === 'Bound' ? claimStatus(m, 'holder') : undefined), 10_000);
-    await eventually('pool Ready with the holder', () => ((poolStatus(m, 'runners')?.ready ?? 0) >= 2 ? true : undefined), 20_000);
+    // The roll starts from a settled pool: the holder counted as claimed, minReady warm beside it.
+    await eventually('pool Ready with the holder', () => {
+      const st = poolStatus(m, 'runners');
+      return st && st.claimed === 1 && st.ready >= 2 && st.replicas === st.ready + 1 ? true : undefined;
+    }, 20_000);
     const oldHash = poolStatus(m, 'runners')!.configHash;
     let minWarm = Infinity;
+    const trace: string[] = [];
     const sampler = setInterval(() => (minWarm = Math.min(minWarm, poolStatus(m, 'runners')?.ready ?? 0)), 20);
+    const tracer = m.store.subscribe((e) => {
+      if (e.key.name !== 'runners') return;
+      const st = e.object.status as PoolStatus | undefined;
+      trace.push(`${e.type} spec=${e.specChanged} ready=${st?.ready} replicas=${st?.replicas} claimed=${st?.claimed}`);
+    });
     await writeSpec(d, 'runners.yaml', poolYaml('runners', { minReady: 2, maxSize: 5, claimTimeoutSeconds: 3 }, { env: [{ name: 'V', value: '2' }] }));
     const rolled = await eventually('warm members rolled', async () => {
       const st = poolStatus(m, 'runners');
@@ -136,7 +146,8 @@ describe.skipIf(noEngine())('warm pools and claims', () => {
       return st && st.configHash !== oldHash && warm.length >= 2 && warm.every((c) => c.labels['berth.dev/config-hash'] === st.configHash) && st.ready >= 2 ? list : undefined;
     }, 40_000);
     clearInterval(sampler);
-    expect(minWarm).toBeGreaterThanOrEqual(2);
+    tracer();
+    expect(minWarm, trace.join('\n')).toBeGreaterThanOrEqual(2);
     expect(rolled.some((c) => c.id === held.containerId)).toBe(true); // the claimed member was not disrupted
     expect(poolStatus(m, 'runners')!.conditions.find((c) => c.type === 'Progressing')?.status).toBe('True'); // the held old member is replaced after release
     await m.apiSource.delete({ kind: 'InstanceClaim', namespace: NS, name: 'holder' });
