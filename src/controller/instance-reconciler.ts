@@ -246,6 +246,27 @@ export class InstanceReconciler {
     );
   }
 
+  /** Whether a resync snapshot shows work for this key (so a converged system is left alone). */
+  needsReconcile(key: ResourceKey, observed: ObservedContainer[]): boolean {
+    const entry = this.d.store.get(key);
+    const desired = entry ? desiredInstance(entry.resource as Instance, this.d.policy) : undefined;
+    const status = entry?.object.status as InstanceStatus | undefined;
+    if (entry && (!status || status.observedGeneration !== entry.object.metadata.generation)) return true;
+    if (status?.containerId !== undefined && !observed.some((c) => c.id === status.containerId)) return true;
+    const now = this.d.clock.now();
+    const plan = planInstance({
+      controllerId: this.d.controllerId,
+      desired,
+      key,
+      observed,
+      memory: this.d.memory.get(key),
+      now,
+      containerName: containerNameFor(key),
+      pruneDisabled: this.lastPruneDisabled.get(`${key.namespace}/${key.name}`) ?? false,
+    });
+    return plan.actions.length > 0 || (plan.nextDeadline !== undefined && plan.nextDeadline <= now);
+  }
+
   /** Writes a probe result into status without a reconcile (probes run every period; reconciles should not). */
   recordProbe(key: ResourceKey, containerId: string, result: { ok: boolean; message: string; time: number }): void {
     const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { keyString, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { SpecError } from '../spec/errors.js';
-import { LABEL, type Runtime } from '../runtime/types.js';
+import { LABEL, type ObservedContainer, type Runtime } from '../runtime/types.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import { Supervisor } from '../lifecycle/supervisor.js';
 import { ResourceStore } from './resource-store.js';
@@ -209,8 +209,8 @@ export class Manager {
    * something to do: spec keys and the owners of observed containers (orphans
    * from a previous run included). A converged system costs this one call.
    */
-  async resync(): Promise<void> {
-    let observed;
+  async resync(full = true): Promise<void> {
+    let observed: ObservedContainer[];
     try {
       observed = await this.o.runtime.list({ managedBy: this.o.controllerId }, this.abort.signal);
     } catch (e) {
@@ -219,12 +219,37 @@ export class Manager {
       for (const e of this.store.list()) this.enqueue({ kind: e.object.kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name });
       return;
     }
-    const keys = new Set<string>();
+    const byOwner = new Map<string, ObservedContainer[]>();
+    for (const c of observed) {
+      const k = keyString({ kind: c.kind, namespace: c.namespace, name: c.owner });
+      byOwner.set(k, [...(byOwner.get(k) ?? []), c]);
+    }
+    const keys = new Set<string>([...byOwner.keys()]);
     for (const e of this.store.list()) keys.add(keyString({ kind: e.object.kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name }));
-    for (const c of observed) keys.add(keyString({ kind: c.kind, namespace: c.namespace, name: c.owner }));
     // Claims the state remembers whose resource is gone (deleted while the controller was down) are released.
     for (const k of this.claims.claims.keys()) keys.add(k);
-    for (const k of keys) this.queue.add(k);
+    let enqueued = 0;
+    for (const k of keys) {
+      // A periodic resync of a converged system costs this one list: only keys the snapshot shows work for are reconciled.
+      if (!full && !this.needsReconcile(parseKeyString(k), byOwner.get(k) ?? [])) continue;
+      this.queue.add(k);
+      enqueued++;
+    }
+    this.o.logger.debug({ containers: observed.length, keys: keys.size, enqueued, full }, 'resync');
+  }
+
+  private needsReconcile(key: ResourceKey, observed: ObservedContainer[]): boolean {
+    switch (key.kind) {
+      case 'Instance':
+        return this.instances.needsReconcile(key, observed);
+      case 'InstancePool':
+        return this.pools.needsReconcile(key, observed);
+      case 'InstanceClaim': {
+        const inStore = this.store.get(key) !== undefined;
+        const known = this.claims.claims.has(keyString(key));
+        return inStore !== known;
+      }
+    }
   }
 
   private async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
@@ -283,7 +308,7 @@ export class Manager {
 
   private scheduleResync(): void {
     this.resyncTimer = setTimeout(() => {
-      void this.resync().finally(() => {
+      void this.resync(false).finally(() => {
         if (!this.abort.signal.aborted) this.scheduleResync();
       });
     }, this.o.resyncMs);

@@ -101,6 +101,16 @@ export class PoolReconciler {
     return plan.nextDeadline !== undefined ? { requeueAfterMs: Math.max(0, plan.nextDeadline - clock.now()) } : {};
   }
 
+  /** Whether a resync snapshot shows work for this pool: a status to write, a member set changed, or one not running. */
+  needsReconcile(key: ResourceKey, observed: ObservedContainer[]): boolean {
+    const entry = this.d.store.get(key);
+    if (!entry) return observed.length > 0;
+    const status = entry.object.status as PoolStatus | undefined;
+    if (!status || status.observedGeneration !== entry.object.metadata.generation) return true;
+    if (status.replicas !== observed.length) return true;
+    return observed.some((c) => c.state !== 'running' || this.d.supervisor.snapshot(c.id) === undefined);
+  }
+
   private member(poolId: string, c: ObservedContainer, now: number): ObservedMember {
     const id = c.member ?? c.id.slice(0, 12);
     const rec = this.d.claims.member(poolId, id);

@@ -12,6 +12,7 @@ import { Manager } from '../../src/controller/manager.js';
 import { DEFAULT_POLICY } from '../../src/spec/policy.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import type { InstanceStatus } from '../../src/spec/status.js';
+import type { Runtime } from '../../src/runtime/types.js';
 import { cleanupByLabel, TEST_IMAGE, testDocker, uniqueControllerId } from './engine.js';
 
 export const BERTH_BIN = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
@@ -33,12 +34,12 @@ export async function removeDirs(d: TestDirs): Promise<void> {
   await rm(d.root, { recursive: true, force: true });
 }
 
-export async function startManager(d: TestDirs, opts: { resyncMs?: number; socketPath?: string } = {}): Promise<Manager> {
+export async function startManager(d: TestDirs, opts: { resyncMs?: number; socketPath?: string; runtime?: Runtime } = {}): Promise<Manager> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(d.specDir, { recursive: true });
   const manager = new Manager({
     controllerId: d.controllerId,
-    runtime: new DockerRuntime(opts.socketPath ? { socketPath: opts.socketPath, timeouts: { list: 2000, inspect: 2000, create: 5000, start: 5000, remove: 5000, ping: 1000 } } : {}),
+    runtime: opts.runtime ?? new DockerRuntime(opts.socketPath ? { socketPath: opts.socketPath, timeouts: { list: 2000, inspect: 2000, create: 5000, start: 5000, remove: 5000, ping: 1000 } } : {}),
     policy: DEFAULT_POLICY,
     stateDir: d.stateDir,
     specDirs: [d.specDir],
