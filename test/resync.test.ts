@@ -46,7 +46,7 @@ describe.skipIf(noEngine())('periodic resync', () => {
     expect(await reconciles()).toBe(r0);
   });
 
-  it('a container stopped behind berth's back is running again after events and a resync', async () => {
+  it("a container stopped behind berth's back is running again after events and a resync", async () => {
     const id = statusOf(m, 'r2')!.containerId!;
     // Stop it without the events stream noticing in time: the resync must find it.
     await testDocker().getContainer(id).stop({ t: 1 });

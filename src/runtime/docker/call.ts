@@ -1,7 +1,10 @@
 // Every engine call goes through dockerCall: a deadline, the caller's
 // AbortSignal, and one mapping from dockerode's errors to RuntimeError codes.
 // A wedged engine (moby/moby#46661) must surface as Unavailable, never a hang.
+import { abortError, deadlineCall, isDeadlineError, raceAbort } from '../deadline-call.js';
 import { RuntimeError, type RuntimeErrorCode } from '../errors.js';
+
+export { abortError, isDeadlineError, raceAbort };
 
 /** Milliseconds allowed per operation; stop gets the grace period on top of stopExtra. */
 export interface DockerTimeouts {
@@ -42,20 +45,6 @@ export const DEFAULT_TIMEOUTS: DockerTimeouts = {
   eventsConnect: 10_000,
 };
 
-/** The reason a caller's signal carries, as an Error (AbortSignal.abort() gives a DOMException). */
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  return new DOMException(reason === undefined ? 'The operation was aborted' : String(reason), 'AbortError');
-}
-
-class DeadlineExceeded extends Error {
-  override readonly name = 'DeadlineExceeded';
-}
-
-/** True for the Unavailable that dockerCall throws when its deadline passed (rather than a refused connection). */
-export const isDeadlineError = (e: unknown): e is RuntimeError => e instanceof RuntimeError && e.code === 'Unavailable' && e.cause instanceof DeadlineExceeded;
-
 /**
  * Runs one engine call with a deadline. `fn` receives a signal that aborts on
  * the caller's signal or the deadline; pass it to dockerode as `abortSignal`.
@@ -72,56 +61,8 @@ export const isDeadlineError = (e: unknown): e is RuntimeError => e instanceof R
  * nobody failed); the deadline gives Unavailable; everything else goes through
  * toRuntimeError.
  */
-export async function dockerCall<T>(
-  op: string,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  fn: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  if (signal?.aborted) throw abortError(signal);
-  const call = new AbortController();
-  let deadline: DeadlineExceeded | undefined;
-  const timer = setTimeout(() => {
-    deadline = new DeadlineExceeded(`no answer within ${timeoutMs} ms`);
-    call.abort(deadline);
-  }, timeoutMs);
-  const onCallerAbort = (): void => call.abort(signal?.reason);
-  signal?.addEventListener('abort', onCallerAbort, { once: true });
-  try {
-    return await raceAbort(fn(call.signal), call.signal);
-  } catch (e) {
-    if (signal?.aborted) throw abortError(signal);
-    if (deadline) {
-      // The cause is the deadline itself (dockerode's own error is just "aborted").
-      throw new RuntimeError('Unavailable', `docker ${op}: the engine did not answer within ${timeoutMs} ms (wedged or unreachable)`, { cause: deadline });
-    }
-    throw toRuntimeError(op, e);
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onCallerAbort);
-  }
-}
-
-/** Settles with `p`, or rejects as soon as `signal` aborts; a late rejection of `p` is swallowed. */
-export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => undefined);
-    return Promise.reject(abortError(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+export function dockerCall<T>(op: string, timeoutMs: number, signal: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return deadlineCall(timeoutMs, signal, fn, `docker ${op}: the engine did not answer within ${timeoutMs} ms (wedged or unreachable)`, (e) => toRuntimeError(op, e));
 }
 
 /** What dockerode and docker-modem attach to their errors. */

@@ -28,33 +28,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { abortError, dockerCall, type DockerTimeouts } from './call.js';
 import type { ExecRequest, ExecResult } from '../types.js';
+import { KILL_SCRIPT } from '../exec-kill-script.js';
 
 export const EXEC_MARKER_ENV = 'BERTH_EXEC_ID';
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 /** How long berth waits for a killed exec to be reported gone, per kill step. */
 const KILL_CONFIRM_MS = 2_000;
 
-// Kills every process (but itself) whose environment carries the marker.
-// Each match is stopped (SIGSTOP) as soon as it is found and killed only when
-// no new one appears: killing a child first would let its parent shell run on
-// (a `cmd; echo more` would print). environ is NUL-separated and busybox grep
-// ends a line at the first NUL, hence tr. kill is a shell builtin.
-const KILL_SCRIPT = [
-  'm="$0=$1"; self=$$; pids=',
-  'for pass in 1 2 3 4 5; do',
-  '  new=',
-  '  for d in /proc/[0-9]*; do',
-  '    p=${d#/proc/}',
-  '    [ "$p" = "$self" ] && continue',
-  '    case " $pids " in *" $p "*) continue ;; esac',
-  '    if tr "\\0" "\\n" <"$d/environ" 2>/dev/null | grep -qxF "$m"; then kill -STOP "$p" 2>/dev/null; new="$new $p"; fi',
-  '  done',
-  '  [ -n "$new" ] || break',
-  '  pids="$pids$new"',
-  'done',
-  '[ -z "$pids" ] || kill -9 $pids 2>/dev/null',
-  'exit 0',
-].join('\n');
+
 
 /** Keeps the first `cap` bytes written; the rest is counted as truncated. */
 export class CappedSink extends Writable {

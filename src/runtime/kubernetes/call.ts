@@ -12,7 +12,7 @@
 // - PATCH needs an explicit Content-Type (merge patch here).
 import { ApiException, Observable, type ConfigurationOptions, type ObservableMiddleware, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
 import { RuntimeError, type RuntimeErrorCode } from '../errors.js';
-import { abortError, raceAbort } from '../docker/call.js';
+import { abortError, deadlineCall, raceAbort } from '../deadline-call.js';
 
 export { abortError, raceAbort };
 
@@ -67,40 +67,11 @@ export function callOptions(signal: AbortSignal, contentType?: string): Configur
   return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
-class DeadlineExceeded extends Error {
-  override readonly name = 'DeadlineExceeded';
+/** Runs one API call with a deadline (see deadlineCall); pass the signal `fn` gets through callOptions. */
+export function kubeCall<T>(op: string, timeoutMs: number, signal: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return deadlineCall(timeoutMs, signal, fn, `kubernetes ${op}: the API server did not answer within ${timeoutMs} ms`, (e) => toRuntimeError(op, e));
 }
 
-/**
- * Runs one API call with a deadline. `fn` receives a signal that aborts on
- * the caller's signal or the deadline (pass it through callOptions). The
- * promise settles when that signal aborts even if the call does not honour
- * it. The caller's abort rethrows the caller's reason (nobody failed); the
- * deadline gives Unavailable; everything else goes through toRuntimeError.
- */
-export async function kubeCall<T>(op: string, timeoutMs: number, signal: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  if (signal?.aborted) throw abortError(signal);
-  const call = new AbortController();
-  let deadline: DeadlineExceeded | undefined;
-  const timer = setTimeout(() => {
-    deadline = new DeadlineExceeded(`no answer within ${timeoutMs} ms`);
-    call.abort(deadline);
-  }, timeoutMs);
-  const onCallerAbort = (): void => call.abort(signal?.reason);
-  signal?.addEventListener('abort', onCallerAbort, { once: true });
-  try {
-    return await raceAbort(fn(call.signal), call.signal);
-  } catch (e) {
-    if (signal?.aborted) throw abortError(signal);
-    if (deadline) throw new RuntimeError('Unavailable', `kubernetes ${op}: the API server did not answer within ${timeoutMs} ms`, { cause: deadline });
-    throw toRuntimeError(op, e);
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onCallerAbort);
-  }
-}
-
-/** The parts of a metav1.Status berth reads. */
 export interface KubeStatus {
   code?: number;
   reason?: string;

@@ -32,6 +32,7 @@ import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { RuntimeError } from '../errors.js';
 import type { ExecRequest, ExecResult } from '../types.js';
 import { CappedSink, DEFAULT_OUTPUT_CAP_BYTES, EXEC_MARKER_ENV } from '../docker/exec.js';
+import { KILL_SCRIPT } from '../exec-kill-script.js';
 import { abortError, codeForStatus, toRuntimeError, type KubeTimeouts } from './call.js';
 import { CONTAINER_NAME } from './pod-spec.js';
 
@@ -40,27 +41,7 @@ export { EXEC_MARKER_ENV };
 /** How long berth waits for a killed exec to report its end. */
 const KILL_CONFIRM_MS = 2_000;
 
-// The Docker runtime's kill script (src/runtime/docker/exec.ts): stops every
-// process (but itself) whose environment carries the marker as soon as it is
-// found, and kills them all once no new one appears, so a parent shell cannot
-// run on after its child died. environ is NUL-separated and busybox grep ends
-// a line at the first NUL, hence tr. kill is a shell builtin.
-export const KILL_SCRIPT = [
-  'm="$0=$1"; self=$$; pids=',
-  'for pass in 1 2 3 4 5; do',
-  '  new=',
-  '  for d in /proc/[0-9]*; do',
-  '    p=${d#/proc/}',
-  '    [ "$p" = "$self" ] && continue',
-  '    case " $pids " in *" $p "*) continue ;; esac',
-  '    if tr "\\0" "\\n" <"$d/environ" 2>/dev/null | grep -qxF "$m"; then kill -STOP "$p" 2>/dev/null; new="$new $p"; fi',
-  '  done',
-  '  [ -n "$new" ] || break',
-  '  pids="$pids$new"',
-  'done',
-  '[ -z "$pids" ] || kill -9 $pids 2>/dev/null',
-  'exit 0',
-].join('\n');
+export { KILL_SCRIPT };
 
 /** The command as sent: behind `env MARKER` unless its first word would be read by env itself (an option or an assignment). */
 export function wrapCommand(command: string[], marker: string): string[] | undefined {
