@@ -7,6 +7,8 @@ import { META_MERGE_KEYS, type MergeKeys } from './patch.js';
 import { STANDARD_VERBS, type ResourceType } from './resource-type.js';
 import { applyDefaults, checkStructural, prune, validate as validateSchema, type JSONSchemaProps } from './schema.js';
 import { isQualifiedName } from './selectors.js';
+import { compileJsonPath } from './jsonpath.js';
+import { customResourceConvertor, EVENT_CONVERTOR, LEASE_CONVERTOR, NAMESPACE_CONVERTOR, POD_CONVERTOR, printerColumnsOf, type PrinterColumn } from './table.js';
 import { normalizeMicroTime, normalizeTime } from './times.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -57,6 +59,7 @@ export const NAMESPACES: ResourceType = {
   namespaced: false,
   shortNames: ['ns'],
   storeKey: '/namespaces',
+  table: NAMESPACE_CONVERTOR,
   subresources: ['status'],
   statusSubresource: true,
   mergeKeys: META_MERGE_KEYS,
@@ -221,6 +224,7 @@ export const PODS: ResourceType = {
   shortNames: ['po'],
   categories: ['all'],
   storeKey: '/pods',
+  table: POD_CONVERTOR,
   subresources: ['status', 'log', 'exec'],
   statusSubresource: true,
   hasGeneration: true,
@@ -370,6 +374,7 @@ export const CORE_EVENTS: ResourceType = {
   namespaced: true,
   shortNames: ['ev'],
   storeKey: '/events',
+  table: EVENT_CONVERTOR,
   allowCreateOnUpdate: true,
   mergeKeys: META_MERGE_KEYS,
   fieldLabels: EVENT_FIELD_LABELS,
@@ -446,6 +451,7 @@ export const LEASES: ResourceType = {
   listKind: 'LeaseList',
   namespaced: true,
   storeKey: 'coordination.k8s.io/leases',
+  table: LEASE_CONVERTOR,
   mergeKeys: META_MERGE_KEYS,
   fieldLabels: ['metadata.name', 'metadata.namespace'],
   fieldsOf: metaFields,
@@ -475,6 +481,8 @@ export interface CrdVersion {
   storage: boolean;
   schema?: JSONSchemaProps;
   statusSubresource: boolean;
+  /** additionalPrinterColumns, or the default Age column. */
+  columns: PrinterColumn[];
 }
 
 export interface CrdInfo {
@@ -510,8 +518,39 @@ export function crdInfo(o: JsonObject): CrdInfo {
       storage: v['storage'] === true,
       schema: obj(obj(v, 'schema'), 'openAPIV3Schema') as JSONSchemaProps | undefined,
       statusSubresource: obj(obj(v, 'subresources'), 'status') !== undefined,
+      columns: printerColumnsOf(v),
     })),
   };
+}
+
+const COLUMN_TYPES = ['boolean', 'date', 'integer', 'number', 'string'];
+const COLUMN_FORMATS = ['byte', 'date', 'date-time', 'double', 'float', 'int32', 'int64', 'password'];
+
+/** ValidateCustomResourceColumnDefinition: name, type, format, priority, a simple JSONPath. */
+function validatePrinterColumns(cols: Json[] | undefined, field: string): FieldError[] {
+  const errs: FieldError[] = [];
+  (cols ?? []).forEach((c, i) => {
+    const p = `${field}[${i}]`;
+    if (!str(c, 'name')) errs.push({ type: 'Required', field: `${p}.name` });
+    const type = str(c, 'type') ?? '';
+    if (!type) errs.push({ type: 'Required', field: `${p}.type`, detail: `must be one of ${COLUMN_TYPES.join(', ')}` });
+    else if (!COLUMN_TYPES.includes(type)) errs.push({ type: 'NotSupported', field: `${p}.type`, value: type, detail: `supported values: ${COLUMN_TYPES.map((t) => JSON.stringify(t)).join(', ')}` });
+    const format = str(c, 'format');
+    if (format && !COLUMN_FORMATS.includes(format)) errs.push({ type: 'NotSupported', field: `${p}.format`, value: format, detail: `supported values: ${COLUMN_FORMATS.map((t) => JSON.stringify(t)).join(', ')}` });
+    const priority = num(c, 'priority');
+    if (priority !== undefined && priority < 0) errs.push({ type: 'Invalid', field: `${p}.priority`, value: priority, detail: 'must be greater than or equal to 0' });
+    const path = str(c, 'jsonPath') ?? '';
+    if (!path) errs.push({ type: 'Required', field: `${p}.jsonPath` });
+    else if (!path.startsWith('.')) errs.push({ type: 'Invalid', field: `${p}.jsonPath`, value: path, detail: 'must be a simple json path starting with .' });
+    else {
+      try {
+        compileJsonPath(path);
+      } catch {
+        errs.push({ type: 'Invalid', field: `${p}.jsonPath`, value: path, detail: 'must be a simple json path' });
+      }
+    }
+  });
+  return errs;
 }
 
 function validateCrd(o: JsonObject, old: JsonObject | undefined): FieldError[] {
@@ -541,6 +580,7 @@ function validateCrd(o: JsonObject, old: JsonObject | undefined): FieldError[] {
     else if (seen.has(vn)) errs.push({ type: 'Duplicate', field: `spec.versions[${i}].name`, value: vn });
     seen.add(vn);
     errs.push(...checkStructural(obj(obj(v, 'schema'), 'openAPIV3Schema') as JSONSchemaProps | undefined, `spec.versions[${i}].schema.openAPIV3Schema`));
+    errs.push(...validatePrinterColumns(arr(v, 'additionalPrinterColumns'), `spec.versions[${i}].additionalPrinterColumns`));
   });
   if (old) {
     const oldSpec = obj(old, 'spec') ?? {};
@@ -612,6 +652,8 @@ export function customResourceTypes(info: CrdInfo): ResourceType[] {
         shortNames: info.shortNames,
         categories: info.categories,
         storeKey: `${info.group}/${info.plural}`,
+        table: customResourceConvertor(v.columns),
+        ...(schema ? { openAPISchema: clone(schema) as JsonObject } : {}),
         subresources: v.statusSubresource ? ['status'] : [],
         statusSubresource: v.statusSubresource,
         custom: true,

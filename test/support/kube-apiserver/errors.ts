@@ -91,6 +91,8 @@ export const unsupportedMediaType = (message: string): ApiError => apiError(415,
 
 export const expired = (message: string): ApiError => apiError(410, 'Expired', message);
 
+export const notAcceptableError = (message: string): ApiError => apiError(406, 'NotAcceptable', message);
+
 export const resourceNotFound = (): ApiError => apiError(404, 'NotFound', 'the server could not find the requested resource');
 
 export const forbidden = (gr: GroupResource, name: string, why: string): ApiError =>

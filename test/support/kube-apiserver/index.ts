@@ -4,11 +4,13 @@
 // See README.md beside this file for what is and is not implemented.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from './json.js';
 import { ApiServerCore, type ExecHandler, type Fault, type PodPhase, type PodStatusOptions, type RequestLogEntry, type TestApiServerOptions } from './server.js';
+import { selfSignedCert } from './tls.js';
 
 export type { ExecHandler, ExecResult, Fault, PodPhase, PodStatusOptions, RequestLogEntry, TestApiServerOptions } from './server.js';
 export type { Status, StatusCause, StatusDetails } from './errors.js';
@@ -51,8 +53,10 @@ export interface TestApiServerControl {
 }
 
 export interface TestApiServer {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, or https:// with tls. */
   url: string;
+  /** With tls: the server's self-signed certificate (PEM), also the kubeconfig's certificate-authority-data. */
+  caCert: string | undefined;
   /** A kubeconfig file (context "berth-test", namespace default) for KubeConfig.loadFromFile. */
   kubeconfigPath: string;
   token: string;
@@ -62,9 +66,12 @@ export interface TestApiServer {
 
 export async function startTestApiServer(opts: TestApiServerOptions = {}): Promise<TestApiServer> {
   const core = new ApiServerCore(opts);
-  const server: Server = createServer((req, res) => {
+  const handler = (req: Parameters<typeof core.handle>[0], res: Parameters<typeof core.handle>[1]) => {
     void core.handle(req, res);
-  });
+  };
+  // TLS: client-go (kubectl) sends the kubeconfig's token only over https.
+  const tls = opts.tls ? selfSignedCert() : undefined;
+  const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   server.on('upgrade', (req, socket, head) => {
     void core.handleUpgrade(req, socket, head);
   });
@@ -73,14 +80,19 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const dir = await mkdtemp(join(tmpdir(), 'berth-kube-'));
   const kubeconfigPath = join(dir, 'kubeconfig');
   const kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',
     // client-node 1.x refuses an http:// server unless insecure-skip-tls-verify is set.
-    clusters: [{ name: 'berth-test', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    clusters: [
+      {
+        name: 'berth-test',
+        cluster: tls ? { server: url, 'certificate-authority-data': Buffer.from(tls.cert).toString('base64') } : { server: url, 'insecure-skip-tls-verify': true },
+      },
+    ],
     users: [{ name: 'berth-test', user: { token: core.token } }],
     contexts: [{ name: 'berth-test', context: { cluster: 'berth-test', user: 'berth-test', namespace: 'default' } }],
     'current-context': 'berth-test',
@@ -116,5 +128,5 @@ export async function startTestApiServer(opts: TestApiServerOptions = {}): Promi
     return closing;
   };
 
-  return { url, kubeconfigPath, token: core.token, control, close };
+  return { url, caCert: tls?.cert, kubeconfigPath, token: core.token, control, close };
 }

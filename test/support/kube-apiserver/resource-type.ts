@@ -2,6 +2,7 @@
 import type { FieldError } from './errors.js';
 import type { JsonObject } from './json.js';
 import type { MergeKeys } from './patch.js';
+import type { TableConvertor } from './table.js';
 
 export type Operation = 'create' | 'update';
 
@@ -51,6 +52,10 @@ export interface ResourceType {
   validateUpdate?(obj: JsonObject, old: JsonObject): FieldError[];
   /** Seconds of graceful deletion for this object, 0 for immediate (pods only). */
   gracePeriod?(obj: JsonObject, requested: number | undefined): number;
+  /** Server-side printing (Accept: ...;as=Table;g=meta.k8s.io); absent: the default convertor (Name, Created At). */
+  table?: TableConvertor;
+  /** A custom resource version's openAPIV3Schema, published under /openapi/v3. */
+  openAPISchema?: JsonObject;
 }
 
 export const gv = (rt: Pick<ResourceType, 'group' | 'version'>): string => (rt.group ? `${rt.group}/${rt.version}` : rt.version);

@@ -1,10 +1,11 @@
 // The request handling of the test API server: routing, the REST verbs with
-// the apiserver's generic-registry semantics, list/watch, discovery, pod log
-// and exec, and the hooks the control uses.
+// the apiserver's generic-registry semantics, list/watch, output negotiation
+// (Tables: table.ts), discovery, OpenAPI (openapi.ts), pod log and exec, and
+// the hooks the control uses.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import {
   CORE_EVENTS,
   CRD_CLEANUP_FINALIZER,
@@ -29,6 +30,7 @@ import {
   forbidden,
   invalid,
   methodNotAllowed,
+  notAcceptableError,
   notFound,
   resourceNotFound,
   unsupportedMediaType,
@@ -43,6 +45,8 @@ import { Store, type HistoryEntry, type StoreWatcher } from './store.js';
 import { timeNow } from './times.js';
 import { WatchStream } from './watch-stream.js';
 import { acceptWebSocket } from './websocket.js';
+import { checkJsonAccepted, openApiV2, openApiV3Document, openApiV3Index } from './openapi.js';
+import { asTable, DEFAULT_CONVERTOR, includeObjectParam, negotiateOutput, partialObjectMetadata, type Output } from './table.js';
 
 export interface TestApiServerOptions {
   /** Bearer token clients must send (default "berth-test-token"). */
@@ -63,6 +67,12 @@ export interface TestApiServerOptions {
   historyLimit?: number;
   /** The first resourceVersion is this + 1 (default 100). */
   startResourceVersion?: number;
+  /**
+   * Serve https with a fresh self-signed certificate (the kubeconfig carries it
+   * as certificate-authority-data). Needed by kubectl, which sends a token only
+   * over TLS. Default: plain http.
+   */
+  tls?: boolean;
 }
 
 export interface RequestLogEntry {
@@ -530,6 +540,7 @@ export class ApiServerCore {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, url: URL, rawBody: Buffer): Promise<void> {
+    if (url.pathname === '/openapi/v2' || url.pathname === '/openapi/v3' || url.pathname.startsWith('/openapi/v3/')) return this.openApi(req, res, url);
     const route = this.route(url.pathname);
     if (!route) throw resourceNotFound();
     const method = req.method ?? 'GET';
@@ -544,20 +555,24 @@ export class ApiServerCore {
     const contentType = String(req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
     const dryRun = parseDryRun(q);
     switch (method) {
-      case 'GET':
+      case 'GET': {
+        if (sub === 'log') return this.podLog(namespace!, name!, q, res);
+        if (sub === 'exec') throw badRequest('Upgrade request required');
+        const output = negotiateOutput(req.headers.accept, isWatch);
         if (name === undefined) {
-          if (isWatch) return this.watch(rt, namespace, q, res);
-          return this.sendJson(res, 200, this.list(rt, namespace, q));
+          if (isWatch) return this.watch(rt, namespace, q, res, output);
+          const { list, stored } = this.listWithStored(rt, namespace, q);
+          return this.sendOutput(res, output, this.render(rt, output, q, stored, list));
         }
         if (isWatch) {
           // A watch on one object: the collection watch with a name field selector.
           const fs = q.get('fieldSelector');
           q.set('fieldSelector', fs ? `${fs},metadata.name=${name}` : `metadata.name=${name}`);
-          return this.watch(rt, namespace, q, res);
+          return this.watch(rt, namespace, q, res, output);
         }
-        if (sub === 'log') return this.podLog(namespace!, name, q, res);
-        if (sub === 'exec') throw badRequest('Upgrade request required');
-        return this.sendJson(res, 200, this.present(rt, this.getOr404(rt, namespace, name)));
+        const stored = this.getOr404(rt, namespace, name);
+        return this.sendOutput(res, output, this.render(rt, output, q, [stored], undefined));
+      }
       case 'POST':
         if (name !== undefined) {
           if (sub === 'exec') throw badRequest('Upgrade request required');
@@ -1056,7 +1071,8 @@ export class ApiServerCore {
 
   // ---------------- list ----------------
 
-  private list(rt: ResourceType, namespace: string | undefined, q: Query): JsonObject {
+  /** The list response and the stored objects it is made of (for server-side printing). */
+  private listWithStored(rt: ResourceType, namespace: string | undefined, q: Query): { list: JsonObject; stored: JsonObject[] } {
     const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
     const fields = parseFieldSelector(q.get('fieldSelector') ?? undefined, rt.fieldLabels);
     const rvParam = q.get('resourceVersion') ?? '';
@@ -1113,18 +1129,67 @@ export class ApiServerCore {
       meta['continue'] = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: matched[matched.length - 1]![0] })).toString('base64url');
       if (labels.length === 0 && fields.length === 0) meta['remainingItemCount'] = rest;
     }
-    return {
+    const list = {
       kind: rt.listKind,
       apiVersion: gv(rt),
       metadata: meta,
       // Built-in lists carry no kind/apiVersion on their items; custom resource lists do.
       items: matched.map(([, o]) => this.present(rt, o, rt.custom)),
     };
+    return { list, stored: matched.map(([, o]) => o) };
+  }
+
+  // ---------------- output: JSON, YAML, Table, PartialObjectMetadata ----------------
+
+  /**
+   * A GET's response body in the negotiated form: the object or list as is, a
+   * meta.k8s.io Table (rows from the type's convertor, each row's object as
+   * includeObject says), or PartialObjectMetadata(List). list undefined: one object.
+   */
+  private render(rt: ResourceType, output: Output, q: Query, stored: JsonObject[], list: JsonObject | undefined): JsonObject {
+    if (output.as === 'json' || output.as === 'yaml') return list ?? this.present(rt, stored[0]!);
+    const listMeta: JsonObject = list ? clone(obj(list, 'metadata') ?? {}) : { resourceVersion: str(stored[0]!['metadata'], 'resourceVersion') ?? '' };
+    if (output.as === 'Table') {
+      const include = includeObjectParam(q);
+      const items = stored.map((o) => ({ stored: o, external: this.present(rt, o) }));
+      return asTable(rt.table ?? DEFAULT_CONVERTOR, items, listMeta, output.groupVersion, include);
+    }
+    if (output.as === 'PartialObjectMetadata') {
+      if (list) throw notAcceptableError(`you requested PartialObjectMetadata, but the requested object is a list (*${rt.custom ? 'unstructured.UnstructuredList' : `v1.${rt.listKind}`})`);
+      return partialObjectMetadata(this.present(rt, stored[0]!), output.groupVersion);
+    }
+    if (!list) throw notAcceptableError(`you requested PartialObjectMetadataList, but the requested object is not a list (*${rt.custom ? 'unstructured.Unstructured' : `v1.${rt.kind}`})`);
+    return { kind: 'PartialObjectMetadataList', apiVersion: output.groupVersion, metadata: listMeta, items: stored.map((o) => partialObjectMetadata(this.present(rt, o), output.groupVersion)) };
+  }
+
+  private sendOutput(res: ServerResponse, output: Output, body: JsonObject): void {
+    if (output.as !== 'yaml') return this.sendJson(res, 200, body);
+    const text = stringifyYaml(body);
+    res.writeHead(200, { 'Content-Type': 'application/yaml', 'Content-Length': String(Buffer.byteLength(text)) });
+    res.end(text);
+  }
+
+  // ---------------- OpenAPI ----------------
+
+  private openApi(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if ((req.method ?? 'GET') !== 'GET') throw methodNotAllowed();
+    const accept = req.headers.accept;
+    if (url.pathname === '/openapi/v2') {
+      const { contentType, body } = openApiV2(accept);
+      res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': String(body.length) });
+      res.end(body);
+      return;
+    }
+    checkJsonAccepted(accept);
+    if (url.pathname === '/openapi/v3') return this.sendJson(res, 200, openApiV3Index(this.types));
+    const doc = openApiV3Document(this.types, url.pathname.slice('/openapi/v3/'.length));
+    if (!doc) throw resourceNotFound();
+    this.sendJson(res, 200, doc);
   }
 
   // ---------------- watch ----------------
 
-  private watch(rt: ResourceType, namespace: string | undefined, q: Query, res: ServerResponse): void {
+  private watch(rt: ResourceType, namespace: string | undefined, q: Query, res: ServerResponse, output: Output = { as: 'json' }): void {
     const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
     const fields = parseFieldSelector(q.get('fieldSelector') ?? undefined, rt.fieldLabels);
     const rvParam = q.get('resourceVersion') ?? '';
@@ -1146,6 +1211,19 @@ export class ApiServerCore {
       apiVersion: gv(rt),
       metadata: { resourceVersion: String(this.store.currentRV), ...(annotations ? { annotations } : {}) },
     });
+    // Events carry the object in the negotiated form; a Table's column definitions only in the first.
+    if (output.as === 'PartialObjectMetadataList') throw notAcceptableError('you requested PartialObjectMetadataList, but a watch streams single objects: ask for PartialObjectMetadata');
+    if (output.as === 'Table') includeObjectParam(q);
+    let headersSent = false;
+    const form = (stored: JsonObject, external: JsonObject): JsonObject => {
+      if (output.as === 'json' || output.as === 'yaml') return external;
+      if (output.as === 'PartialObjectMetadata') return partialObjectMetadata(external, output.groupVersion);
+      const include = includeObjectParam(q);
+      const table = asTable(rt.table ?? DEFAULT_CONVERTOR, [{ stored, external }], { resourceVersion: str(external['metadata'], 'resourceVersion') ?? '' }, output.groupVersion, include, headersSent);
+      headersSent = true;
+      return table;
+    };
+    const send = (type: string, stored: JsonObject, external?: JsonObject) => stream.send({ type, object: form(stored, external ?? this.present(rt, stored)) });
     let watcher: StoreWatcher | undefined;
     const stream = new WatchStream(res, {
       bookmarkIntervalMs: bookmarks ? this.bookmarkIntervalMs : undefined,
@@ -1164,23 +1242,23 @@ export class ApiServerCore {
     this.streams.set(stream, rt.storeKey);
     const deliver = (e: HistoryEntry) => {
       if (e.type === 'ADDED') {
-        if (matches(e.object)) stream.send({ type: 'ADDED', object: this.present(rt, e.object) });
+        if (matches(e.object)) send('ADDED', e.object);
       } else if (e.type === 'DELETED') {
-        if (matches(e.object)) stream.send({ type: 'DELETED', object: this.present(rt, e.object) });
+        if (matches(e.object)) send('DELETED', e.object);
       } else {
         const cur = matches(e.object);
         const prev = e.prev !== undefined && matches(e.prev);
-        if (cur && prev) stream.send({ type: 'MODIFIED', object: this.present(rt, e.object) });
-        else if (cur) stream.send({ type: 'ADDED', object: this.present(rt, e.object) });
+        if (cur && prev) send('MODIFIED', e.object);
+        else if (cur) send('ADDED', e.object);
         else if (prev) {
           const gone = this.present(rt, e.prev!);
           (gone['metadata'] as JsonObject)['resourceVersion'] = String(e.rv);
-          stream.send({ type: 'DELETED', object: gone });
+          send('DELETED', e.prev!, gone);
         }
       }
     };
     if (startRv === undefined || sendInitialEvents) {
-      for (const [, o] of this.store.list(rt.storeKey)) if (matches(o)) stream.send({ type: 'ADDED', object: this.present(rt, o) });
+      for (const [, o] of this.store.list(rt.storeKey)) if (matches(o)) send('ADDED', o);
       if (sendInitialEvents) stream.send({ type: 'BOOKMARK', object: bookmarkObject({ 'k8s.io/initial-events-end': 'true' }) });
     } else {
       for (const e of this.store.since(rt.storeKey, startRv)) deliver(e);
