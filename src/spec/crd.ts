@@ -380,14 +380,16 @@ export function renderCrdsYaml(crds: readonly CustomResourceDefinition[] = allCr
 }
 
 /**
- * The files of crds/: one per CRD, and a kustomization.yaml listing them
+ * The files of crds/: one per CRD, and a kustomization listing them
  * (manifests/ includes ../crds as a kustomization: kustomize refuses plain
- * files outside its root).
+ * files outside its root). It is named `Kustomization`, a name kustomize
+ * accepts and `kubectl apply -f crds/` skips (no .yaml/.json extension), so
+ * both `kubectl apply -f crds/` and `kubectl apply -k crds/` work.
  */
 export function renderCrdFiles(crds: readonly CustomResourceDefinition[] = allCrds()): Map<string, string> {
   const files = new Map<string, string>();
   for (const crd of crds) files.set(crdFileName(crd), HEADER + toYaml(crd));
   const kustomization = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: crds.map(crdFileName) };
-  files.set('kustomization.yaml', HEADER + toYaml(kustomization));
+  files.set('Kustomization', HEADER + toYaml(kustomization));
   return files;
 }

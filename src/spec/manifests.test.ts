@@ -40,10 +40,14 @@ interface Built {
  * objects of that kustomization.
  */
 async function build(dir: string): Promise<Built> {
-  const [k] = await parseFile(join(dir, 'kustomization.yaml'));
-  if (!k || k.kind !== 'Kustomization') throw new Error(`${dir}: kustomization.yaml is not a Kustomization`);
+  // kustomize looks for kustomization.yaml, kustomization.yml or Kustomization.
+  let kfile: string | undefined;
+  for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) if (await stat(join(dir, name)).catch(() => undefined)) kfile ??= join(dir, name);
+  if (!kfile) throw new Error(`${dir}: no kustomization file`);
+  const [k] = await parseFile(kfile);
+  if (!k || k.kind !== 'Kustomization') throw new Error(`${kfile} is not a Kustomization`);
   const objects: Obj[] = [];
-  const files = [join(dir, 'kustomization.yaml')];
+  const files = [kfile];
   for (const entry of (k['resources'] ?? []) as string[]) {
     const path = resolve(dir, entry);
     const st = await stat(path).catch(() => undefined);

@@ -12,7 +12,7 @@ export function register(program: Command): void {
   program
     .command('crds')
     .description('print the CustomResourceDefinitions generated from the schemas (or write them, one file each)')
-    .option('-o, --output-dir <dir>', 'write one file per CRD and a kustomization.yaml into this directory instead')
+    .option('-o, --output-dir <dir>', 'write one file per CRD and a Kustomization into this directory instead')
     .action(async (opts: { outputDir?: string }, cmd: Command) => {
       const io = ioOf(cmd);
       if (opts.outputDir === undefined) {
