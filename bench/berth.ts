@@ -144,11 +144,16 @@ export class BerthController {
   private out = '';
   private root = '';
   specDir = '';
+  stateDir = '';
   server = '';
   watch: InstanceWatch | undefined;
   private exited: Promise<number | null> | undefined;
 
-  constructor(private readonly workload: Omit<WorkloadOptions, 'config'>) {}
+  constructor(
+    private readonly workload: Omit<WorkloadOptions, 'config'>,
+    /** Where its spec and state directories go (default: the OS temp dir); /dev/shm takes fsync out of the picture. */
+    private readonly parentDir: string = tmpdir(),
+  ) {}
 
   get pid(): number {
     if (!this.child?.pid) throw new Error('controller not running');
@@ -160,9 +165,10 @@ export class BerthController {
   }
 
   async start(): Promise<void> {
-    this.root = await mkdtemp(join(tmpdir(), 'berth-bench-'));
+    this.root = await mkdtemp(join(this.parentDir, 'berth-bench-'));
     this.specDir = join(this.root, 'specs');
     const stateDir = join(this.root, 'state');
+    this.stateDir = stateDir;
     await mkdir(this.specDir, { recursive: true });
     const port = await freePort();
     this.server = `http://127.0.0.1:${port}`;
@@ -187,9 +193,21 @@ export class BerthController {
   }
 
   async scrape(): Promise<Scrape> {
+    return parseMetrics(await this.scrapeText());
+  }
+
+  /** /metrics as text (buckets included). */
+  async scrapeText(): Promise<string> {
     const r = await httpGet(`${this.server}/metrics`, 10_000);
     if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`);
-    return parseMetrics(r.body);
+    return r.body;
+  }
+
+  /** Writes one spec file (any kind) into the watched directory, atomically. */
+  async writeSpecFile(name: string, object: object): Promise<void> {
+    const tmp = join(this.specDir, `.${name}.tmp`);
+    await writeFile(tmp, JSON.stringify(object, null, 2) + '\n');
+    await rename(tmp, join(this.specDir, `${name}.yaml`));
   }
 
   /** Writes (or rewrites) the N spec files, each atomically (temp name skipped by the loader, then rename). */

@@ -1,23 +1,34 @@
 // `npm run bench`: berth against the raw Docker engine and against Docker
-// Swarm, on the local engine, at N = 20 and 100 (BENCH_SIZES to change):
+// Swarm, on the local engine. Two sections, both run by default; BENCH_ONLY
+// selects one (BENCH_ONLY=claims, BENCH_ONLY=instances).
+// instances, at N = 20 and 100 (BENCH_SIZES to change):
 //   converge   N Instances from nothing to all Ready
 //   replace    all N after a config change (one env value)
 //   kill       a container SIGKILLed -> its replacement running (median, p90)
 //   idle       controller CPU and RSS while converged and idle (berth only)
-// Prints a table with ratios and writes bench/results.md and results.json.
+// claims (bench/claims.ts), an InstancePool driven through the HTTP API:
+//   warm claim latency (p50, p99) against a cold start (create + start + first
+//   exec on the raw engine), claim -> exec -> release round trips, sustained
+//   claims/s with Replace recycling against the raw engine's create+start rate
+// Prints tables with ratios and writes bench/results.md and results.json.
 //
 // Safety: every container, service and task carries the run's own label and
 // is removed by it at the end (and on failure or Ctrl-C); every engine call
 // has a deadline; a step that times out is reported as failed, not waited on.
 // Churn stays modest: about 740 containers for the default sizes (3 systems x
-// (N new + N replacements) x (20 + 100), plus 20 swarm kill replacements).
+// (N new + N replacements) x (20 + 100), plus 20 swarm kill replacements),
+// and about 450 for the claims (one per claim, plus the raw runs).
 //
 // Environment: BENCH_SIZES (20,100), BENCH_KILL_SAMPLES (10),
 // BENCH_IDLE_SECONDS (20), BENCH_RAW_PARALLELISM (8), BENCH_CALIBRATE=1 (sweep
 // BENCH_RAW_LEVELS 4,8,16 at BENCH_CALIBRATE_N 20, BENCH_CALIBRATE_ROUNDS 2),
 // BENCH_RAW_REPLACE (pipelined | phased), BENCH_SWARM=0 (skip swarm),
 // BENCH_SWARM_ORDER (start-first | stop-first), BENCH_PROBE=1 (also converge
-// berth with an exec probe), BENCH_CONTROLLER_LOG (the controllers' log level).
+// berth with an exec probe), BENCH_CONTROLLER_LOG (the controllers' log level);
+// claims: BENCH_CLAIM_SAMPLES (100 warm claims), BENCH_CLAIM_ROUND_TRIPS (50),
+// BENCH_CLAIM_COLD (15 cold starts), BENCH_CLAIM_CLIENTS (8),
+// BENCH_CLAIM_SECONDS (30 s sustained), BENCH_CLAIM_RAW_N (32),
+// BENCH_CLAIM_TMPFS (100 warm claims again with the state dir on /dev/shm; 0 skips).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,10 +36,11 @@ import { loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LABEL } from '../src/runtime/types.js';
 import { BerthController } from './berth.js';
+import { runClaims, type ClaimsReport } from './claims.js';
 import { call, cleanupByLabel, docker, engineInfo, haltWork, listByLabel, removeContainers, RUN_LABEL, sleep, withSignal } from './engine.js';
 import { cpuMeter, cpuModel } from './proc.js';
 import { RawEngine, type KillSample } from './raw.js';
-import { consoleTable, writeResults, type BerthPhase, type Cell, type Meta, type RawPhase, type Row, type SwarmPhase, type System } from './report.js';
+import { consoleClaimTable, consoleTable, writeResults, type BerthPhase, type Cell, type Meta, type RawPhase, type Row, type SwarmPhase, type System } from './report.js';
 import { errorText, mean, median, quantile, round } from './stats.js';
 import { removeRunServices, SwarmService, SwarmSession, type UpdateOrder } from './swarm.js';
 import { IMAGE } from './workload.js';
@@ -41,7 +53,30 @@ const intList = (s: string | undefined, dflt: number[]): number[] => {
   return v;
 };
 
+const SECTIONS = ['instances', 'claims'] as const;
+type Section = (typeof SECTIONS)[number];
+function sections(s: string | undefined): Section[] {
+  if (!s?.trim()) return [...SECTIONS];
+  const v = s.split(',').map((x) => x.trim());
+  const bad = v.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+  if (bad.length) throw new Error(`BENCH_ONLY: unknown section ${bad.join(', ')} (known: ${SECTIONS.join(', ')})`);
+  return v as Section[];
+}
+
 const CFG = {
+  only: sections(env['BENCH_ONLY']),
+  claims: {
+    warmSamples: Number(env['BENCH_CLAIM_SAMPLES'] ?? 100),
+    roundTripSamples: Number(env['BENCH_CLAIM_ROUND_TRIPS'] ?? 50),
+    coldSamples: Number(env['BENCH_CLAIM_COLD'] ?? 15),
+    clients: Number(env['BENCH_CLAIM_CLIENTS'] ?? 8),
+    sustainSeconds: Number(env['BENCH_CLAIM_SECONDS'] ?? 30),
+    sustainWarmupSeconds: 5,
+    rawN: Number(env['BENCH_CLAIM_RAW_N'] ?? 32),
+    minReady: 8,
+    maxSize: 16,
+    tmpfsSamples: Number(env['BENCH_CLAIM_TMPFS'] ?? 100),
+  },
   sizes: intList(env['BENCH_SIZES'], [20, 100]),
   killSamples: Number(env['BENCH_KILL_SAMPLES'] ?? 10),
   idleSeconds: Number(env['BENCH_IDLE_SECONDS'] ?? 20),
@@ -392,11 +427,13 @@ async function main(): Promise<void> {
   await call('image inspect', (s) => docker.getImage(IMAGE).inspect(withSignal({}, s))).catch(() => {
     throw new Error(`image ${IMAGE} is missing: run scripts/build-test-images.sh first`);
   });
-  log(`run ${runId}: Docker ${info.serverVersion}, ${info.ncpu} cores, sizes ${CFG.sizes.join(',')}`);
+  const doInstances = CFG.only.includes('instances');
+  const doClaims = CFG.only.includes('claims');
+  log(`run ${runId}: Docker ${info.serverVersion}, ${info.ncpu} cores, sections ${CFG.only.join(',')}${doInstances ? `, sizes ${CFG.sizes.join(',')}` : ''}`);
 
   let session: SwarmSession | undefined;
-  let swarmNote = 'disabled (BENCH_SWARM=0)';
-  if (CFG.swarm) {
+  let swarmNote = doInstances ? 'disabled (BENCH_SWARM=0)' : 'not run (BENCH_ONLY)';
+  if (CFG.swarm && doInstances) {
     const s = new SwarmSession();
     live.swarm = s;
     try {
@@ -423,7 +460,7 @@ async function main(): Promise<void> {
   log(`raw engine parallelism: ${cal.best}`);
 
   const rows: Row[] = [];
-  for (const [k, n] of CFG.sizes.entries()) {
+  for (const [k, n] of (doInstances ? CFG.sizes : []).entries()) {
     // Alternate the order between sizes, so no system always runs on a freshly quiet engine.
     const order: System[] = k % 2 === 0 ? ['raw', 'berth', 'swarm'] : ['swarm', 'berth', 'raw'];
     const result: Partial<Record<System, SizeCells>> = {};
@@ -461,6 +498,26 @@ async function main(): Promise<void> {
     }
   }
 
+  let claims: ClaimsReport | undefined;
+  if (doClaims) {
+    log('--- claims');
+    const down = await engineInfo().then(
+      () => undefined,
+      (e: unknown) => `the engine does not answer: ${errorText(e)}`,
+    );
+    if (down) log(`claims skipped: ${down}`);
+    else {
+      if (doInstances) await sleep(2000);
+      claims = await runClaims(runId, { ...CFG.claims, rawParallelism: cal.best }, {
+        log,
+        trackController: (c) => live.controllers.add(c),
+        untrackController: (c) => live.controllers.delete(c),
+        trackManagedBy: (id) => live.managedBy.add(id),
+      });
+      containersCreated += claims.containersCreated;
+    }
+  }
+
   await cleanupAll();
 
   const meta: Meta = {
@@ -477,6 +534,7 @@ async function main(): Promise<void> {
     berthVersion: (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version,
     gitCommit: gitCommit(),
     runId,
+    sections: [...CFG.only],
     sizes: CFG.sizes,
     rawParallelism: cal.best,
     rawCalibration: cal.runs,
@@ -507,8 +565,9 @@ async function main(): Promise<void> {
     'Systems run one at a time on an otherwise quiet engine, all containers of the previous system removed first; the order alternates between sizes.',
   ];
   console.log(`\nberth bench, run ${runId}: Docker ${info.serverVersion}, ${info.ncpu} cores, raw parallelism ${cal.best}, swarm ${swarmNote}\n`);
-  console.log(consoleTable(rows));
-  await writeResults(RESULTS_DIR, meta, rows, berthPhases, rawPhases, swarmPhases, notes);
+  if (rows.length) console.log(consoleTable(rows));
+  if (claims) console.log(`\nclaims (pool minReady ${CFG.claims.minReady}, maxSize ${CFG.claims.maxSize}, Replace), through the HTTP API:\n\n${consoleClaimTable(claims.rows)}`);
+  await writeResults(RESULTS_DIR, meta, rows, berthPhases, rawPhases, swarmPhases, notes, claims);
   console.log(`\nwrote ${RESULTS_DIR}results.md and results.json (${containersCreated} containers created, ${meta.wallSeconds.toFixed(0)} s)`);
 }
 

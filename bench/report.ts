@@ -2,6 +2,7 @@
 // bench/results.json (everything, including where berth's time went).
 import { writeFile } from 'node:fs/promises';
 import type { PhaseFigures } from './berth.js';
+import type { ClaimRow, ClaimsReport } from './claims.js';
 import type { CpuFigures } from './proc.js';
 import { round } from './stats.js';
 
@@ -42,6 +43,8 @@ export interface Meta {
   berthVersion: string;
   gitCommit: string;
   runId: string;
+  /** What ran: instances (converge, replace, kill, idle) and/or claims. */
+  sections: string[];
   sizes: number[];
   rawParallelism: number;
   rawCalibration: Array<{ parallelism: number; n: number; seconds?: number; error?: string }>;
@@ -104,11 +107,45 @@ export function tableRows(rows: Row[]): string[][] {
 }
 
 export function consoleTable(rows: Row[]): string {
-  const t = tableRows(rows);
+  return textTable(tableRows(rows));
+}
+
+const claimDigits = (unit: string, v: number): number => (unit === '/s' ? 2 : v < 10 ? 2 : v < 100 ? 1 : 0);
+const claimFmt = (c: Cell, unit: string): string => (c.value !== undefined ? c.value.toFixed(claimDigits(unit, c.value)) : c.error ? (c.error === 'n/a' ? 'n/a' : 'failed') : '-');
+
+function claimVerdict(r: ClaimRow): string {
+  const t = r.target;
+  if (!t) return '';
+  const v = t.on === 'berth' ? r.berth.value : r.ratio?.value;
+  const unit = t.on === 'ratio' ? '' : ` ${r.unit}`;
+  if (v === undefined || !Number.isFinite(v)) return `not measured (${t.text})`;
+  const met = t.op === '<' ? v < t.value : v >= t.value;
+  return `${met ? 'met' : 'MISSED'} (${t.text.replace(/ ms$/, '')}${t.on === 'ratio' ? '' : unit})`;
+}
+
+export function claimTableRows(rows: ClaimRow[]): string[][] {
+  const head = ['scenario', 'berth (API)', 'raw engine', 'ratio', 'target', 'other load % b/r'];
+  const load = (c: Cell): string => (c.otherLoadPercent !== undefined ? c.otherLoadPercent.toFixed(0) : '-');
+  return [
+    head,
+    ...rows.map((r) => [
+      `${r.scenario} (${r.unit})`,
+      r.berthText ?? claimFmt(r.berth, r.unit),
+      claimFmt(r.raw, r.unit),
+      r.ratio ? `${r.ratio.value.toFixed(r.ratio.value < 10 ? 2 : 1)}x ${r.ratio.label}` : '-',
+      claimVerdict(r),
+      r.berth.otherLoadPercent !== undefined || r.raw.otherLoadPercent !== undefined ? `${load(r.berth)}/${load(r.raw)}` : '',
+    ]),
+  ];
+}
+
+function textTable(t: string[][]): string {
   const widths = t[0]!.map((_, i) => Math.max(...t.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(t[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...t.slice(1).map(line)].join('\n');
 }
+
+export const consoleClaimTable = (rows: ClaimRow[]): string => textTable(claimTableRows(rows));
 
 function markdownTable(t: string[][]): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
@@ -161,7 +198,19 @@ function berthBreakdown(phases: BerthPhase[], raw: RawPhase[], swarm: SwarmPhase
   return lines.join('\n');
 }
 
-export async function writeResults(dir: string, meta: Meta, rows: Row[], berthPhases: BerthPhase[], rawPhases: RawPhase[], swarmPhases: SwarmPhase[], notes: string[]): Promise<void> {
+export async function writeResults(
+  dir: string,
+  meta: Meta,
+  rows: Row[],
+  berthPhases: BerthPhase[],
+  rawPhases: RawPhase[],
+  swarmPhases: SwarmPhase[],
+  notes: string[],
+  claims?: ClaimsReport,
+): Promise<void> {
+  const instances = rows.length > 0;
+  const claimFailures = claims ? claims.rows.flatMap((r) => (['berth', 'raw'] as const).flatMap((s) => (r[s].error && r[s].error !== 'n/a' ? [`- claims, ${r.scenario}, ${s}: ${r[s].error}`] : []))) : [];
+  const allFailures = [...failures(rows), ...new Set(claimFailures)];
   const md = [
     '# berth benchmark results',
     '',
@@ -171,27 +220,44 @@ export async function writeResults(dir: string, meta: Meta, rows: Row[], berthPh
     `- engine: Docker ${meta.engine} (API ${meta.apiVersion}, ${meta.storageDriver}), kernel ${meta.kernel}`,
     `- machine: ${meta.cores} cores (${meta.cpuModel}), ${meta.memoryGiB.toFixed(0)} GiB; Node ${meta.node}`,
     `- berth ${meta.berthVersion} at ${meta.gitCommit}, controller defaults (--workers 8, --max-concurrent-ops 16)`,
-    `- sizes ${meta.sizes.join(', ')}; ${meta.killSamples} kill samples per system and size; idle window ${meta.idleSeconds} s`,
+    `- sections: ${meta.sections.join(', ')}`,
+    ...(instances ? [`- sizes ${meta.sizes.join(', ')}; ${meta.killSamples} kill samples per system and size; idle window ${meta.idleSeconds} s`] : []),
     meta.rawCalibration.length
       ? `- raw engine parallelism ${meta.rawParallelism} (calibrated in this run at N=${meta.rawCalibration[0]?.n ?? '?'}, in run order: ${meta.rawCalibration.map((c) => `${c.parallelism} → ${c.seconds !== undefined ? `${c.seconds.toFixed(2)} s` : 'failed'}`).join(', ')})`
-      : `- raw engine parallelism ${meta.rawParallelism} (fixed; see the notes below)`,
-    `- swarm: ${meta.swarm}; update order ${meta.swarmUpdateOrder}, parallelism 0 (all at once), restart delay 0`,
+      : `- raw engine parallelism ${meta.rawParallelism} (fixed${instances ? '; see the notes below' : ': measured best on this engine, see bench/main.ts'})`,
+    ...(instances ? [`- swarm: ${meta.swarm}; update order ${meta.swarmUpdateOrder}, parallelism 0 (all at once), restart delay 0`] : []),
     `- ${meta.containersCreated} containers created in ${meta.wallSeconds.toFixed(0)} s; load average ${meta.loadAverage.start.join(' ')} at the start, ${meta.loadAverage.end.join(' ')} at the end`,
     '',
-    markdownTable(tableRows(rows)),
-    '',
-    'Ratios are berth divided by the peer: below 1 means berth is faster (or, for CPU and RSS, lighter). "other load" is the CPU that processes outside the bench, the engine and the containers used while each figure was measured (% of all cores): above about 10 % a figure was taken on a busy machine and its ratio is unreliable.',
-    '',
+    ...(instances
+      ? [
+          '## Instances',
+          '',
+          markdownTable(tableRows(rows)),
+          '',
+          'Ratios are berth divided by the peer: below 1 means berth is faster (or, for CPU and RSS, lighter). "other load" is the CPU that processes outside the bench, the engine and the containers used while each figure was measured (% of all cores): above about 10 % a figure was taken on a busy machine and its ratio is unreliable.',
+          '',
+        ]
+      : []),
+    ...(claims
+      ? [
+          '## Claims',
+          '',
+          markdownTable(claimTableRows(claims.rows)),
+          '',
+          'Latencies in ms, rates per second; ratios as labelled (cold/warm: how many times longer a cold start takes than a warm claim). "other load" is the CPU that processes outside the bench, the engine and the containers used while the figure was measured (% of all cores; berth/raw): above about 10 % the figure was taken on a busy machine.',
+          '',
+        ]
+      : []),
     '## How each figure is measured',
     '',
-    ...notes.map((n) => `- ${n}`),
+    ...(instances ? notes.map((n) => `- ${n}`) : []),
+    ...(claims ? [...(instances ? ['', '### Claims', ''] : []), ...claims.notes.map((n) => `- ${n}`)] : []),
     '',
-    ...(failures(rows).length ? ['## Failures', '', ...failures(rows), ''] : []),
-    '## Where berth\'s time went (deltas of its /metrics over each phase)',
-    '',
-    berthBreakdown(berthPhases, rawPhases, swarmPhases, meta.cores),
+    ...(allFailures.length ? ['## Failures', '', ...allFailures, ''] : []),
+    ...(instances ? ["## Where berth's time went (deltas of its /metrics over each phase)", '', berthBreakdown(berthPhases, rawPhases, swarmPhases, meta.cores)] : []),
+    ...(claims ? ["## Where a claim's time went", '', ...claims.breakdown] : []),
   ].join('\n');
-  await writeFile(`${dir}/results.md`, md + '\n');
+  await writeFile(`${dir}/results.md`, md.trimEnd() + '\n');
   const json = {
     meta,
     rows: rows.map((r) => ({
@@ -206,6 +272,7 @@ export async function writeResults(dir: string, meta: Meta, rows: Row[], berthPh
     rawPhases,
     swarmPhases,
     notes,
+    ...(claims ? { claims: { rows: claims.rows.map((r) => ({ ...r, verdict: claimVerdict(r) || null })), detail: claims.detail, notes: claims.notes } } : {}),
   };
   await writeFile(`${dir}/results.json`, JSON.stringify(json, null, 2) + '\n');
 }

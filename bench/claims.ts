@@ -1,0 +1,820 @@
+// The claims section of the bench: an InstancePool behind a `berth controller`
+// process, driven through its HTTP API as a sandbox service would drive it.
+//   warm claim     POST .../instanceclaims?wait=10s on a warm pool -> Bound
+//                  (client time; the claim's status.waitDurationMs; the
+//                  berth_claim_wait_seconds histogram), one claim at a time,
+//                  released and the pool warm again before the next
+//   cold start     create + start + first successful exec (`echo OK`) of the
+//                  same container config straight through dockerode
+//   round trip     claim -> exec `echo hi` -> release, through the API
+//   sustained      N clients looping claim(wait) -> release with Replace
+//                  recycling, claims/s, against the raw engine's create+start
+//                  rate (and its create+start+remove rate) in the same run
+// Every container carries the run's label; the raw ones also a managed-by
+// value of their own; all are removed at the end.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { createOptions } from '../src/runtime/docker/create-options.js';
+import { LABEL } from '../src/runtime/types.js';
+import { writeFileAtomic } from '../src/sources/atomic-file.js';
+import { desiredPool, ownerLabels } from '../src/spec/desired.js';
+import { validateResource } from '../src/spec/load.js';
+import { DEFAULT_POLICY } from '../src/spec/policy.js';
+import type { InstancePool } from '../src/spec/schema.js';
+import { BerthController } from './berth.js';
+import { call, cleanupByLabel, docker, listByLabel, mapLimit, removeContainers, RUN_LABEL, sleep, T, withSignal } from './engine.js';
+import { bucketQuantile, bucketsDelta, bucketsOf, bucketText, COUNTERS, counterDeltas, HISTOGRAMS, histogramDeltas, parseMetrics, type Buckets, type OpFigure } from './metrics.js';
+import { cpuMeter, type CpuFigures } from './proc.js';
+import type { Cell } from './report.js';
+import { errorText, mean, median, quantile, round } from './stats.js';
+import { COMMAND, GRACE_SECONDS, IMAGE, NAMESPACE } from './workload.js';
+
+export interface ClaimsConfig {
+  warmSamples: number;
+  roundTripSamples: number;
+  coldSamples: number;
+  clients: number;
+  sustainSeconds: number;
+  /** The first seconds of the sustained window (the pool's warm stock being drawn down) are left out of the steady rate. */
+  sustainWarmupSeconds: number;
+  rawN: number;
+  rawParallelism: number;
+  minReady: number;
+  maxSize: number;
+  /** Also measure warm claims with the controller's state directory on /dev/shm (no fsync cost). */
+  tmpfsSamples: number;
+}
+
+export interface ClaimRow {
+  scenario: string;
+  unit: string;
+  berth: Cell;
+  /** Shown instead of berth's value (e.g. "p50 / p99" in one cell). */
+  berthText?: string;
+  raw: Cell;
+  /** A figure derived from the two (e.g. cold p99 / warm p99), with what it divides. */
+  ratio?: { value: number; label: string };
+  /** What must hold: on berth's value or on the ratio. */
+  target?: { on: 'berth' | 'ratio'; op: '<' | '>='; value: number; text: string };
+}
+
+export interface ClaimsReport {
+  rows: ClaimRow[];
+  detail: Record<string, unknown>;
+  notes: string[];
+  breakdown: string[];
+  containersCreated: number;
+}
+
+export interface ClaimsHooks {
+  log: (msg: string) => void;
+  /** Register something for the bench's cleanup on failure or Ctrl-C. */
+  trackController: (c: BerthController) => void;
+  untrackController: (c: BerthController) => void;
+  trackManagedBy: (id: string) => void;
+}
+
+const API = `/apis/berth.dev/v1alpha1/namespaces/${NAMESPACE}`;
+export const POOL_NAME = 'sandbox';
+const PROBE = ['sh', '-c', 'echo OK'];
+
+export function poolObject(runId: string, cfg: Pick<ClaimsConfig, 'minReady' | 'maxSize'>): Record<string, unknown> {
+  return {
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name: POOL_NAME, namespace: NAMESPACE },
+    spec: {
+      template: {
+        image: IMAGE,
+        command: COMMAND,
+        network: 'none',
+        stopGracePeriodSeconds: GRACE_SECONDS,
+        labels: { [RUN_LABEL]: runId },
+        healthCheck: { exec: { command: PROBE }, periodSeconds: 2 },
+      },
+      minReady: cfg.minReady,
+      maxSize: cfg.maxSize,
+      recycle: { policy: 'Replace' },
+      claimTimeoutSeconds: 30,
+    },
+  };
+}
+
+const claimBody = (name: string): object => ({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace: NAMESPACE }, spec: { poolRef: { name: POOL_NAME } } });
+
+/** The create body berth sends for a member of the pool, owned by `managedBy` (a value no controller uses). */
+function memberBody(runId: string, cfg: ClaimsConfig, managedBy: string, name: string): Dockerode.ContainerCreateOptions {
+  const { resource, errors } = validateResource(poolObject(runId, cfg), '<bench>', { policy: DEFAULT_POLICY });
+  if (!resource) throw new Error(`bench pool does not validate: ${errors.map((e) => e.format()).join('; ')}`);
+  const desired = desiredPool(resource as InstancePool, DEFAULT_POLICY);
+  return createOptions({ name, template: desired.template, labels: ownerLabels(managedBy, desired.key, desired.hash, Date.now(), name.slice(-5)) });
+}
+
+interface Reply {
+  status: number;
+  json: unknown;
+  /** From just before the request was written to the last byte of the answer. */
+  ms: number;
+}
+
+/** The API over keep-alive connections (one per concurrent caller, reused). */
+class ApiClient {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  constructor(private readonly server: string) {}
+
+  request(method: string, path: string, body?: object, timeoutMs = 20_000): Promise<Reply> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const req = http.request(
+        `${this.server}${path}`,
+        { method, agent: this.agent, signal: AbortSignal.timeout(timeoutMs), headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const ms = performance.now() - t0;
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json: unknown = text;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              // not JSON: keep the text
+            }
+            resolve({ status: res.statusCode ?? 0, json, ms });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(data);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+interface PoolFigures {
+  replicas?: number;
+  ready?: number;
+  claimed?: number;
+}
+
+const q = (v: number[], p: number): number => quantile(v, p);
+const cell = (v: number, detail?: unknown, otherLoadPercent?: number): Cell => (Number.isFinite(v) ? { value: v, ...(detail !== undefined ? { detail } : {}), ...(otherLoadPercent !== undefined ? { otherLoadPercent } : {}) } : { error: 'no samples' });
+
+/** A raw exec through dockerode: create, start attached, read to the end, then its exit code. */
+async function rawExec(container: Dockerode.Container, cmd: string[]): Promise<{ exitCode: number | null; output: string }> {
+  const exec = await call('exec create', (s) => container.exec(withSignal({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false }, s)));
+  const stream = await call('exec start', (s) => exec.start(withSignal({ hijack: true, stdin: false }, s)));
+  const out: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stream.destroy();
+      reject(new Error('exec output did not end within 10 s'));
+    }, 10_000);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    stream.on('data', (c: Buffer) => out.push(c));
+    stream.once('end', done);
+    stream.once('close', done);
+    stream.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+  // The engine records the exit code a moment after the stream ends.
+  for (let i = 0; ; i++) {
+    const info = await call('exec inspect', (s) => exec.inspect(withSignal({}, s)));
+    if (!info.Running || i >= 200) return { exitCode: info.Running ? null : info.ExitCode, output: Buffer.concat(out).toString('utf8') };
+    await sleep(5);
+  }
+}
+
+interface ColdSample {
+  ms: number;
+  createMs: number;
+  startMs: number;
+  execMs: number;
+  execAttempts: number;
+}
+
+/** Create + start + first successful `echo OK`, one container at a time; each removed (untimed) before the next. */
+async function coldStarts(runId: string, cfg: ClaimsConfig, managedBy: string, counter: { created: number }): Promise<ColdSample[]> {
+  const out: ColdSample[] = [];
+  for (let i = 0; i < cfg.coldSamples; i++) {
+    const body = memberBody(runId, cfg, managedBy, `${managedBy}-cold-${i}`);
+    const t0 = performance.now();
+    const c = await call('create', (s) => docker.createContainer(withSignal(body, s)), T.create);
+    counter.created++;
+    const t1 = performance.now();
+    try {
+      await call('start', (s) => c.start(withSignal({}, s)), T.start);
+      const t2 = performance.now();
+      let attempts = 0;
+      for (;;) {
+        attempts++;
+        const r = await rawExec(c, PROBE).catch((e: unknown) => ({ exitCode: -1, output: errorText(e) }));
+        if (r.exitCode === 0 && r.output.includes('OK')) break;
+        if (performance.now() - t2 > 10_000) throw new Error(`cold start ${i}: no successful exec within 10 s (last: ${r.exitCode} ${r.output.slice(0, 100)})`);
+        await sleep(10);
+      }
+      const t3 = performance.now();
+      out.push({ ms: t3 - t0, createMs: t1 - t0, startMs: t2 - t1, execMs: t3 - t2, execAttempts: attempts });
+    } finally {
+      await removeContainers([c.id], 1);
+    }
+    await sleep(200);
+  }
+  return out;
+}
+
+interface RawRate {
+  n: number;
+  parallelism: number;
+  createStartSeconds: number;
+  createStartPerSecond: number;
+  /** Create+start a new container and force-remove an old one, per container (what Replace recycling asks of the engine). */
+  cycleSeconds: number;
+  cyclePerSecond: number;
+  opMs: Record<string, { count: number; meanMs: number; p90Ms: number }>;
+  cpu: { createStart: CpuFigures; cycle: CpuFigures };
+}
+
+async function rawRate(runId: string, cfg: ClaimsConfig, managedBy: string, counter: { created: number }): Promise<RawRate> {
+  const opMs: Record<string, number[]> = {};
+  const timed = async <R>(op: string, fn: () => Promise<R>): Promise<R> => {
+    const t0 = performance.now();
+    const r = await fn();
+    (opMs[op] ??= []).push(performance.now() - t0);
+    return r;
+  };
+  const createAndStart = async (name: string): Promise<string> => {
+    const body = memberBody(runId, cfg, managedBy, name);
+    const c = await timed('create', () => call('create', (s) => docker.createContainer(withSignal(body, s)), T.create));
+    counter.created++;
+    await timed('start', () => call('start', (s) => c.start(withSignal({}, s)), T.start));
+    return c.id;
+  };
+  const n = cfg.rawN;
+  const p = cfg.rawParallelism;
+  let ids: string[] = [];
+  let fresh: string[] = [];
+  try {
+    const m1 = cpuMeter(undefined);
+    const t0 = performance.now();
+    ids = await mapLimit(Array.from({ length: n }, (_, i) => i), p, (i) => createAndStart(`${managedBy}-a-${i}`));
+    const createStartSeconds = (performance.now() - t0) / 1000;
+    const cpu1 = m1();
+    await sleep(1000);
+    const m2 = cpuMeter(undefined);
+    const t1 = performance.now();
+    fresh = await mapLimit(Array.from({ length: n }, (_, i) => i), p, async (i) => {
+      const id = await createAndStart(`${managedBy}-b-${i}`);
+      await timed('remove', () => removeContainers([ids[i]!], 1));
+      return id;
+    });
+    const cycleSeconds = (performance.now() - t1) / 1000;
+    const cpu2 = m2();
+    ids = [];
+    const summary = Object.fromEntries(Object.entries(opMs).map(([op, v]) => [op, { count: v.length, meanMs: round(mean(v), 1), p90Ms: round(q(v, 0.9), 1) }]));
+    return { n, parallelism: p, createStartSeconds, createStartPerSecond: n / createStartSeconds, cycleSeconds, cyclePerSecond: n / cycleSeconds, opMs: summary, cpu: { createStart: cpu1, cycle: cpu2 } };
+  } finally {
+    await removeContainers([...ids, ...fresh], 8).catch(() => undefined);
+    await cleanupByLabel(LABEL.managedBy, managedBy).catch(() => undefined);
+  }
+}
+
+/** The pool as its status reports it. */
+async function poolFigures(api: ApiClient): Promise<PoolFigures | undefined> {
+  const r = await api.request('GET', `${API}/instancepools/${POOL_NAME}`, undefined, 5000).catch(() => undefined);
+  return r?.status === 200 ? ((r.json as { status?: PoolFigures }).status ?? undefined) : undefined;
+}
+
+/**
+ * Warm again, so the next claim meets a full, quiet pool. The pool's status
+ * alone cannot say so: it is written at the end of each pool reconcile, and a
+ * reconcile that is creating or removing members holds the key for a second
+ * or more, during which the status still shows the pool as it was before the
+ * last claim. So first the engine: the released member gone and exactly
+ * minReady members, all running (no create or remove in flight); then the
+ * status: ready >= minReady, none claimed, every member ready. A status
+ * written before the released member was removed counts it among replicas,
+ * so it cannot pass for warm.
+ */
+async function waitWarm(api: ApiClient, controllerId: string, minReady: number, released: string | undefined, timeoutMs: number): Promise<{ ok: boolean; ms: number; last?: PoolFigures }> {
+  const t0 = performance.now();
+  let last: PoolFigures | undefined;
+  for (;;) {
+    const list = await listByLabel(LABEL.managedBy, controllerId).catch(() => undefined);
+    if (list && list.length === minReady && list.every((c) => c.state === 'running') && !list.some((c) => c.id === released)) break;
+    if (performance.now() - t0 > timeoutMs) return { ok: false, ms: performance.now() - t0 };
+    await sleep(20);
+  }
+  for (;;) {
+    last = await poolFigures(api);
+    if (last && (last.ready ?? 0) >= minReady && last.claimed === 0 && last.replicas === last.ready) return { ok: true, ms: performance.now() - t0 };
+    if (performance.now() - t0 > timeoutMs) return { ok: false, ms: performance.now() - t0, ...(last ? { last } : {}) };
+    await sleep(20);
+  }
+}
+
+interface WarmSample {
+  ms: number;
+  phase: string;
+  waitDurationMs?: number;
+  instance?: string;
+  /** How long the bench waited for the pool to be warm before this claim. */
+  warmWaitMs: number;
+  releaseMs: number;
+}
+
+async function warmClaims(api: ApiClient, controllerId: string, cfg: ClaimsConfig, tag: string, samples: number, log: (m: string) => void): Promise<{ samples: WarmSample[]; notWarm: number }> {
+  const out: WarmSample[] = [];
+  let notWarm = 0;
+  let released: string | undefined;
+  for (let i = 0; i < samples; i++) {
+    const w = await waitWarm(api, controllerId, cfg.minReady, released, 20_000);
+    if (!w.ok) {
+      notWarm++;
+      log(`claims: pool not warm after 20 s before sample ${i} (${JSON.stringify(w.last)}); claiming anyway`);
+      if (notWarm > 3) throw new Error(`the pool did not get warm again between claims (${JSON.stringify(w.last)})`);
+    }
+    const name = `${tag}-${i}`;
+    const r = await api.request('POST', `${API}/instanceclaims?wait=10s`, claimBody(name));
+    const st = (r.json as { status?: { phase?: string; waitDurationMs?: number; instance?: string; containerId?: string } }).status;
+    const d = await api.request('DELETE', `${API}/instanceclaims/${name}`);
+    released = st?.containerId;
+    if (r.status >= 300) throw new Error(`claim ${name}: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
+    out.push({ ms: r.ms, phase: st?.phase ?? 'none', ...(st?.waitDurationMs !== undefined ? { waitDurationMs: st.waitDurationMs } : {}), ...(st?.instance ? { instance: st.instance } : {}), warmWaitMs: w.ms, releaseMs: d.ms });
+  }
+  return { samples: out, notWarm };
+}
+
+interface RoundTrip {
+  ms: number;
+  claimMs: number;
+  execMs: number;
+  /** The exec's own duration as the API reports it (engine exec create -> exit code). */
+  execDurationMs: number;
+  releaseMs: number;
+  ok: boolean;
+}
+
+async function roundTrips(api: ApiClient, controllerId: string, cfg: ClaimsConfig, tag: string): Promise<RoundTrip[]> {
+  const out: RoundTrip[] = [];
+  let released: string | undefined;
+  for (let i = 0; i < cfg.roundTripSamples; i++) {
+    const w = await waitWarm(api, controllerId, cfg.minReady, released, 20_000);
+    if (!w.ok) throw new Error(`the pool did not get warm again between round trips (${JSON.stringify(w.last)})`);
+    const name = `${tag}-${i}`;
+    const t0 = performance.now();
+    const c = await api.request('POST', `${API}/instanceclaims?wait=10s`, claimBody(name));
+    const cs = (c.json as { status?: { instance?: string; containerId?: string } }).status;
+    const instance = cs?.instance;
+    released = cs?.containerId;
+    let e: Reply | undefined;
+    if (instance) e = await api.request('POST', `${API}/instances/${instance}/exec`, { command: ['echo', 'hi'], timeoutSeconds: 10 });
+    const d = await api.request('DELETE', `${API}/instanceclaims/${name}`);
+    const ms = performance.now() - t0;
+    const ex = e?.json as { exitCode?: number; stdout?: string; durationMs?: number } | undefined;
+    out.push({ ms, claimMs: c.ms, execMs: e?.ms ?? NaN, execDurationMs: ex?.durationMs ?? NaN, releaseMs: d.ms, ok: e?.status === 200 && ex?.exitCode === 0 && ex.stdout === 'hi\n' && d.status === 200 });
+  }
+  return out;
+}
+
+interface Sustained {
+  clients: number;
+  windowSeconds: number;
+  steadySeconds: number;
+  bound: number;
+  boundSteady: number;
+  perSecond: number;
+  steadyPerSecond: number;
+  unbound: number;
+  errors: string[];
+  stoppedEarly?: string;
+  claimMs: number[];
+  waitDurationMs: number[];
+  /** Per second: claims bound in that second, and the pool's status then. */
+  timeline: Array<{ t: number; bound: number; ready?: number; replicas?: number; claimed?: number; engineListMs?: number }>;
+  cpu: CpuFigures;
+  ops: OpFigure[];
+  counters: Array<{ series: string; delta: number }>;
+  claimWait: Buckets;
+}
+
+async function sustained(api: ApiClient, ctl: BerthController, cfg: ClaimsConfig, tag: string, log: (m: string) => void): Promise<Sustained> {
+  const beforeText = await ctl.scrapeText();
+  const meter = cpuMeter(ctl.pid);
+  const t0 = performance.now();
+  const end = t0 + cfg.sustainSeconds * 1000;
+  let stoppedEarly: string | undefined;
+  let stoppedAt: number | undefined;
+  const stop = (why: string): void => {
+    if (stoppedEarly || performance.now() >= end) return;
+    stoppedEarly = why;
+    stoppedAt = performance.now();
+    log(`claims sustained: stopping early: ${why}`);
+  };
+  const running = (): boolean => !stoppedEarly && performance.now() < end;
+  const boundAt: number[] = [];
+  const claimMs: number[] = [];
+  const waits: number[] = [];
+  const errors: string[] = [];
+  let unbound = 0;
+  let lastBound = t0;
+
+  const client = async (c: number): Promise<void> => {
+    for (let k = 0; running(); k++) {
+      const name = `${tag}-${c}-${k}`;
+      try {
+        const r = await api.request('POST', `${API}/instanceclaims?wait=10s`, claimBody(name), 20_000);
+        const st = (r.json as { status?: { phase?: string; waitDurationMs?: number } }).status;
+        if (r.status < 300 && st?.phase === 'Bound') {
+          const now = performance.now();
+          boundAt.push(now);
+          lastBound = now;
+          claimMs.push(r.ms);
+          if (st.waitDurationMs !== undefined) waits.push(st.waitDurationMs);
+        } else {
+          unbound++;
+          if (r.status >= 300) errors.push(`POST ${r.status}: ${JSON.stringify(r.json).slice(0, 150)}`);
+        }
+        await api.request('DELETE', `${API}/instanceclaims/${name}`, undefined, 20_000);
+      } catch (e) {
+        errors.push(errorText(e));
+        await sleep(200);
+      }
+    }
+  };
+
+  // The engine's pulse: a list call per second; the pool's status alongside.
+  const timeline: Sustained['timeline'] = [];
+  let slowLists = 0;
+  const watch = (async (): Promise<void> => {
+    let prevBound = 0;
+    for (let s = 1; running(); s++) {
+      await sleep(Math.max(0, t0 + s * 1000 - performance.now()));
+      const l0 = performance.now();
+      let listMs: number | undefined;
+      try {
+        await call('list', (sig) => docker.listContainers(withSignal({ all: true, filters: { label: [`${LABEL.managedBy}=${ctl.controllerId}`] } }, sig)), 5000);
+        listMs = performance.now() - l0;
+      } catch (e) {
+        stop(`the engine did not answer a list within 5 s (${errorText(e)})`);
+      }
+      const p = await poolFigures(api);
+      timeline.push({ t: s, bound: boundAt.length - prevBound, ...(p ?? {}), ...(listMs !== undefined ? { engineListMs: round(listMs, 1) } : {}) });
+      prevBound = boundAt.length;
+      if (listMs !== undefined && listMs > 2000) {
+        if (++slowLists >= 3) stop(`the engine took over 2 s to answer a list call 3 times (last ${listMs.toFixed(0)} ms)`);
+      } else slowLists = 0;
+      if (performance.now() - lastBound > 15_000) stop('no claim was bound for 15 s');
+    }
+  })();
+
+  await Promise.all([...Array.from({ length: cfg.clients }, (_, c) => client(c)), watch]);
+  const windowEnd = stoppedAt ?? end;
+  const cpu = meter();
+  const afterText = await ctl.scrapeText();
+  const windowSeconds = (windowEnd - t0) / 1000;
+  const steadyFrom = t0 + cfg.sustainWarmupSeconds * 1000;
+  const inWindow = boundAt.filter((t) => t <= windowEnd);
+  const steady = inWindow.filter((t) => t > steadyFrom);
+  const steadySeconds = Math.max(0, (windowEnd - steadyFrom) / 1000);
+  const before = parseMetrics(beforeText);
+  const after = parseMetrics(afterText);
+  return {
+    clients: cfg.clients,
+    windowSeconds,
+    steadySeconds,
+    bound: inWindow.length,
+    boundSteady: steady.length,
+    perSecond: inWindow.length / windowSeconds,
+    steadyPerSecond: steadySeconds > 0 ? steady.length / steadySeconds : NaN,
+    unbound,
+    errors: [...new Set(errors)].slice(0, 20),
+    ...(stoppedEarly ? { stoppedEarly } : {}),
+    claimMs,
+    waitDurationMs: waits,
+    timeline,
+    cpu,
+    ops: histogramDeltas(before, after, [...HISTOGRAMS, 'berth_claim_wait_seconds', 'berth_api_request_duration_seconds']),
+    counters: counterDeltas(before, after, [...COUNTERS, 'berth_claims_total']),
+    claimWait: bucketsDelta(bucketsOf(beforeText, 'berth_claim_wait_seconds'), bucketsOf(afterText, 'berth_claim_wait_seconds')),
+  };
+}
+
+/** berth's own atomic write (temp file, fsync, rename, fsync of the directory), on the filesystem of the controller's state dir. */
+async function atomicWrites(dir: string, n: number, bytes: number): Promise<number[]> {
+  const out: number[] = [];
+  const data = JSON.stringify({ pad: 'x'.repeat(Math.max(0, bytes - 12)) });
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await writeFileAtomic(join(dir, 'fsync-probe.json'), data);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function httpFloor(api: ApiClient, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push((await api.request('GET', `${API}/instancepools/${POOL_NAME}`)).ms);
+  return out;
+}
+
+/** Metrics over a phase of warm claims: where a claim's time went, as the controller measured it. */
+interface WarmMetrics {
+  claimWait: Buckets;
+  applyRequest: Buckets;
+  deleteRequest: Buckets;
+  claimReconcile: Buckets;
+  poolReconcile: Buckets;
+  queueWait: Buckets;
+  ops: OpFigure[];
+}
+
+function warmMetrics(beforeText: string, afterText: string): WarmMetrics {
+  const d = (name: string, match: Record<string, string> = {}): Buckets => bucketsDelta(bucketsOf(beforeText, name, match), bucketsOf(afterText, name, match));
+  return {
+    claimWait: d('berth_claim_wait_seconds'),
+    applyRequest: d('berth_api_request_duration_seconds', { verb: 'apply', resource: 'instanceclaims' }),
+    deleteRequest: d('berth_api_request_duration_seconds', { verb: 'delete', resource: 'instanceclaims' }),
+    claimReconcile: d('controller_runtime_reconcile_time_seconds', { controller: 'instanceclaim' }),
+    poolReconcile: d('controller_runtime_reconcile_time_seconds', { controller: 'instancepool' }),
+    queueWait: d('workqueue_queue_duration_seconds'),
+    ops: histogramDeltas(parseMetrics(beforeText), parseMetrics(afterText), ['berth_runtime_operation_duration_seconds']),
+  };
+}
+
+const ms2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+const ms1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : String(x));
+const bucketLine = (label: string, h: Buckets): string =>
+  h.count > 0
+    ? `| ${label} | ${h.count} | ${ms1((h.sum / h.count) * 1000)} | ≤ ${ms1(bucketQuantile(h, 0.5) * 1000)} | ≤ ${ms1(bucketQuantile(h, 0.99) * 1000)} | ${bucketText(h)} |`
+    : `| ${label} | 0 | | | | |`;
+
+async function pumpUntilWarm(api: ApiClient, controllerId: string, cfg: ClaimsConfig, what: string): Promise<void> {
+  const w = await waitWarm(api, controllerId, cfg.minReady, undefined, 90_000);
+  if (!w.ok) throw new Error(`${what}: the pool did not become warm within 90 s (status ${JSON.stringify(w.last)})`);
+}
+
+/** A controller with the pool, warm; the caller stops it. */
+async function startPool(runId: string, cfg: ClaimsConfig, hooks: ClaimsHooks, parentDir?: string): Promise<{ ctl: BerthController; api: ApiClient; fillSeconds: number }> {
+  const ctl = new BerthController({ runId }, parentDir);
+  hooks.trackController(ctl);
+  hooks.trackManagedBy(ctl.controllerId);
+  await ctl.start();
+  const api = new ApiClient(ctl.server);
+  const t0 = performance.now();
+  await ctl.writeSpecFile('pool', poolObject(runId, cfg));
+  await pumpUntilWarm(api, ctl.controllerId, cfg, 'pool fill');
+  return { ctl, api, fillSeconds: (performance.now() - t0) / 1000 };
+}
+
+async function stopPool(ctl: BerthController, api: ApiClient, hooks: ClaimsHooks): Promise<number> {
+  api.close();
+  await ctl.stop().catch((e: unknown) => hooks.log(`stopping the claims controller: ${errorText(e)}`));
+  hooks.untrackController(ctl);
+  return cleanupByLabel(LABEL.managedBy, ctl.controllerId).catch((e: unknown) => (hooks.log(`cleanup ${ctl.controllerId}: ${errorText(e)}`), -1));
+}
+
+function creates(beforeText: string, afterText: string): number {
+  const key = 'berth_runtime_operation_duration_seconds_count{op="create",result="success"}';
+  return (parseMetrics(afterText).get(key) ?? 0) - (parseMetrics(beforeText).get(key) ?? 0);
+}
+
+export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsHooks): Promise<ClaimsReport> {
+  const { log } = hooks;
+  const detail: Record<string, unknown> = { config: cfg };
+  const counter = { created: 0 };
+  const failures: Record<string, string> = {};
+  const attempt = async <R>(what: string, fn: () => Promise<R>): Promise<R | undefined> => {
+    try {
+      return await fn();
+    } catch (e) {
+      failures[what] = errorText(e);
+      log(`claims ${what} FAILED: ${errorText(e)}`);
+      return undefined;
+    }
+  };
+
+  // 1. The raw engine, before any controller runs: cold starts, then create+start rates.
+  const rawId = `berth-bench-raw-${randomBytes(4).toString('hex')}`;
+  hooks.trackManagedBy(rawId);
+  const coldMeter = cpuMeter(undefined);
+  const cold = await attempt('cold start', () => coldStarts(runId, cfg, rawId, counter));
+  const coldLoad = coldMeter().foreignPercent;
+  await cleanupByLabel(LABEL.managedBy, rawId).catch(() => undefined);
+  if (cold) {
+    detail['coldStart'] = cold.map((s) => ({ ms: round(s.ms, 1), createMs: round(s.createMs, 1), startMs: round(s.startMs, 1), execMs: round(s.execMs, 1), execAttempts: s.execAttempts }));
+    log(`claims: cold start (create+start+exec) p50 ${median(cold.map((s) => s.ms)).toFixed(0)} ms, p99 ${q(cold.map((s) => s.ms), 0.99).toFixed(0)} ms`);
+  }
+  await sleep(1000);
+  const raw = await attempt('raw create+start rate', () => rawRate(runId, cfg, rawId, counter));
+  if (raw) {
+    detail['rawRate'] = raw;
+    log(`claims: raw engine create+start ${raw.createStartPerSecond.toFixed(2)}/s, create+start+remove ${raw.cyclePerSecond.toFixed(2)}/s (parallelism ${raw.parallelism}, N=${raw.n})`);
+  }
+  await sleep(1000);
+
+  // 2. berth: one controller, one pool, driven through the API.
+  let warm: { samples: WarmSample[]; notWarm: number } | undefined;
+  let wm: WarmMetrics | undefined;
+  let rts: RoundTrip[] | undefined;
+  let sus: Sustained | undefined;
+  let floor: number[] | undefined;
+  let writes: number[] | undefined;
+  let warmLoad: number | undefined;
+  let berthCreated = 0;
+  const pool = await attempt('pool start', () => startPool(runId, cfg, hooks));
+  if (pool) {
+    const { ctl, api } = pool;
+    const firstText = await ctl.scrapeText().catch(() => '');
+    try {
+      log(`claims: controller ${ctl.controllerId} pid ${ctl.pid}, pool of ${cfg.minReady} warm after ${pool.fillSeconds.toFixed(1)} s`);
+      detail['poolFillSeconds'] = round(pool.fillSeconds, 2);
+      floor = await attempt('http floor', () => httpFloor(api, 100));
+      writes = await attempt('atomic write', () => atomicWrites(join(ctl.stateDir, '..'), 50, 2048));
+      const before = await ctl.scrapeText();
+      const meter = cpuMeter(ctl.pid);
+      warm = await attempt('warm claims', () => warmClaims(api, ctl.controllerId, cfg, 'warm', cfg.warmSamples, log));
+      const wCpu = meter();
+      warmLoad = wCpu.foreignPercent;
+      wm = warmMetrics(before, await ctl.scrapeText());
+      if (warm) {
+        const ms = warm.samples.map((s) => s.ms);
+        log(`claims: warm claim p50 ${median(ms).toFixed(2)} ms, p99 ${q(ms, 0.99).toFixed(2)} ms (${warm.samples.filter((s) => s.phase === 'Bound').length}/${ms.length} Bound)`);
+      }
+      detail['warmCpu'] = wCpu;
+      rts = await attempt('round trip', () => roundTrips(api, ctl.controllerId, cfg, 'rt'));
+      if (rts) log(`claims: claim->exec->release p50 ${median(rts.map((r) => r.ms)).toFixed(1)} ms, p99 ${q(rts.map((r) => r.ms), 0.99).toFixed(1)} ms`);
+      await attempt('warm before sustained', () => pumpUntilWarm(api, ctl.controllerId, cfg, 'before the sustained run'));
+      sus = await attempt('sustained', () => sustained(api, ctl, cfg, 'load', log));
+      if (sus) log(`claims: sustained ${sus.steadyPerSecond.toFixed(2)} claims/s steady (${sus.perSecond.toFixed(2)}/s over the whole ${sus.windowSeconds.toFixed(0)} s), ${sus.clients} clients${sus.stoppedEarly ? `, stopped early: ${sus.stoppedEarly}` : ''}`);
+      // Claims left by clients cut short are released before the controller stops.
+      const left = await api.request('GET', `${API}/instanceclaims`).catch(() => undefined);
+      for (const c of ((left?.json as { items?: Array<{ metadata: { name: string } }> } | undefined)?.items ?? [])) await api.request('DELETE', `${API}/instanceclaims/${c.metadata.name}`).catch(() => undefined);
+    } finally {
+      const lastText = await ctl.scrapeText().catch(() => '');
+      berthCreated = creates('', lastText || firstText);
+      const removed = await stopPool(ctl, api, hooks);
+      log(`claims: removed ${removed} pool containers`);
+    }
+  }
+
+  // 3. Optional: the same warm claims with the state directory on tmpfs (fsync is then nearly free).
+  let shm: WarmSample[] | undefined;
+  let shmLoad: number | undefined;
+  if (cfg.tmpfsSamples > 0) {
+    const p2 = await attempt('tmpfs pool start', () => startPool(runId, cfg, hooks, '/dev/shm'));
+    if (p2) {
+      try {
+        const m = cpuMeter(undefined);
+        const r = await attempt('tmpfs warm claims', () => warmClaims(p2.api, p2.ctl.controllerId, cfg, 'shm', cfg.tmpfsSamples, log));
+        shmLoad = m().foreignPercent;
+        shm = r?.samples;
+        if (shm) log(`claims: warm claim, state on tmpfs: p50 ${median(shm.map((s) => s.ms)).toFixed(2)} ms, p99 ${q(shm.map((s) => s.ms), 0.99).toFixed(2)} ms`);
+        berthCreated += creates('', await p2.ctl.scrapeText().catch(() => ''));
+      } finally {
+        await stopPool(p2.ctl, p2.api, hooks);
+      }
+    }
+  }
+
+  // 4. Rows.
+  const err = (what: string): Cell => ({ error: failures[what] ?? 'not run' });
+  const bound = warm?.samples.filter((s) => s.phase === 'Bound') ?? [];
+  // A claim that did not bind counts as infinitely slow.
+  const warmMs = warm ? warm.samples.map((s) => (s.phase === 'Bound' ? s.ms : Infinity)) : [];
+  const waitMs = bound.flatMap((s) => (s.waitDurationMs !== undefined ? [s.waitDurationMs] : []));
+  const coldMs = cold?.map((s) => s.ms) ?? [];
+  const warmP99 = warm ? q(warmMs, 0.99) : NaN;
+  const coldP99 = cold ? q(coldMs, 0.99) : NaN;
+  const warmDetail = warm ? { samplesMs: warm.samples.map((s) => round(s.ms, 2)), waitDurationMs: waitMs, notBound: warm.samples.length - bound.length, poolNotWarmBefore: warm.notWarm, releaseMsP50: round(median(warm.samples.map((s) => s.releaseMs)), 2), warmWaitMsMean: round(mean(warm.samples.map((s) => s.warmWaitMs)), 0) } : undefined;
+  const rows: ClaimRow[] = [];
+  const W = (v: number): Cell => (warm ? { ...cell(v), ...(warmLoad !== undefined ? { otherLoadPercent: warmLoad } : {}) } : err('warm claims'));
+  rows.push({ scenario: 'warm claim p50, client (POST ?wait -> Bound)', unit: 'ms', berth: W(median(warmMs)), raw: { error: 'n/a' } });
+  rows.push({ scenario: 'warm claim p99, client', unit: 'ms', berth: { ...W(warmP99), ...(warmDetail ? { detail: warmDetail } : {}) }, raw: { error: 'n/a' }, target: { on: 'berth', op: '<', value: 10, text: '< 10 ms' } });
+  rows.push({ scenario: 'warm claim p50 / p99, server (status.waitDurationMs)', unit: 'ms', berth: warm ? cell(median(waitMs), { p99: q(waitMs, 0.99) }) : err('warm claims'), ...(warm ? { berthText: `${median(waitMs)} / ${q(waitMs, 0.99)}` } : {}), raw: { error: 'n/a' } });
+  if (wm) rows.push({ scenario: 'warm claim p99, berth_claim_wait_seconds (bucket bound)', unit: 'ms', berth: cell(bucketQuantile(wm.claimWait, 0.99) * 1000, { buckets: bucketText(wm.claimWait), count: wm.claimWait.count }), raw: { error: 'n/a' } });
+  rows.push({ scenario: 'cold start p50 (create+start+first exec)', unit: 'ms', berth: { error: 'n/a' }, raw: cold ? cell(median(coldMs), undefined, coldLoad) : err('cold start') });
+  rows.push({ scenario: 'cold start p99', unit: 'ms', berth: { error: 'n/a' }, raw: cold ? cell(coldP99, undefined, coldLoad) : err('cold start') });
+  rows.push({
+    scenario: 'cold start p99 / warm claim p99',
+    unit: 'ms',
+    berth: W(warmP99),
+    raw: cold ? cell(coldP99) : err('cold start'),
+    ...(Number.isFinite(warmP99) && Number.isFinite(coldP99) ? { ratio: { value: coldP99 / warmP99, label: 'cold/warm' } } : {}),
+    target: { on: 'ratio', op: '>=', value: 50, text: '>= 50x' },
+  });
+  const rtMs = rts?.map((r) => (r.ok ? r.ms : Infinity)) ?? [];
+  const rtDetail = rts ? { samplesMs: rts.map((r) => round(r.ms, 1)), claimMsP50: round(median(rts.map((r) => r.claimMs)), 2), execMsP50: round(median(rts.map((r) => r.execMs)), 2), execMsP99: round(q(rts.map((r) => r.execMs), 0.99), 2), execDurationMsP50: median(rts.map((r) => r.execDurationMs)), releaseMsP50: round(median(rts.map((r) => r.releaseMs)), 2), failed: rts.filter((r) => !r.ok).length } : undefined;
+  rows.push({ scenario: 'claim -> exec -> release p50', unit: 'ms', berth: rts ? cell(median(rtMs), rtDetail) : err('round trip'), raw: cold ? cell(median(coldMs)) : err('cold start'), ...(rts && cold ? { ratio: { value: median(coldMs) / median(rtMs), label: 'cold/round trip' } } : {}) });
+  rows.push({ scenario: 'claim -> exec -> release p99', unit: 'ms', berth: rts ? cell(q(rtMs, 0.99)) : err('round trip'), raw: cold ? cell(coldP99) : err('cold start'), ...(rts && cold ? { ratio: { value: coldP99 / q(rtMs, 0.99), label: 'cold/round trip' } } : {}) });
+  const susLoad = sus?.cpu.foreignPercent;
+  const susCell = (v: number, d?: unknown): Cell => (sus ? cell(v, d, susLoad) : err('sustained'));
+  rows.push({
+    scenario: `sustained claims/s, ${cfg.clients} clients, Replace (vs raw create+start/s)`,
+    unit: '/s',
+    berth: susCell(sus?.steadyPerSecond ?? NaN),
+    raw: raw ? { value: raw.createStartPerSecond, otherLoadPercent: raw.cpu.createStart.foreignPercent } : err('raw create+start rate'),
+    ...(sus && raw ? { ratio: { value: sus.steadyPerSecond / raw.createStartPerSecond, label: 'berth/raw' } } : {}),
+  });
+  rows.push({
+    scenario: 'sustained claims/s (vs raw create+start+remove/s)',
+    unit: '/s',
+    berth: susCell(sus?.steadyPerSecond ?? NaN),
+    raw: raw ? { value: raw.cyclePerSecond, otherLoadPercent: raw.cpu.cycle.foreignPercent } : err('raw create+start rate'),
+    ...(sus && raw ? { ratio: { value: sus.steadyPerSecond / raw.cyclePerSecond, label: 'berth/raw' } } : {}),
+  });
+  rows.push({ scenario: 'sustained: claim p50 under load, client', unit: 'ms', berth: susCell(sus ? median(sus.claimMs) : NaN), raw: { error: 'n/a' } });
+  rows.push({ scenario: 'sustained: claim p99 under load, client', unit: 'ms', berth: susCell(sus ? q(sus.claimMs, 0.99) : NaN), raw: { error: 'n/a' } });
+  if (floor) rows.push({ scenario: 'HTTP floor: GET pool p50 / p99', unit: 'ms', berth: cell(median(floor), { p99: round(q(floor, 0.99), 2) }), berthText: `${ms2(median(floor))} / ${ms2(q(floor, 0.99))}`, raw: { error: 'n/a' } });
+  if (writes) rows.push({ scenario: 'berth atomic write (temp+fsync+rename+dir fsync) p50 / p99', unit: 'ms', berth: cell(median(writes), { p99: round(q(writes, 0.99), 2), samplesMs: writes.map((x) => round(x, 2)) }), berthText: `${ms2(median(writes))} / ${ms2(q(writes, 0.99))}`, raw: { error: 'n/a' } });
+  if (shm) {
+    const sm = shm.map((s) => (s.phase === 'Bound' ? s.ms : Infinity));
+    rows.push({ scenario: 'warm claim p50, state dir on tmpfs (diagnostic)', unit: 'ms', berth: cell(median(sm), undefined, shmLoad), raw: { error: 'n/a' } });
+    rows.push({ scenario: 'warm claim p99, state dir on tmpfs (diagnostic)', unit: 'ms', berth: cell(q(sm, 0.99), { samplesMs: shm.map((s) => round(s.ms, 2)), waitDurationMs: shm.map((s) => s.waitDurationMs) }, shmLoad), raw: { error: 'n/a' } });
+  }
+
+  if (sus) detail['sustained'] = { ...sus, claimMs: undefined, claimMsP50: round(median(sus.claimMs), 1), claimMsP99: round(q(sus.claimMs, 0.99), 1), waitDurationMs: undefined, waitDurationMsP50: median(sus.waitDurationMs), waitDurationMsP99: q(sus.waitDurationMs, 0.99), claimWait: bucketText(sus.claimWait) };
+  if (wm) detail['warmMetrics'] = Object.fromEntries(Object.entries(wm).map(([k, v]) => [k, Array.isArray(v) ? v : { count: v.count, meanMs: v.count ? round((v.sum / v.count) * 1000, 2) : null, buckets: bucketText(v) }]));
+  detail['failures'] = failures;
+
+  // 5. Where a warm claim's time went.
+  const breakdown: string[] = [];
+  if (wm && warm) {
+    const bms = bound.map((s) => s.ms);
+    breakdown.push(
+      `Over the ${warm.samples.length} warm claims (each also released; the pool refilled between them). Client: p50 ${ms1(median(bms))} ms, p90 ${ms1(q(bms, 0.9))} ms, p99 ${ms1(q(bms, 0.99))} ms, max ${ms1(Math.max(...bms))} ms; server status.waitDurationMs (store apply -> bound, ms resolution, before claims.json is written): p50 ${median(waitMs)} ms, p99 ${q(waitMs, 0.99)} ms.`,
+      '',
+      '| controller histogram (delta over the warm claims) | count | mean (ms) | p50 (bucket) | p99 (bucket) | distribution |',
+      '|---|---:|---:|---:|---:|---|',
+      bucketLine('`berth_api_request_duration_seconds{verb="apply",resource="instanceclaims"}` (POST ?wait, server side)', wm.applyRequest),
+      bucketLine('`berth_api_request_duration_seconds{verb="delete",resource="instanceclaims"}`', wm.deleteRequest),
+      bucketLine('`berth_claim_wait_seconds` (apply -> bound)', wm.claimWait),
+      bucketLine('`controller_runtime_reconcile_time_seconds{controller="instanceclaim"}` (bind or release + claims.json write)', wm.claimReconcile),
+      bucketLine('`controller_runtime_reconcile_time_seconds{controller="instancepool"}`', wm.poolReconcile),
+      bucketLine('`workqueue_queue_duration_seconds` (all keys: added -> picked up)', wm.queueWait),
+      '',
+      ...(writes ? [`berth's atomic file write (writeFileAtomic: temp file, write, fsync, close, rename, directory fsync) on the state directory's filesystem, 50 × 2 KiB: p50 ${ms1(median(writes))} ms, p90 ${ms1(q(writes, 0.9))} ms, p99 ${ms1(q(writes, 0.99))} ms. A claim's answer waits for two of these (applied.json before the POST returns, claims.json before the claim is reported Bound; they run concurrently), and its DELETE for two more.`, ''] : []),
+      ...(floor ? [`HTTP floor (GET of the pool, same keep-alive client): p50 ${ms1(median(floor))} ms, p99 ${ms1(q(floor, 0.99))} ms.`, ''] : []),
+      ...(shm ? [`Same warm claims with the controller's state directory on /dev/shm (tmpfs, fsync nearly free), ${shm.length} samples: p50 ${ms1(median(shm.map((s) => s.ms)))} ms, p99 ${ms1(q(shm.map((s) => s.ms), 0.99))} ms.`, ''] : []),
+      `Engine operations during the warm claims (probes every 2 s on ${cfg.minReady} members, and one replacement per claim): ` + wm.ops.map((o) => `${o.series.replace('berth_runtime_operation_duration_seconds', '')} ${o.count}× mean ${o.meanMs.toFixed(1)} ms`).join(', '),
+      '',
+    );
+  }
+  if (rts && rtDetail) {
+    breakdown.push(
+      `**Round trip** (median of each step over ${rts.length}): claim ${ms1(rtDetail.claimMsP50)} ms, exec ${ms1(rtDetail.execMsP50)} ms (p99 ${ms1(rtDetail.execMsP99)} ms; the engine part as the API reports it, exec create -> exit code: ${rtDetail.execDurationMsP50} ms), release ${ms1(rtDetail.releaseMsP50)} ms; ${rtDetail.failed} failed.`,
+      '',
+    );
+  }
+  if (sus) {
+    breakdown.push(
+      `**Sustained** (${sus.clients} clients, ${sus.windowSeconds.toFixed(0)} s${sus.stoppedEarly ? `, stopped early: ${sus.stoppedEarly}` : ''}): ${sus.bound} claims bound (${sus.perSecond.toFixed(2)}/s; ${sus.steadyPerSecond.toFixed(2)}/s after the first ${cfg.sustainWarmupSeconds} s), ${sus.unbound} not bound within their 10 s wait; controller CPU ${sus.cpu.processCpuSeconds?.toFixed(2)} s (${(((sus.cpu.processCpuSeconds ?? 0) / sus.cpu.seconds) * 100).toFixed(0)} % of a core), dockerd+containerd ${sus.cpu.engineCpuSeconds.toFixed(2)} s, machine busy ${sus.cpu.machineBusyPercent.toFixed(0)} % (other people's processes ${sus.cpu.foreignPercent.toFixed(0)} %). Claim wait (berth_claim_wait_seconds): ${bucketText(sus.claimWait)}.`,
+      '',
+      '| series | count | mean (ms) | total (s) |',
+      '|---|---:|---:|---:|',
+      ...sus.ops.map((o) => `| \`${o.series}\` | ${o.count} | ${o.meanMs.toFixed(1)} | ${o.totalSeconds.toFixed(2)} |`),
+      ...sus.counters.map((c) => `| \`${c.series}\` | ${c.delta} | | |`),
+      '',
+      `Per second (claims bound / pool ready / replicas / claimed / engine list ms): ${sus.timeline.map((t) => `${t.bound}/${t.ready ?? '?'}/${t.replicas ?? '?'}/${t.claimed ?? '?'}/${t.engineListMs?.toFixed(0) ?? '?'}`).join(' ')}`,
+      '',
+    );
+  }
+  if (raw) {
+    breakdown.push(
+      `Raw engine, same member config, parallelism ${raw.parallelism}, N=${raw.n}: create+start ${raw.createStartSeconds.toFixed(2)} s (${raw.createStartPerSecond.toFixed(2)}/s), then create+start+remove of the old one ${raw.cycleSeconds.toFixed(2)} s (${raw.cyclePerSecond.toFixed(2)}/s); ` +
+        Object.entries(raw.opMs).map(([op, v]) => `${op} ${v.count}× mean ${v.meanMs.toFixed(1)} ms (p90 ${v.p90Ms.toFixed(0)})`).join(', ') +
+        `; machine busy ${raw.cpu.createStart.machineBusyPercent.toFixed(0)} % / ${raw.cpu.cycle.machineBusyPercent.toFixed(0)} %.`,
+      '',
+    );
+  }
+  if (cold) {
+    breakdown.push(`Cold start parts (median): create ${ms1(median(cold.map((s) => s.createMs)))} ms, start ${ms1(median(cold.map((s) => s.startMs)))} ms, first exec ${ms1(median(cold.map((s) => s.execMs)))} ms.`, '');
+  }
+
+  const notes = [
+    `Pool (InstancePool ${NAMESPACE}/${POOL_NAME}, a spec file in the watched directory): \`${IMAGE}\`, \`sh -c "trap 'exit 0' TERM; sleep 3600 & wait"\`, network none, exec health check \`sh -c "echo OK"\` every 2 s, grace 2 s, controller default limits; minReady ${cfg.minReady}, maxSize ${cfg.maxSize}, recycle Replace, claimTimeoutSeconds 30. Controller: \`berth controller\` child process with defaults (--workers 8, --max-concurrent-ops 16), state directory on the OS temp dir (ext4 here: every applied.json / claims.json write is fsynced).`,
+    `Client: node:http with a keep-alive Agent; time from writing the request to the last byte of the answer. A claim is \`POST /apis/berth.dev/v1alpha1/namespaces/${NAMESPACE}/instanceclaims?wait=10s\`, which answers once the claim is Bound; release is DELETE of the claim.`,
+    `warm claim: ${cfg.warmSamples} claims one at a time, each released at once; before each the bench waits until the pool is warm and quiet again: the engine lists exactly minReady members, all running, the released one gone (no create or remove in flight), and then the pool's status shows ready >= minReady, claimed = 0 and replicas = ready. (Status alone is not enough: a pool reconcile holds the pool while it creates or removes members, a second or more, and meanwhile the status still shows the pool as before the last claim; a first version of this bench that trusted it drained the pool in 8 quick claims and then waited 1.5 s for a fresh member.) A claim that does not bind counts as infinitely slow. "server" is the claim's status.waitDurationMs (creation in the store to binding, whole ms; it does not include writing claims.json nor the answer); the histogram row is the pool's berth_claim_wait_seconds over the same claims, read from /metrics (upper bound of the bucket holding the p99).`,
+    `cold start: ${cfg.coldSamples} times, one at a time, on a quiet engine before the controller starts: create + start + exec \`sh -c "echo OK"\` until it exits 0 with OK (the same create body berth sends for a member: berth's own createOptions), through dockerode, each container removed (untimed) before the next.`,
+    `claim -> exec -> release: ${cfg.roundTripSamples} times, from a warm, quiet pool as above: POST ?wait=10s, POST .../instances/<status.instance>/exec {command: [echo, hi], timeoutSeconds: 10} (checked: exit 0, stdout "hi"), DELETE; the raw column repeats the cold start (no release) for scale.`,
+    `sustained: ${cfg.clients} clients, each looping POST ?wait=10s -> DELETE for ${cfg.sustainSeconds} s; the figure counts claims answered Bound after the first ${cfg.sustainWarmupSeconds} s (the warm stock of ${cfg.minReady} being drawn down) until the end, per second. Every claim consumes a member (Replace: a released member is stopped and removed, a new one created, started and probed). The bench lists the engine's containers once a second and stops early if a list takes over 2 s three times running or no claim binds for 15 s.`,
+    `raw engine rates: the same member create body, N=${cfg.rawN} at parallelism ${cfg.rawParallelism} (the raw engine parallelism above): create+start of all N (containers per second until the last start returned), then, per container, create+start a new one and force-remove an old one (the engine work one Replace recycle costs, minus berth's probe execs and graceful stop).`,
+    ...(cfg.tmpfsSamples > 0
+      ? [`state dir on tmpfs (diagnostic): after the main pool is gone, a second controller with its spec and state directories on /dev/shm and the same pool; ${cfg.tmpfsSamples} warm claims as above. Every write berth makes for a claim is then free of disk flushes (fsync on tmpfs returns at once); the difference to the main row is what the disk costs.`]
+      : []),
+  ];
+
+  return { rows, detail, notes, breakdown, containersCreated: counter.created + berthCreated };
+}
