@@ -104,7 +104,7 @@ export class Manager {
       state: this.claims,
       recorder: this.recorder,
       clock: this.clock,
-      wakePool: (pool) => this.enqueue(pool),
+      wakePool: (pool) => this.wakePoolSoon(pool),
       wakeClaim: (claim, afterMs) => this.queue.addAfter(keyString(claim), Math.max(0, afterMs)),
       metrics: this.metrics.claims,
       ...(o.onPruned ? { onReleased: o.onPruned } : {}),
@@ -139,7 +139,7 @@ export class Manager {
       // A new or changed pool may serve waiting claims; a claim's pool learns of it.
       if (e.key.kind === 'InstanceClaim') {
         const poolName = (e.object.spec as { poolRef?: { name?: string } }).poolRef?.name;
-        if (poolName) this.enqueue({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
+        if (poolName) this.wakePoolSoon({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
       }
     });
   }
@@ -202,6 +202,15 @@ export class Manager {
 
   enqueue(key: ResourceKey): void {
     this.queue.add(keyString(key));
+  }
+
+  /**
+   * Claims wake their pool (to grow, or to replace a taken member) a moment
+   * later, so the pool's engine work does not compete with answering the
+   * claim, and a burst of claims merges into one pool reconcile.
+   */
+  private wakePoolSoon(pool: ResourceKey): void {
+    this.queue.addAfter(keyString(pool), POOL_WAKE_DELAY_MS);
   }
 
   /**
@@ -315,6 +324,8 @@ export class Manager {
     this.resyncTimer.unref();
   }
 }
+
+const POOL_WAKE_DELAY_MS = 30;
 
 const CONTROLLER_NAMES: Record<Kind, string> = { Instance: 'instance', InstancePool: 'instancepool', InstanceClaim: 'instanceclaim' };
 
