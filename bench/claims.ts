@@ -738,7 +738,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   rows.push({ scenario: 'sustained: claim p50 under load, client', unit: 'ms', berth: susCell(sus ? median(sus.claimMs) : NaN), raw: { error: 'n/a' } });
   rows.push({ scenario: 'sustained: claim p99 under load, client', unit: 'ms', berth: susCell(sus ? q(sus.claimMs, 0.99) : NaN), raw: { error: 'n/a' } });
   if (floor) rows.push({ scenario: 'HTTP floor: GET pool p50 / p99', unit: 'ms', berth: cell(median(floor), { p99: round(q(floor, 0.99), 2) }), berthText: `${ms2(median(floor))} / ${ms2(q(floor, 0.99))}`, raw: { error: 'n/a' } });
-  if (writes) rows.push({ scenario: 'berth atomic write (temp+fsync+rename+dir fsync) p50 / p99', unit: 'ms', berth: cell(median(writes), { p99: round(q(writes, 0.99), 2), samplesMs: writes.map((x) => round(x, 2)) }), berthText: `${ms2(median(writes))} / ${ms2(q(writes, 0.99))}`, raw: { error: 'n/a' } });
+  if (writes) rows.push({ scenario: 'berth atomic write (temp+fsync+rename) p50 / p99', unit: 'ms', berth: cell(median(writes), { p99: round(q(writes, 0.99), 2), samplesMs: writes.map((x) => round(x, 2)) }), berthText: `${ms2(median(writes))} / ${ms2(q(writes, 0.99))}`, raw: { error: 'n/a' } });
   if (shm) {
     const sm = shm.map((s) => (s.phase === 'Bound' ? s.ms : Infinity));
     rows.push({ scenario: 'warm claim p50, state dir on tmpfs (diagnostic)', unit: 'ms', berth: cell(median(sm), undefined, shmLoad), raw: { error: 'n/a' } });
