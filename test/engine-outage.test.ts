@@ -35,11 +35,13 @@ describe.skipIf(noEngine())('engine outages', () => {
   });
 
   it('an engine that refuses connections: Degraded EngineUnavailable, then reconverges by itself', async () => {
+    const aId = statusOf(m, 'a')!.containerId!;
     await proxy.down();
     await writeSpec(d, 'b.yaml', instanceYaml('b'));
     await eventually('b Degraded', degradedBy(m, 'b', 'EngineUnavailable'), 15_000);
+    // What was known stays in status while the engine cannot be asked.
+    expect(statusOf(m, 'a')?.containerId).toBe(aId);
     // A container killed meanwhile is noticed once the engine is back (events resubscribed, resync).
-    const aId = statusOf(m, 'a')!.containerId!;
     await testDocker().getContainer(aId).kill();
     await proxy.restore();
     await eventually('b Ready', () => (isReady(statusOf(m, 'b')) ? true : undefined), 20_000);
@@ -48,6 +50,7 @@ describe.skipIf(noEngine())('engine outages', () => {
   });
 
   it('a wedged engine (answers nothing) is reported, not waited on forever', async () => {
+    await proxy.restore(); // whatever the previous test left
     proxy.hang();
     await writeSpec(d, 'c.yaml', instanceYaml('c'));
     await eventually('c Degraded', degradedBy(m, 'c', 'EngineUnavailable'), 20_000);

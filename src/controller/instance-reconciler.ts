@@ -13,6 +13,7 @@ import type { InstanceStatus } from '../spec/status.js';
 import type { ObservedContainer, Runtime } from '../runtime/types.js';
 import { RuntimeError, isRuntimeError } from '../runtime/errors.js';
 import { errorReason } from './error-reason.js';
+import { unobservedStatus } from './unobserved-status.js';
 import { phaseOf, type Supervisor } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -60,7 +61,9 @@ export class InstanceReconciler {
     try {
       observed = await runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
     } catch (e) {
-      if (desired && entry) this.writeStatus(key, desired, entry.object.metadata.generation, undefined, emptyPlan(key), errorReason(e));
+      const previous = entry?.object.status as InstanceStatus | undefined;
+      if (desired && entry && previous) store.setStatus(key, unobservedStatus(previous, errorReason(e), entry.object.metadata.generation, clock.now()));
+      else if (desired && entry) this.writeStatus(key, desired, entry.object.metadata.generation, undefined, emptyPlan(key), errorReason(e));
       throw e;
     }
     supervisor.observe(key, observed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10);

@@ -19,6 +19,7 @@ import type { ClaimBinder, MemberView } from './claim-binder.js';
 import type { ClaimState } from './claim-state.js';
 import type { Clock } from './clock.js';
 import { errorReason } from './error-reason.js';
+import { unobservedStatus } from './unobserved-status.js';
 
 export interface PoolReconcilerDeps {
   controllerId: string;
@@ -58,7 +59,9 @@ export class PoolReconciler {
     try {
       observed = await runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
     } catch (e) {
-      if (desired && entry) this.writeStatus(key, desired, entry.object.metadata.generation, [], undefined, errorReason(e));
+      const previous = entry?.object.status as PoolStatus | undefined;
+      if (desired && entry && previous) store.setStatus(key, unobservedStatus(previous, errorReason(e), entry.object.metadata.generation, clock.now()));
+      else if (desired && entry) this.writeStatus(key, desired, entry.object.metadata.generation, [], undefined, errorReason(e));
       throw e;
     }
     supervisor.observe(key, observed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10);
