@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
 import { TEST_IMAGE } from './support/engine.js';
-import { freePort, managedContainers, removeDirs, runCli, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
+import { freePort, killController, managedContainers, removeDirs, runCli, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
 const API = '/apis/berth.dev/v1alpha1/namespaces/default';
 const pool = {
@@ -55,10 +55,7 @@ describe.skipIf(noEngine())('claims through the controller process', () => {
   });
 
   afterAll(async () => {
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
+    await killController(proc);
     if (d) await removeDirs(d);
   });
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
-import { freePort, instanceYaml, managedContainers, removeDirs, runCli, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
+import { freePort, killController, instanceYaml, managedContainers, removeDirs, runCli, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
 const N = 6;
 const names = Array.from({ length: N }, (_, i) => `svc-${i}`);
@@ -28,10 +28,7 @@ describe.skipIf(noEngine())('controller process', () => {
   });
 
   afterAll(async () => {
-    if (proc && proc.child.exitCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
+    await killController(proc);
     if (d) await removeDirs(d);
   });
 

@@ -122,3 +122,11 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
     });
   });
 }
+
+/** Kills a controller process the test started, if it still runs (SIGKILL: nothing is cleaned up by it). */
+export async function killController(proc: ControllerProcess | undefined): Promise<void> {
+  if (proc && proc.child.exitCode === null) {
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+  }
+}

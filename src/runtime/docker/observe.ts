@@ -31,17 +31,9 @@ function containerState(s: string | undefined): ContainerState {
 const isKind = (s: string | undefined): s is Kind => s !== undefined && Object.hasOwn(KINDS, s);
 
 /** The identity berth needs from the labels; undefined when they are not berth's (or incomplete). */
-export interface LabelIdentity {
-  managedBy: string;
-  kind: Kind;
-  namespace: string;
-  owner: string;
-  member?: string;
-  configHash?: string;
-  hashVersion?: string;
-  configFields?: Record<string, string>;
+export type LabelIdentity = Pick<ObservedContainer, 'managedBy' | 'kind' | 'namespace' | 'owner' | 'member' | 'configHash' | 'hashVersion' | 'configFields'> & {
   createdAtLabel?: number;
-}
+};
 
 export function decodeLabels(labels: Record<string, string>): LabelIdentity | undefined {
   const managedBy = labels[LABEL.managedBy];
