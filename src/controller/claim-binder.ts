@@ -1,31 +1,23 @@
-// Binds InstanceClaims to warm, probe-passing pool members: oldest claim
-// first, one member never bound to two claims. Binding decisions are made
-// synchronously (no await between choosing a member and marking it taken),
-// then made durable, then reported. A claim that finds a warm member binds in
-// the same tick it arrives; one that does not waits FIFO until a member is
-// ready or its pool's claimTimeoutSeconds passes.
+// Carries out the claim rules (src/reconcile/claim) for one pool at a time:
+// builds their input from the durable claim records and the members' live
+// lifecycle actors, applies the decisions to the records synchronously (no
+// await between choosing a member and marking it taken), makes them durable
+// in one group commit, then reports them (status, events, metrics).
+//
+// It runs whenever something a claim waits on changes: a claim arrives or is
+// deleted, a member passes its probe (first start or after a Reuse recycle),
+// a deadline falls due. No list call and no pool reconcile stand between a
+// ready member and the oldest waiting claim.
 import { keyString, parseKeyString, type InstanceClaim, type InstancePool, type ResourceKey } from '../spec/schema.js';
 import { setCondition, type ClaimStatus } from '../spec/status.js';
-import type { ObservedPort } from '../runtime/types.js';
+import { planClaims, queuePosition } from '../reconcile/claim/plan-claims.js';
+import type { ClaimDecision, ClaimPlan, ClaimView, MemberView } from '../reconcile/claim/types.js';
+import { LABEL, type ObservedPort } from '../runtime/types.js';
+import type { ActorView } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
-import type { ClaimState, ClaimRecord } from './claim-state.js';
+import type { ClaimRecord, ClaimState } from './claim-state.js';
 import type { Clock } from './clock.js';
-
-/** A pool member as the pool reconciler last saw it. */
-export interface MemberView {
-  member: string;
-  /** Instance name users address it by (exec, logs): <pool>-<member>. */
-  instance: string;
-  containerId: string;
-  ready: boolean;
-  /** Carries the pool's current config hash. */
-  current: boolean;
-  createdAt: number;
-  ports: ObservedPort[];
-  /** Epoch ms of its last passing probe (or of start, without a probe). */
-  lastReadyAt?: number;
-}
 
 export interface ClaimMetrics {
   bound(pool: string, waitSeconds: number, warm: boolean): void;
@@ -37,39 +29,25 @@ export interface ClaimBinderDeps {
   state: ClaimState;
   recorder: EventRecorder;
   clock: Clock;
-  /** The pool should reconcile (grow for waiting claims, recycle released members). */
+  /** The pool's members as their lifecycle actors know them now. */
+  members: (pool: ResourceKey) => ActorView[];
+  /** The pool should reconcile now: replace a member a claim took, recycle a released one. */
   wakePool: (pool: ResourceKey) => void;
   /** Reconcile the claim again after ms (its wait timeout or lease expiry). */
   wakeClaim: (claim: ResourceKey, afterMs: number) => void;
   metrics?: ClaimMetrics;
-  /** A deleted claim's member is released (durably): a finalizer may be removed. */
+  /** A deleted claim no longer holds anything: a finalizer may be removed. */
   onReleased?: (claim: ResourceKey) => void;
 }
 
 const DEFAULT_CLAIM_TIMEOUT_SECONDS = 30;
+/** A claim bound within this long of its creation took a warm member (it did not wait for one to start). */
+const WARM_BIND_MS = 1000;
 
 export class ClaimBinder {
-  private readonly views = new Map<string, MemberView[]>();
   private readonly waits = new Map<string, number[]>();
 
   constructor(private readonly d: ClaimBinderDeps) {}
-
-  /** The pool reconciler's latest view of its members; binds waiting claims to any that are free. */
-  async setMembers(pool: ResourceKey, views: MemberView[]): Promise<void> {
-    this.views.set(keyString(pool), views);
-    await this.tryBind(keyString(pool));
-  }
-
-  /** A member is about to be removed: it must not be bound from a view taken before. */
-  dropMember(pool: ResourceKey, containerId: string): void {
-    const p = keyString(pool);
-    const views = this.views.get(p);
-    if (views) this.views.set(p, views.filter((v) => v.containerId !== containerId));
-  }
-
-  forgetPool(pool: ResourceKey): void {
-    this.views.delete(keyString(pool));
-  }
 
   /** Claims waiting on this pool: the pool grows for them (up to maxSize). */
   pendingCount(pool: ResourceKey): number {
@@ -77,16 +55,6 @@ export class ClaimBinder {
     let n = 0;
     for (const r of this.d.state.claims.values()) if (r.pool === p && r.phase === 'Pending') n++;
     return n;
-  }
-
-  /** Container of a pool member addressed as an instance (`<pool>-<member>`), for exec and logs. */
-  resolveInstance(namespace: string, instance: string): string | undefined {
-    for (const [pool, views] of this.views) {
-      if (parseKeyString(pool).namespace !== namespace) continue;
-      const v = views.find((m) => m.instance === instance);
-      if (v) return v.containerId;
-    }
-    return undefined;
   }
 
   /** Recent claim wait times of a pool (ms), for its status figures. */
@@ -97,140 +65,227 @@ export class ClaimBinder {
     return { count: w.length, p50Ms: at(0.5), p99Ms: at(0.99) };
   }
 
-  /** Level-triggered handling of one claim: bind, time out, expire, or release after deletion. */
+  /**
+   * A claim appeared in the store: it gets its record (its FIFO position) and
+   * binds at once if a member is free, in the same tick, so that the write
+   * that makes the claim durable also carries its binding.
+   */
+  claimArrived(claimKey: ResourceKey): void {
+    const rec = this.recordFor(claimKey);
+    if (rec?.phase === 'Pending') void this.settle(parseKeyString(rec.pool)).catch(() => undefined);
+  }
+
+  /** A member's lifecycle changed (it may have become ready): bind waiting claims to it now. */
+  memberChanged(pool: ResourceKey): void {
+    if (this.pendingCount(pool) > 0) void this.settle(pool).catch(() => undefined);
+  }
+
+  /** Level-triggered handling of one claim: its pool's rules run, and the claim is looked at again at its next deadline. */
   async reconcile(claimKey: ResourceKey): Promise<{ requeueAfterMs?: number }> {
-    const { store, state, clock } = this.d;
     const id = keyString(claimKey);
-    const entry = store.get(claimKey);
-    let rec = state.claims.get(id);
-    if (!entry) {
-      // Deleted: a bound member is released (DELETE is how a claim is released).
-      if (rec) {
-        if (rec.phase === 'Bound') this.release(rec, id, 'released');
-        state.claims.delete(id);
-        await state.commit();
-        this.d.wakePool(parseKeyString(rec.pool));
-      }
+    const rec = this.recordFor(claimKey) ?? this.d.state.claims.get(id);
+    if (!rec) {
+      // Never known, or already released: nothing holds a member.
       this.d.onReleased?.(claimKey);
       return {};
     }
-    const claim = entry.resource as InstanceClaim;
-    if (!rec) {
-      rec = {
-        pool: keyString({ kind: 'InstancePool', namespace: claimKey.namespace, name: claim.spec.poolRef.name }),
-        phase: 'Pending',
-        createdAt: Date.parse(entry.object.metadata.creationTimestamp) || clock.now(),
-      };
-      state.claims.set(id, rec);
+    const plan = await this.settle(parseKeyString(rec.pool));
+    const now = this.d.clock.now();
+    const after = this.d.state.claims.get(id);
+    if (!after) return {};
+    this.writeStatus(claimKey, after, queuePosition(plan, id));
+    if (after.phase === 'Pending') {
+      const deadline = after.createdAt + this.timeoutSeconds(after.pool) * 1000;
+      return { requeueAfterMs: Math.max(0, deadline - now) };
     }
-    const now = clock.now();
-    if (rec.phase === 'Pending') {
-      await this.tryBind(rec.pool);
-      if (rec.phase === 'Pending') {
-        const pool = store.get(parseKeyString(rec.pool))?.resource as InstancePool | undefined;
-        const timeoutMs = (pool?.spec.claimTimeoutSeconds ?? DEFAULT_CLAIM_TIMEOUT_SECONDS) * 1000;
-        const deadline = rec.createdAt + timeoutMs;
-        if (now >= deadline) {
-          rec.phase = 'Failed';
-          rec.reason = pool ? 'ClaimTimeout' : 'PoolNotFound';
-          rec.message = pool
-            ? `no warm member of pool ${claim.spec.poolRef.name} became free within ${timeoutMs / 1000}s`
-            : `pool ${claim.spec.poolRef.name} does not exist in namespace ${claimKey.namespace}`;
-          await state.commit();
-          this.d.metrics?.outcome(rec.pool, 'timeout');
-          this.d.recorder.record({ type: 'Warning', reason: rec.reason, message: rec.message, involvedObject: { kind: 'InstanceClaim', namespace: claimKey.namespace, name: claimKey.name } });
-          this.writeStatus(claimKey, rec);
-          return {};
-        }
-        rec.reason = pool ? 'WaitingForMember' : 'PoolNotFound';
-        rec.message = pool ? `waiting for a warm member of pool ${claim.spec.poolRef.name}` : `pool ${claim.spec.poolRef.name} does not exist (yet)`;
-        this.writeStatus(claimKey, rec);
-        this.d.wakePool(parseKeyString(rec.pool));
-        return { requeueAfterMs: deadline - now };
-      }
-      return rec.expiresAt !== undefined ? { requeueAfterMs: Math.max(0, rec.expiresAt - now) } : {};
-    }
-    if (rec.phase === 'Bound' && rec.expiresAt !== undefined) {
-      if (now >= rec.expiresAt) {
-        this.release(rec, id, 'expired');
-        rec.phase = 'Expired';
-        rec.reason = 'LeaseExpired';
-        rec.message = `the lease of ${claim.spec.ttlSeconds}s expired; the member was released`;
-        await state.commit();
-        this.d.recorder.record({ type: 'Normal', reason: 'Expired', message: rec.message, involvedObject: { kind: 'InstanceClaim', namespace: claimKey.namespace, name: claimKey.name } });
-        this.writeStatus(claimKey, rec);
-        this.d.wakePool(parseKeyString(rec.pool));
-        return {};
-      }
-      this.writeStatus(claimKey, rec);
-      return { requeueAfterMs: rec.expiresAt - now };
-    }
-    this.writeStatus(claimKey, rec);
+    if (after.phase === 'Bound' && after.expiresAt !== undefined) return { requeueAfterMs: Math.max(0, after.expiresAt - now) };
     return {};
   }
 
-  /** Pairs waiting claims (oldest first) with free warm members, durably, then reports them Bound. */
-  private async tryBind(pool: string): Promise<void> {
-    const { state, store, clock } = this.d;
-    const views = this.views.get(pool);
-    if (!views) return;
-    const poolResource = store.get(parseKeyString(pool))?.resource as InstancePool | undefined;
-    if (!poolResource) return;
-    const pending = [...state.claims.entries()]
-      .filter(([, r]) => r.pool === pool && r.phase === 'Pending')
-      .sort(([ka, a], [kb, b]) => a.createdAt - b.createdAt || ka.localeCompare(kb));
-    if (!pending.length) return;
-    const free = views
-      .filter((v) => {
-        if (!v.ready) return false;
-        const m = state.member(pool, v.member);
-        if (m.claim !== undefined || m.released) return false;
-        return m.recycledAt === undefined || (v.lastReadyAt ?? 0) > m.recycledAt;
-      })
-      .sort((a, b) => Number(b.current) - Number(a.current) || a.createdAt - b.createdAt);
+  /**
+   * Runs the claim rules for one pool: decisions are applied to the records
+   * at once, made durable together, then reported.
+   */
+  async settle(pool: ResourceKey): Promise<ClaimPlan> {
+    const { state, clock } = this.d;
+    const poolId = keyString(pool);
     const now = clock.now();
-    const bound: Array<[string, ClaimRecord]> = [];
-    for (const [claimId, rec] of pending) {
-      const v = free.shift();
-      if (!v) break;
-      const claimKey = parseKeyString(claimId);
-      const claim = store.get(claimKey)?.resource as InstanceClaim | undefined;
-      if (!claim) continue;
-      const m = state.member(pool, v.member);
-      state.setMember(pool, v.member, { ...m, claim: claimId, recycledAt: undefined });
-      rec.phase = 'Bound';
-      rec.member = v.member;
-      rec.instance = v.instance;
-      rec.containerId = v.containerId;
-      rec.ports = v.ports;
-      rec.boundAt = now;
-      rec.waitMs = Math.max(0, now - rec.createdAt);
-      rec.warm = rec.waitMs < 1000;
-      rec.reason = 'Bound';
-      rec.message = `bound to ${v.instance}`;
-      if (claim.spec.ttlSeconds !== undefined) rec.expiresAt = now + claim.spec.ttlSeconds * 1000;
-      bound.push([claimId, rec]);
+    const members = this.memberViews(pool);
+    const claims: ClaimView[] = [];
+    for (const [id, r] of state.claims) {
+      if (r.pool !== poolId) continue;
+      const entry = this.d.store.get(parseKeyString(id));
+      const spec = (entry?.resource as InstanceClaim | undefined)?.spec;
+      claims.push({
+        id,
+        pool: r.pool,
+        phase: r.phase,
+        createdAt: r.createdAt,
+        ...(r.member !== undefined ? { member: r.member } : {}),
+        ...(spec?.ttlSeconds !== undefined ? { ttlSeconds: spec.ttlSeconds } : {}),
+        ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}),
+        ...(entry ? {} : { deleted: true }),
+      });
     }
-    if (!bound.length) return;
+    const plan = planClaims({ pool: poolId, poolExists: this.d.store.get(pool) !== undefined, claimTimeoutSeconds: this.timeoutSeconds(poolId), claims, members: members.map((m) => m.view), now });
+    if (!plan.decisions.length) return plan;
+
+    const byMember = new Map(members.map((m) => [m.view.member, m]));
+    for (const d of plan.decisions) this.apply(d, byMember, now);
     await state.commit();
-    for (const [claimId, rec] of bound) {
-      const key = parseKeyString(claimId);
-      this.writeStatus(key, rec);
-      this.recordWait(pool, rec.waitMs ?? 0);
-      this.d.metrics?.bound(pool, (rec.waitMs ?? 0) / 1000, rec.warm ?? false);
-      this.d.metrics?.outcome(pool, 'bound');
-      this.d.recorder.record({ type: 'Normal', reason: 'Bound', message: `bound to ${rec.instance} after ${rec.waitMs} ms`, involvedObject: { kind: 'InstanceClaim', namespace: key.namespace, name: key.name } });
-      if (rec.expiresAt !== undefined) this.d.wakeClaim(key, rec.expiresAt - now);
-    }
-    // Fewer warm members now: the pool replenishes.
-    this.d.wakePool(parseKeyString(pool));
+    for (const d of plan.decisions) this.report(d, pool);
+    return plan;
   }
 
-  private release(rec: ClaimRecord, claimId: string, outcome: 'released' | 'expired'): void {
+  /** Container of a pool member addressed as an instance (`<pool>-<member>`), for exec and logs. */
+  resolveInstance(namespace: string, instance: string): string | undefined {
+    for (const entry of this.d.store.list('InstancePool', namespace)) {
+      const pool = entry.object.metadata.name;
+      if (!instance.startsWith(`${pool}-`)) continue;
+      const member = instance.slice(pool.length + 1);
+      const v = this.d.members({ kind: 'InstancePool', namespace, name: pool }).find((a) => a.labels[LABEL.member] === member && a.containerId !== undefined && !a.terminating);
+      if (v) return v.containerId;
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------------------
+
+  /** The claim's record, created from the store on first sight; undefined when the claim is neither stored nor recorded. */
+  private recordFor(claimKey: ResourceKey): ClaimRecord | undefined {
+    const id = keyString(claimKey);
+    const existing = this.d.state.claims.get(id);
+    if (existing) return existing;
+    const entry = this.d.store.get(claimKey);
+    if (!entry) return undefined;
+    const claim = entry.resource as InstanceClaim;
+    const rec: ClaimRecord = {
+      pool: keyString({ kind: 'InstancePool', namespace: claimKey.namespace, name: claim.spec.poolRef.name }),
+      phase: 'Pending',
+      createdAt: Date.parse(entry.object.metadata.creationTimestamp) || this.d.clock.now(),
+    };
+    this.d.state.claims.set(id, rec);
+    return rec;
+  }
+
+  private timeoutSeconds(poolId: string): number {
+    const pool = this.d.store.get(parseKeyString(poolId))?.resource as InstancePool | undefined;
+    return pool?.spec.claimTimeoutSeconds ?? DEFAULT_CLAIM_TIMEOUT_SECONDS;
+  }
+
+  private memberViews(pool: ResourceKey): Array<{ view: MemberView; ports: ObservedPort[] }> {
+    const poolId = keyString(pool);
+    const desiredHash = (this.d.store.get(pool)?.object.status as { configHash?: string } | undefined)?.configHash;
+    const out: Array<{ view: MemberView; ports: ObservedPort[] }> = [];
+    for (const a of this.d.members(pool)) {
+      const member = a.labels[LABEL.member];
+      if (member === undefined || a.containerId === undefined) continue;
+      const rec = this.d.state.member(poolId, member);
+      out.push({
+        view: {
+          member,
+          containerId: a.containerId,
+          ready: a.ready,
+          terminating: a.terminating,
+          current: desiredHash === undefined || a.labels[LABEL.configHash] === desiredHash,
+          createdAt: a.createdAt,
+          ...(rec.claim !== undefined ? { claimedBy: rec.claim } : {}),
+          ...(rec.released ? { released: true } : {}),
+          ...(rec.recycledAt !== undefined ? { recycledAt: rec.recycledAt } : {}),
+          ...(a.lastReadyAt !== undefined ? { lastReadyAt: a.lastReadyAt } : {}),
+        },
+        ports: a.ports,
+      });
+    }
+    return out;
+  }
+
+  private apply(d: ClaimDecision, members: Map<string, { view: MemberView; ports: ObservedPort[] }>, now: number): void {
+    const { state } = this.d;
+    const rec = state.claims.get(d.claim);
+    if (!rec) return;
+    const poolName = parseKeyString(rec.pool).name;
+    switch (d.type) {
+      case 'bind': {
+        const m = state.member(rec.pool, d.member);
+        state.setMember(rec.pool, d.member, { uses: m.uses, claim: d.claim });
+        Object.assign(rec, {
+          phase: 'Bound',
+          member: d.member,
+          instance: `${poolName}-${d.member}`,
+          containerId: d.containerId,
+          ports: members.get(d.member)?.ports ?? [],
+          boundAt: now,
+          waitMs: d.waitMs,
+          warm: d.waitMs < WARM_BIND_MS,
+          reason: 'Bound',
+          message: `bound to ${poolName}-${d.member}`,
+        } satisfies Partial<ClaimRecord>);
+        if (d.expiresAt !== undefined) rec.expiresAt = d.expiresAt;
+        return;
+      }
+      case 'timeout':
+        Object.assign(rec, {
+          phase: 'Failed',
+          reason: d.reason,
+          message:
+            d.reason === 'ClaimTimeout'
+              ? `no warm member of pool ${poolName} became free within ${Math.round(d.waitedMs / 1000)}s`
+              : `pool ${poolName} does not exist in namespace ${parseKeyString(rec.pool).namespace}`,
+        } satisfies Partial<ClaimRecord>);
+        return;
+      case 'expire':
+        this.releaseMember(rec, d.claim);
+        Object.assign(rec, { phase: 'Expired', reason: 'LeaseExpired', message: 'the lease expired; the member was released' } satisfies Partial<ClaimRecord>);
+        return;
+      case 'release':
+        this.releaseMember(rec, d.claim);
+        state.claims.delete(d.claim);
+        return;
+    }
+  }
+
+  private releaseMember(rec: ClaimRecord, claimId: string): void {
     if (rec.member === undefined) return;
     const m = this.d.state.member(rec.pool, rec.member);
     if (m.claim === claimId) this.d.state.setMember(rec.pool, rec.member, { uses: m.uses + 1, released: true });
-    this.d.metrics?.outcome(rec.pool, outcome);
+  }
+
+  private report(d: ClaimDecision, pool: ResourceKey): void {
+    const key = parseKeyString(d.claim);
+    const poolId = keyString(pool);
+    const involved = { kind: 'InstanceClaim' as const, namespace: key.namespace, name: key.name };
+    const rec = this.d.state.claims.get(d.claim);
+    switch (d.type) {
+      case 'bind':
+        if (!rec) return;
+        this.writeStatus(key, rec, undefined);
+        this.recordWait(poolId, d.waitMs);
+        this.d.metrics?.bound(poolId, d.waitMs / 1000, rec.warm ?? false);
+        this.d.metrics?.outcome(poolId, 'bound');
+        this.d.recorder.record({ type: 'Normal', reason: 'Bound', message: `bound to ${rec.instance} after ${d.waitMs} ms`, involvedObject: involved });
+        if (rec.expiresAt !== undefined) this.d.wakeClaim(key, rec.expiresAt - this.d.clock.now());
+        // One warm member fewer: the pool replaces it now.
+        this.d.wakePool(pool);
+        return;
+      case 'timeout':
+        if (!rec) return;
+        this.writeStatus(key, rec, undefined);
+        this.d.metrics?.outcome(poolId, 'timeout');
+        this.d.recorder.record({ type: 'Warning', reason: rec.reason ?? d.reason, message: rec.message ?? '', involvedObject: involved });
+        return;
+      case 'expire':
+        if (rec) this.writeStatus(key, rec, undefined);
+        this.d.metrics?.outcome(poolId, 'expired');
+        this.d.recorder.record({ type: 'Normal', reason: 'Expired', message: rec?.message ?? 'the lease expired', involvedObject: involved });
+        this.d.wakePool(pool);
+        return;
+      case 'release':
+        if (d.member !== undefined) this.d.metrics?.outcome(poolId, 'released');
+        this.d.onReleased?.(key);
+        this.d.wakePool(pool);
+        return;
+    }
   }
 
   private recordWait(pool: string, ms: number): void {
@@ -240,15 +295,23 @@ export class ClaimBinder {
     this.waits.set(pool, w);
   }
 
-  private writeStatus(key: ResourceKey, rec: ClaimRecord): void {
+  private writeStatus(key: ResourceKey, rec: ClaimRecord, position: number | undefined): void {
     const entry = this.d.store.get(key);
     if (!entry) return;
     const previous = entry.object.status as ClaimStatus | undefined;
     const nowIso = new Date(this.d.clock.now()).toISOString();
     const bound = rec.phase === 'Bound';
+    const poolName = parseKeyString(rec.pool).name;
+    const pool = this.d.store.get(parseKeyString(rec.pool));
+    const [reason, message] =
+      rec.phase === 'Pending'
+        ? pool
+          ? ['WaitingForMember', `waiting for a warm member of pool ${poolName}${position !== undefined ? ` (position ${position} in the queue)` : ''}`]
+          : ['PoolNotFound', `pool ${poolName} does not exist (yet)`]
+        : [rec.reason ?? rec.phase, rec.message ?? ''];
     const conditions = setCondition(
       previous?.conditions ?? [],
-      { type: 'Bound', status: bound ? 'True' : 'False', reason: rec.reason ?? rec.phase, message: rec.message ?? '', observedGeneration: entry.object.metadata.generation },
+      { type: 'Bound', status: bound ? 'True' : 'False', reason, message, observedGeneration: entry.object.metadata.generation },
       nowIso,
     );
     const status: ClaimStatus = {

@@ -1,6 +1,13 @@
-// The durable record of claims and the pool members they hold. A binding is
-// written here (group commit) before the claim is reported Bound, so a
-// controller killed mid-claim never binds a member twice nor loses a claim.
+// The durable record of claims and the pool members they hold (standalone
+// mode: the state directory). A binding is written here (group commit) before
+// the claim is reported Bound, so a controller killed mid-claim never binds a
+// member twice nor loses a claim. Claims applied through the API are kept in
+// the same file as their bindings, so a claim that binds at once costs one
+// durable write, and a burst of them shares it.
+//
+// In Kubernetes mode the record is the claim's status in the apiserver: this
+// state has no file and is rebuilt from the claims' statuses (rebuildFrom)
+// before anything is bound.
 import { join } from 'node:path';
 import { readFileIfExists } from '../sources/atomic-file.js';
 import { CoalescingWriter } from '../sources/coalescing-writer.js';
@@ -39,6 +46,16 @@ export interface MemberRecord {
 interface Persisted {
   claims: Record<string, ClaimRecord>;
   members: Record<string, MemberRecord>;
+  /** Claims applied through the API (keyString -> the resource as applied). */
+  objects?: Record<string, unknown>;
+}
+
+/** A claim as its source stores it, for rebuilding bindings from statuses. */
+export interface StoredClaim {
+  id: string;
+  pool: string;
+  createdAt: number;
+  status?: { phase?: string; instance?: string; containerId?: string; ports?: ObservedPort[]; boundAt?: string; expiresAt?: string; waitDurationMs?: number; conditions?: Array<{ type: string; reason?: string; message?: string }> };
 }
 
 export const memberKey = (pool: string, member: string): string => `${pool}#${member}`;
@@ -49,21 +66,62 @@ export class ClaimState {
   private readonly writer: CoalescingWriter | undefined;
   private readonly file: string | undefined;
 
-  constructor(stateDir: string | undefined) {
+  constructor(
+    stateDir: string | undefined,
+    /** The API-applied claim objects to keep beside their records (keyString -> resource). */
+    private readonly appliedClaims: () => Record<string, unknown> = () => ({}),
+  ) {
     this.file = stateDir ? join(stateDir, 'claims.json') : undefined;
     this.writer = this.file ? new CoalescingWriter(this.file, () => this.serialise()) : undefined;
   }
 
-  async load(onError: (message: string) => void): Promise<void> {
-    if (!this.file) return;
+  /** Loads the records; resolves to the API-applied claim objects to restore into the store. */
+  async load(onError: (message: string) => void): Promise<unknown[]> {
+    if (!this.file) return [];
     const text = await readFileIfExists(this.file);
-    if (!text) return;
+    if (!text) return [];
     try {
       const data = JSON.parse(text) as Persisted;
       for (const [k, v] of Object.entries(data.claims ?? {})) this.claims.set(k, v);
       for (const [k, v] of Object.entries(data.members ?? {})) this.members.set(k, v);
+      return Object.values(data.objects ?? {});
     } catch (e) {
       onError(`${this.file}: unreadable (${(e as Error).message}); claims start empty`);
+      return [];
+    }
+  }
+
+  /**
+   * Kubernetes mode: the bindings as the claims' statuses record them. A claim
+   * that is Bound holds its member (which is therefore never warm); one that
+   * ended keeps its outcome; one without a status is Pending.
+   */
+  rebuildFrom(claims: readonly StoredClaim[]): void {
+    for (const c of claims) {
+      if (this.claims.has(c.id)) continue;
+      const s = c.status;
+      const phase = (['Pending', 'Bound', 'Released', 'Expired', 'Failed'] as const).find((p) => p === s?.phase) ?? 'Pending';
+      const poolName = c.pool.slice(c.pool.lastIndexOf('/') + 1);
+      const member = phase === 'Bound' && s?.instance?.startsWith(`${poolName}-`) ? s.instance.slice(poolName.length + 1) : undefined;
+      const bound = s?.conditions?.find((x) => x.type === 'Bound');
+      const rec: ClaimRecord = {
+        pool: c.pool,
+        phase: phase === 'Bound' && member === undefined ? 'Pending' : phase,
+        createdAt: c.createdAt,
+        ...(member !== undefined ? { member, instance: s!.instance! } : {}),
+        ...(member !== undefined && s?.containerId ? { containerId: s.containerId } : {}),
+        ...(member !== undefined && s?.ports ? { ports: s.ports } : {}),
+        ...(s?.boundAt ? { boundAt: Date.parse(s.boundAt) } : {}),
+        ...(s?.expiresAt ? { expiresAt: Date.parse(s.expiresAt) } : {}),
+        ...(s?.waitDurationMs !== undefined ? { waitMs: s.waitDurationMs } : {}),
+        ...(bound?.reason ? { reason: bound.reason } : {}),
+        ...(bound?.message ? { message: bound.message } : {}),
+      };
+      this.claims.set(c.id, rec);
+      if (rec.phase === 'Bound' && member !== undefined) {
+        const m = this.member(c.pool, member);
+        this.setMember(c.pool, member, { ...m, claim: c.id });
+      }
     }
   }
 
@@ -73,6 +131,12 @@ export class ClaimState {
 
   setMember(pool: string, member: string, record: MemberRecord): void {
     this.members.set(memberKey(pool, member), record);
+  }
+
+  /** Member ids of a pool that have a record. */
+  membersOf(pool: string): string[] {
+    const prefix = `${pool}#`;
+    return [...this.members.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
   }
 
   forgetMember(pool: string, member: string): void {
@@ -85,7 +149,7 @@ export class ClaimState {
   }
 
   private serialise(): string {
-    const data: Persisted = { claims: Object.fromEntries(this.claims), members: Object.fromEntries(this.members) };
+    const data: Persisted = { claims: Object.fromEntries(this.claims), members: Object.fromEntries(this.members), objects: this.appliedClaims() };
     return JSON.stringify(data);
   }
 }

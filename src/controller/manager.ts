@@ -4,7 +4,7 @@
 // reconciler; the one retry policy lives in the worker loop.
 
 import type { Logger } from 'pino';
-import { keyString, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
+import { keyOf, keyString, parseKeyString, type InstanceClaim, type Kind, type ResourceKey } from '../spec/schema.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { SpecError } from '../spec/errors.js';
 import { LABEL, type ObservedContainer, type Runtime } from '../runtime/types.js';
@@ -16,7 +16,7 @@ import { MemoryStore } from './memory-store.js';
 import { InstanceReconciler } from './instance-reconciler.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { ClaimBinder } from './claim-binder.js';
-import { ClaimState } from './claim-state.js';
+import { ClaimState, type StoredClaim } from './claim-state.js';
 import { WorkQueue } from './workqueue.js';
 import { workQueueMetrics } from './workqueue-metrics.js';
 import { runWorkers } from './worker-loop.js';
@@ -42,6 +42,12 @@ export interface ManagerOptions {
    * disabled): the Kubernetes source removes its finalizer then.
    */
   onPruned?: (key: ResourceKey) => void;
+  /**
+   * Where claim bindings are recorded: `state-dir` (standalone: claims.json,
+   * group-committed) or `source` (Kubernetes: the claims' status in the
+   * apiserver; rebuilt from the store's claim statuses at start).
+   */
+  claimRecord?: 'state-dir' | 'source';
 }
 
 export class Manager {
@@ -80,7 +86,11 @@ export class Manager {
     this.supervisor = new Supervisor({
       runtime: o.runtime,
       limiter: { run: (fn, signal) => limiter.run(fn, signal) },
-      onTransition: (owner) => this.enqueue(owner),
+      onTransition: (owner, phase) => {
+        this.enqueue(owner);
+        // A member passing its probe serves the oldest waiting claim now, not after a list.
+        if (owner.kind === 'InstancePool' && phase === 'Ready') this.binder.memberChanged(owner);
+      },
       onProbe: (owner, id, result) => {
         if (owner.kind === 'Instance') this.instances.recordProbe(owner, id, result);
       },
@@ -98,13 +108,15 @@ export class Manager {
       logger: o.logger,
       ...(o.onPruned ? { onPruned: o.onPruned } : {}),
     });
-    this.claims = new ClaimState(o.stateDir);
+    const claimsInSource = o.claimRecord === 'source';
+    this.claims = new ClaimState(claimsInSource ? undefined : o.stateDir, () => this.apiSource.appliedClaims());
     this.binder = new ClaimBinder({
       store: this.store,
       state: this.claims,
       recorder: this.recorder,
       clock: this.clock,
-      wakePool: (pool) => this.wakePoolSoon(pool),
+      members: (pool) => this.supervisor.views(pool),
+      wakePool: (pool) => this.enqueue(pool),
       wakeClaim: (claim, afterMs) => this.queue.addAfter(keyString(claim), Math.max(0, afterMs)),
       metrics: this.metrics.claims,
       ...(o.onPruned ? { onReleased: o.onPruned } : {}),
@@ -122,7 +134,7 @@ export class Manager {
       logger: o.logger,
       ...(o.onPruned ? { onPruned: o.onPruned } : {}),
     });
-    this.apiSource = new ApiSource(this.store, o.stateDir);
+    this.apiSource = new ApiSource(this.store, o.stateDir, claimsInSource ? undefined : () => this.claims.commit());
     this.files = o.specDirs.length
       ? new FileSource({
           store: this.store,
@@ -136,10 +148,12 @@ export class Manager {
     this.store.subscribe((e) => {
       if (!e.specChanged) return;
       this.enqueue(e.key);
-      // A new or changed pool may serve waiting claims; a claim's pool learns of it.
+      // A claim takes its FIFO place and, if a member is free, binds in this same tick (before its first write).
+      if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED' && this.started) this.binder.claimArrived(e.key);
+      // A claim's pool grows for it (up to maxSize).
       if (e.key.kind === 'InstanceClaim') {
         const poolName = (e.object.spec as { poolRef?: { name?: string } }).poolRef?.name;
-        if (poolName) this.wakePoolSoon({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
+        if (poolName) this.enqueue({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
       }
     });
   }
@@ -149,10 +163,12 @@ export class Manager {
     this.started = true;
     const log = this.o.logger;
     await this.memory.load();
-    await this.claims.load((m) => log.warn(m));
-    const restored = await this.apiSource.load((m) => log.warn(m));
+    const claimObjects = await this.claims.load((m) => log.warn(m));
+    const restored = (await this.apiSource.load((m) => log.warn(m))) + this.apiSource.restore(claimObjects, (m) => log.warn(m));
     if (restored) log.info({ restored }, 'restored applied resources from the state directory');
     await this.files?.start();
+    // Kubernetes: every binding is rebuilt from the claims' statuses before anything binds.
+    if (this.o.claimRecord === 'source') this.claims.rebuildFrom(this.storedClaims());
     this.o.runtime.events(
       (ev) => {
         if (ev.labels[LABEL.managedBy] !== this.o.controllerId) return;
@@ -204,13 +220,16 @@ export class Manager {
     this.queue.add(keyString(key));
   }
 
-  /**
-   * Claims wake their pool (to grow, or to replace a taken member) a moment
-   * later, so the pool's engine work does not compete with answering the
-   * claim, and a burst of claims merges into one pool reconcile.
-   */
-  private wakePoolSoon(pool: ResourceKey): void {
-    this.queue.addAfter(keyString(pool), POOL_WAKE_DELAY_MS);
+  private storedClaims(): StoredClaim[] {
+    return this.store.list('InstanceClaim').map((e) => {
+      const claim = e.resource as InstanceClaim;
+      return {
+        id: keyString(keyOf(claim)),
+        pool: keyString({ kind: 'InstancePool', namespace: e.object.metadata.namespace, name: claim.spec.poolRef.name }),
+        createdAt: Date.parse(e.object.metadata.creationTimestamp) || this.clock.now(),
+        ...(e.object.status ? { status: e.object.status as StoredClaim['status'] } : {}),
+      };
+    });
   }
 
   /**
@@ -324,8 +343,6 @@ export class Manager {
     this.resyncTimer.unref();
   }
 }
-
-const POOL_WAKE_DELAY_MS = 30;
 
 const CONTROLLER_NAMES: Record<Kind, string> = { Instance: 'instance', InstancePool: 'instancepool', InstanceClaim: 'instanceclaim' };
 

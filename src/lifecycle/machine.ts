@@ -38,19 +38,26 @@ export interface LifecycleContext {
   lastError?: Error;
   /** True once retries are exhausted: waiters get the error. */
   gaveUp: boolean;
+  /** The next probe runs at once (a Reuse recycle re-probes a member that has been running for a while). */
+  probeNow?: boolean;
   probe: { successes: number; failures: number; last?: { ok: boolean; message: string; time: number } };
 }
 
 export type LifecycleEvent =
   | { type: 'START' }
   | { type: 'STOP' }
-  | { type: 'REMOVE' }
+  /** graceSeconds: how long the container may take to stop (default: the actor's own). */
+  | { type: 'REMOVE'; graceSeconds?: number }
+  /** Probe again from scratch, now: the member must pass before it serves again. */
+  | { type: 'REPROBE' }
   | { type: 'OBSERVED'; state: ContainerState; exitCode?: number }
   | { type: 'PROBE'; ok: boolean; message: string; time: number };
 
 export interface ProbeInput {
   containerId: string;
   health: HealthCheck;
+  /** Run the first probe at once instead of after initialDelaySeconds. */
+  now?: boolean;
 }
 
 const TRANSIENT = (e: unknown): boolean => isRuntimeError(e, 'Unavailable') || isRuntimeError(e, 'Timeout');
@@ -113,6 +120,7 @@ export const lifecycleMachine = setup({
     resetProbe: assign({ probe: () => ({ successes: 0, failures: 0 }) }),
     recordObserved: assign(({ event }) => (event.type === 'OBSERVED' ? { observedState: event.state, exitCode: event.exitCode } : {})),
     resetAttempts: assign({ attempt: 0, gaveUp: false, lastError: undefined }),
+    setGrace: assign(({ context, event }) => (event.type === 'REMOVE' && event.graceSeconds !== undefined ? { graceSeconds: event.graceSeconds } : { graceSeconds: context.graceSeconds })),
   },
 }).createMachine({
   id: 'container',
@@ -132,9 +140,9 @@ export const lifecycleMachine = setup({
   initial: 'init',
   on: {
     REMOVE: [
-      { guard: ({ context }) => context.containerId !== undefined, target: '.stopping', actions: [assign({ target: 'removed' }), 'resetAttempts'] },
+      { guard: ({ context }) => context.containerId !== undefined, target: '.stopping', actions: [assign({ target: 'removed' }), 'setGrace', 'resetAttempts'] },
       // Not created yet: the create finishes (it cannot be taken back mid-call), then `created` removes it.
-      { actions: assign({ target: 'removed' }) },
+      { actions: [assign({ target: 'removed' }), 'setGrace'] },
     ],
   },
   states: {
@@ -167,7 +175,7 @@ export const lifecycleMachine = setup({
       invoke: {
         src: 'startContainer',
         input: ({ context }) => ({ containerId: context.containerId! }),
-        onDone: { target: 'running', actions: ['resetAttempts', assign({ exitCode: undefined, observedState: 'running' })] },
+        onDone: { target: 'running', actions: ['resetAttempts', assign({ exitCode: undefined, observedState: 'running', probeNow: false })] },
         onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'start', event.error)) },
       },
     },
@@ -176,10 +184,11 @@ export const lifecycleMachine = setup({
       initial: 'probing',
       invoke: {
         src: 'prober',
-        input: ({ context }) => ({ containerId: context.containerId!, health: context.health! }),
+        input: ({ context }) => ({ containerId: context.containerId!, health: context.health!, ...(context.probeNow ? { now: true } : {}) }),
       },
       on: {
         STOP: { target: 'stopping', actions: [assign({ target: 'stopped' }), 'resetAttempts'] },
+        REPROBE: { target: 'running', reenter: true, actions: assign({ probeNow: true }) },
         OBSERVED: { guard: 'eventExited', target: 'stopped', actions: 'recordObserved' },
         START: {},
       },
@@ -207,7 +216,7 @@ export const lifecycleMachine = setup({
       },
     },
     stopping: {
-      on: { REMOVE: { actions: assign({ target: 'removed' }) } },
+      on: { REMOVE: { actions: assign({ target: 'removed' }) }, REPROBE: {} },
       invoke: {
         src: 'stopContainer',
         input: ({ context }) => ({ containerId: context.containerId!, graceSeconds: context.graceSeconds }),

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { lifecycleMachine, type LifecycleEvent, type LifecycleInput, type ProbeInput } from './machine.js';
 import { runProbe, type HealthCheck } from './probe.js';
-import type { CreateRequest, ObservedContainer, Runtime } from '../runtime/types.js';
+import { LABEL, type CreateRequest, type ObservedContainer, type ObservedPort, type Runtime } from '../runtime/types.js';
 import type { ResourceKey } from '../spec/schema.js';
 import { RuntimeError } from '../runtime/errors.js';
 
@@ -20,8 +20,11 @@ export interface SupervisorOptions {
   runtime: Runtime;
   /** The global --max-concurrent-ops limit. */
   limiter: OperationLimiter;
-  /** A container's lifecycle state changed (not every probe): the owner should be reconciled. */
-  onTransition: (owner: ResourceKey) => void;
+  /**
+   * A container's lifecycle phase changed (not every probe): the owner should
+   * be reconciled. `phase` is the new phase ("Ready", "Removed", ...).
+   */
+  onTransition: (owner: ResourceKey, phase: string, containerId: string | undefined) => void;
   /** A probe ran; its result may be written to status without a reconcile. */
   onProbe?: (owner: ResourceKey, containerId: string, result: { ok: boolean; message: string; time: number }) => void;
   /** Latency of one runtime operation, for metrics. */
@@ -33,6 +36,32 @@ interface Entry {
   actor: Actor;
   owner: ResourceKey;
   health?: HealthCheck;
+  /** berth's labels on the container (from the create request, or as observed). */
+  labels: Record<string, string>;
+  /** Epoch ms the container was created (label berth.dev/created-at, or the engine's time). */
+  createdAt: number;
+  ports: ObservedPort[];
+  /** Epoch ms it last became ready. */
+  readySince?: number;
+  /** Controller time (performance.now) its container id became known: a list started before then may not show it. */
+  knownAt?: number;
+}
+
+/** A pool member (or any container) as its actor knows it, between two lists. */
+export interface ActorView {
+  containerId?: string;
+  labels: Record<string, string>;
+  createdAt: number;
+  ports: ObservedPort[];
+  phase: string;
+  /** Passing its probe (running.ready). */
+  ready: boolean;
+  /** Told to go: being stopped or removed. */
+  terminating: boolean;
+  /** Epoch ms of its last passing probe. */
+  lastReadyAt?: number;
+  /** Operations gave up: the error the owner's reconcile reports. */
+  failed?: Error;
 }
 
 /** The user-visible phase of a container: the machine's state, capitalised. */
@@ -92,27 +121,98 @@ export class Supervisor {
    * actors for containers without one (rehydration), OBSERVED events for the
    * rest, and actors whose container vanished are dropped.
    */
-  observe(owner: ResourceKey, observed: ObservedContainer[], health: HealthCheck | undefined, graceSeconds: number): void {
+  observe(owner: ResourceKey, observed: ObservedContainer[], health: HealthCheck | undefined, graceSeconds: number, listStartedAt = -Infinity): ObservedContainer[] {
     const seen = new Set<string>();
+    const current: ObservedContainer[] = [];
     for (const c of observed) {
+      // Removed by its actor after the list was taken: the list is stale about it.
+      if (this.removedAt(c.id) !== undefined) continue;
       seen.add(c.id);
+      current.push(c);
       const entry = this.findById(c.id);
       if (entry) {
+        entry.ports = c.ports;
         entry.actor.send({ type: 'OBSERVED', state: c.state, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}) });
         continue;
       }
-      this.spawn(owner, health, { containerId: c.id, observedState: c.state, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}), graceSeconds });
+      this.spawn(owner, health, { containerId: c.id, observedState: c.state, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}), graceSeconds }, { labels: c.labels, createdAt: c.createdAt, ports: c.ports });
     }
     for (const [actorId, entry] of this.entries) {
       if (!sameKey(entry.owner, owner)) continue;
       const snap = entry.actor.getSnapshot();
       const id = snap.context.containerId;
       const inFlight = snap.matches('pending') || snap.matches('creating') || snap.matches('init');
-      if (!inFlight && (id === undefined || !seen.has(id))) {
+      // Created after the list started: the list cannot know it yet.
+      const newerThanList = entry.knownAt !== undefined && entry.knownAt >= listStartedAt;
+      if (!inFlight && !newerThanList && (id === undefined || !seen.has(id))) {
         entry.actor.stop();
         this.entries.delete(actorId);
       }
     }
+    return current;
+  }
+
+  /**
+   * Starts creating and starting a container and returns at once: the owner
+   * hears of progress through onTransition, and of a failure through
+   * `views(owner)` (failed) once retries gave up.
+   */
+  launch(owner: ResourceKey, request: CreateRequest, health: HealthCheck | undefined): void {
+    this.spawn(owner, health, { request, graceSeconds: request.template.stopGracePeriodSeconds }, { labels: request.labels, createdAt: Number(request.labels[LABEL.createdAt]) || Date.now(), ports: [] });
+  }
+
+  /** Starts stopping (within graceSeconds) and removing a container and returns at once. */
+  terminate(owner: ResourceKey, containerId: string, graceSeconds: number, member?: string): void {
+    // A member still being created has no container id yet: its actor is found by its member label.
+    const pending = member === undefined || this.findById(containerId) ? undefined : [...this.entries.values()].find((e) => sameKey(e.owner, owner) && e.labels[LABEL.member] === member && e.actor.getSnapshot().context.containerId === undefined);
+    (pending?.actor ?? this.actorFor(owner, containerId)).send({ type: 'REMOVE', graceSeconds });
+  }
+
+  /** The member must pass its probe again before it serves (a Reuse recycle). */
+  reprobe(containerId: string): void {
+    this.findById(containerId)?.actor.send({ type: 'REPROBE' });
+  }
+
+  /** The owner's containers as their actors know them now, in-flight creates included. */
+  views(owner: ResourceKey): ActorView[] {
+    const out: ActorView[] = [];
+    for (const e of this.entries.values()) {
+      if (!sameKey(e.owner, owner)) continue;
+      const snap = e.actor.getSnapshot();
+      const ctx = snap.context;
+      const failed = snap.matches('failed') && ctx.gaveUp ? (ctx.lastError ?? new Error(`${ctx.failedOp ?? 'operation'} failed`)) : undefined;
+      const last = ctx.probe.last;
+      out.push({
+        ...(ctx.containerId !== undefined ? { containerId: ctx.containerId } : {}),
+        labels: e.labels,
+        createdAt: e.createdAt,
+        ports: e.ports,
+        phase: phaseOf(snap),
+        ready: snap.matches({ running: 'ready' }),
+        terminating: ctx.target === 'removed',
+        ...(last?.ok ? { lastReadyAt: last.time } : ctx.health === undefined && snap.matches({ running: 'ready' }) ? { lastReadyAt: e.readySince ?? 0 } : {}),
+        ...(failed ? { failed } : {}),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Forgets actors of the owner whose operations gave up, and returns their
+   * errors: the owner's reconcile reports them (status, then the work queue's
+   * backoff), and the next plan decides afresh.
+   */
+  takeFailures(owner: ResourceKey): Error[] {
+    const errors: Error[] = [];
+    for (const [actorId, e] of this.entries) {
+      if (!sameKey(e.owner, owner)) continue;
+      const snap = e.actor.getSnapshot();
+      if (!(snap.matches('failed') && snap.context.gaveUp)) continue;
+      errors.push(snap.context.lastError ?? new Error(`${snap.context.failedOp ?? 'operation'} failed`));
+      e.actor.stop();
+      this.entries.delete(actorId);
+    }
+    return errors;
   }
 
   /** Creates and starts a container; resolves with its id once it runs. */
@@ -173,31 +273,55 @@ export class Supervisor {
     return this.entries.size;
   }
 
-  private spawn(owner: ResourceKey, health: HealthCheck | undefined, input: LifecycleInput): Actor {
+  private spawn(owner: ResourceKey, health: HealthCheck | undefined, input: LifecycleInput, known?: { labels: Record<string, string>; createdAt: number; ports: ObservedPort[] }): Actor {
     const actorId = randomUUID();
     const actor = createActor(this.machine, { input: { ...input, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
+    const entry: Entry = { actor, owner, ...(health ? { health } : {}), labels: known?.labels ?? {}, createdAt: known?.createdAt ?? Date.now(), ports: known?.ports ?? [], ...(input.containerId !== undefined ? { knownAt: performance.now() } : {}) };
     let last = '';
     actor.subscribe({
       next: (s) => {
+        if (entry.knownAt === undefined && s.context.containerId !== undefined) entry.knownAt = performance.now();
         const phase = phaseOf(s);
+        if (phase === 'Ready' && last !== 'Ready') entry.readySince = Date.now();
+        if (s.status === 'done') {
+          this.entries.delete(actorId);
+          if (s.context.containerId !== undefined) this.noteRemoved(s.context.containerId);
+        }
         if (phase !== last) {
           last = phase;
-          this.opts.onTransition(owner);
+          this.opts.onTransition(owner, phase, s.context.containerId);
         }
-        if (s.status === 'done') this.entries.delete(actorId);
       },
       error: () => this.entries.delete(actorId),
     });
-    this.entries.set(actorId, { actor, owner, ...(health ? { health } : {}) });
+    this.entries.set(actorId, entry);
     actor.start();
     return actor;
+  }
+
+  /** Containers removed lately (id -> epoch ms): a list taken before the removal still shows them. */
+  private readonly removed = new Map<string, number>();
+
+  private noteRemoved(containerId: string): void {
+    const now = Date.now();
+    this.removed.set(containerId, now);
+    // Bounded: entries older than a minute can no longer be in a list that is still being used.
+    for (const [id, at] of this.removed) {
+      if (now - at < REMOVED_MEMORY_MS) break;
+      this.removed.delete(id);
+    }
+  }
+
+  private removedAt(containerId: string): number | undefined {
+    const at = this.removed.get(containerId);
+    return at !== undefined && Date.now() - at < REMOVED_MEMORY_MS ? at : undefined;
   }
 
   private actorFor(owner: ResourceKey, containerId: string): Actor {
     const entry = this.findById(containerId);
     if (entry) return entry.actor;
     // Not seen yet (e.g. created by a previous controller): adopt it as the runtime will report it.
-    return this.spawn(owner, undefined, { containerId, observedState: 'exited', graceSeconds: 10 });
+    return this.spawn(owner, undefined, { containerId, observedState: 'exited', graceSeconds: 10 }, { labels: {}, createdAt: Date.now(), ports: [] });
   }
 
   private findById(containerId: string): Entry | undefined {
@@ -264,12 +388,14 @@ export class Supervisor {
       timer = setTimeout(() => void tick(), health.periodSeconds * 1000);
     };
     // The first probe runs soon after start (not a full period later), so a warm container is ready quickly.
-    timer = setTimeout(() => void tick(), Math.max(health.initialDelaySeconds * 1000, 50));
+    timer = setTimeout(() => void tick(), input.now ? 0 : Math.max(health.initialDelaySeconds * 1000, 50));
     return () => {
       controller.abort();
       clearTimeout(timer);
     };
   }
 }
+
+const REMOVED_MEMORY_MS = 60_000;
 
 const sameKey = (a: ResourceKey, b: ResourceKey): boolean => a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;

@@ -1,8 +1,8 @@
 // Resources applied through the HTTP API (`berth apply`), persisted in the
 // state directory so they survive controller restarts.
 import { join } from 'node:path';
-import { KINDS, type Resource, type ResourceKey } from '../spec/schema.js';
-import type { ResourceStore } from '../controller/resource-store.js';
+import { KINDS, keyOf, keyString, type Resource, type ResourceKey } from '../spec/schema.js';
+import type { ResourceStore, StoredEntry } from '../controller/resource-store.js';
 import { readFileIfExists } from './atomic-file.js';
 import { CoalescingWriter } from './coalescing-writer.js';
 
@@ -15,6 +15,12 @@ export class ApiSource {
   constructor(
     private readonly store: ResourceStore,
     stateDir: string,
+    /**
+     * Claims are made durable with their bindings (ClaimState), so that a
+     * claim that binds at once costs one write: this resolves once the
+     * claims' file holds the store's claims.
+     */
+    private readonly persistClaims?: () => Promise<void>,
   ) {
     this.file = join(stateDir, 'applied.json');
     this.writer = new CoalescingWriter(this.file, () => this.snapshot());
@@ -47,37 +53,58 @@ export class ApiSource {
 
   async apply(resource: Resource): Promise<ReturnType<ResourceStore['apply']>> {
     const result = this.store.apply(resource, ORIGIN);
-    if (result.change !== 'unchanged') await this.persist();
+    if (result.change !== 'unchanged') await this.persist(resource.kind);
     return result;
   }
 
   async delete(key: ResourceKey): Promise<boolean> {
     const removed = this.store.delete(key, ORIGIN);
-    if (removed) await this.persist();
+    if (removed) await this.persist(key.kind);
     return removed !== undefined;
   }
 
-  private persist(): Promise<void> {
-    return this.writer.write();
+  /** Restores claims kept beside their bindings (ClaimState.load). */
+  restore(objects: readonly unknown[], onError: (message: string) => void): number {
+    let loaded = 0;
+    objects.forEach((item, i) => {
+      const parsed = KINDS.InstanceClaim.schema.safeParse(item);
+      if (!parsed.success) return onError(`claims.json: claim ${i} no longer validates; skipped`);
+      this.store.apply(parsed.data as Resource, ORIGIN);
+      loaded++;
+    });
+    return loaded;
+  }
+
+  /** API-applied claims as they are kept beside their bindings. */
+  appliedClaims(): Record<string, unknown> {
+    return Object.fromEntries(this.store.list('InstanceClaim').filter((e) => e.origin.source === 'api').map((e) => [keyString(keyOf(e.resource)), toApplied(e)]));
+  }
+
+  private persist(kind: Resource['kind']): Promise<void> {
+    return kind === 'InstanceClaim' && this.persistClaims ? this.persistClaims() : this.writer.write();
   }
 
   private snapshot(): string {
     const applied = this.store
       .list()
-      .filter((e) => e.origin.source === 'api')
-      .map((e) => ({
-        apiVersion: e.object.apiVersion,
-        kind: e.object.kind,
-        metadata: {
-          name: e.object.metadata.name,
-          namespace: e.object.metadata.namespace,
-          // Kept so a claim's FIFO position and age survive a restart.
-          creationTimestamp: e.object.metadata.creationTimestamp,
-          ...(e.object.metadata.labels ? { labels: e.object.metadata.labels } : {}),
-          ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}),
-        },
-        spec: e.object.spec,
-      }));
+      .filter((e) => e.origin.source === 'api' && !(this.persistClaims && e.object.kind === 'InstanceClaim'))
+      .map(toApplied);
     return JSON.stringify(applied, null, 1) + '\n';
   }
+}
+
+function toApplied(e: StoredEntry): object {
+  return {
+    apiVersion: e.object.apiVersion,
+    kind: e.object.kind,
+    metadata: {
+      name: e.object.metadata.name,
+      namespace: e.object.metadata.namespace,
+      // Kept so a claim's FIFO position and age survive a restart.
+      creationTimestamp: e.object.metadata.creationTimestamp,
+      ...(e.object.metadata.labels ? { labels: e.object.metadata.labels } : {}),
+      ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}),
+    },
+    spec: e.object.spec,
+  };
 }

@@ -167,8 +167,13 @@ export const InstancePoolSpecSchema = z
     maxAgeSeconds: PositiveSeconds.optional(),
     idleTimeoutSeconds: PositiveSeconds.optional(),
     recycle: z
-      .strictObject({ policy: z.enum(['Replace', 'Reuse']).default('Replace'), maxUses: z.int().min(1).optional() })
-      .default({ policy: 'Replace' }),
+      .strictObject({
+        policy: z.enum(['Replace', 'Reuse']).default('Replace'),
+        maxUses: z.int().min(1).optional(),
+        // How long a released member may take to stop; 0 kills it at once (a used sandbox holds nothing worth a grace period).
+        gracePeriodSeconds: Seconds.default(0),
+      })
+      .default({ policy: 'Replace', gracePeriodSeconds: 0 }),
     claimTimeoutSeconds: Seconds.default(30),
     updateStrategy: z
       .strictObject({ maxSurge: z.int().min(0).default(1), maxUnavailable: z.int().min(0).default(0) })

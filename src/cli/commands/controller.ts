@@ -122,6 +122,8 @@ async function runController(flags: ControllerFlags): Promise<void> {
         resyncMs: positiveInt(flags.resync, '--resync') * 1000,
         logger,
         onPruned,
+        // Kubernetes: a claim's binding is its status in the apiserver, not a file in this Pod's state dir.
+        claimRecord: mode.source === 'kubernetes' ? 'source' : 'state-dir',
       }),
     ...(kubeConfig ? { kubeConfig } : {}),
     ...(mode.source === 'kubernetes'

@@ -10,7 +10,7 @@ describe('formatPoolPlan', () => {
     const plan: PoolPlan = {
       key: POOL_KEY,
       actions: [
-        { type: 'remove', containerId: memberCid(1), member: 'm-1', cause: 'config hash changed: image' },
+        { type: 'remove', containerId: memberCid(1), member: 'm-1', cause: 'config hash changed: image', graceSeconds: 0 },
         { type: 'recycle', containerId: memberCid(2), member: 'm-2', cause: 'released after use 1 of 3' },
         { type: 'create', member: 'm-3', cause: 'below pool minimum' },
       ],
@@ -29,7 +29,7 @@ describe('formatPoolPlan', () => {
   });
 
   it('shows the short id once for a member without a member label', () => {
-    expect(formatPoolAction({ type: 'remove', containerId: memberCid(7), member: 'a7a7a7a7a7a7', cause: 'pool deleted' })).toBe('remove a7a7a7a7a7a7 (pool deleted)');
+    expect(formatPoolAction({ type: 'remove', containerId: memberCid(7), member: 'a7a7a7a7a7a7', cause: 'pool deleted', graceSeconds: 0 })).toBe('remove a7a7a7a7a7a7 (pool deleted)');
   });
 
   it('says "nothing to do" for an empty plan, and prints a wait instead', () => {

@@ -8,6 +8,6 @@ export const healthRule: PoolRule = (view, decided) => {
   return {
     actions: view.members
       .filter((m) => !m.claimed && !m.released && m.failure !== undefined && !acted.has(m.containerId))
-      .map((m) => removeAction(m, m.failure!)),
+      .map((m) => removeAction(view, m, m.failure!)),
   };
 };

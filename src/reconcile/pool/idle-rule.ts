@@ -24,7 +24,7 @@ export const idleRule: PoolRule = (view, decided) => {
   const actions: PoolAction[] = [];
   for (const m of longestIdleFirst) {
     if (actions.length >= surplus || dueAt(m) > now) break;
-    actions.push(removeAction(m, `idle for ${Math.floor((now - idleSince(m)) / 1000)}s above minReady`));
+    actions.push(removeAction(view, m, `idle for ${Math.floor((now - idleSince(m)) / 1000)}s above minReady`));
   }
   if (actions.length >= surplus) return { actions };
   const deadline = earliestAfter(now, longestIdleFirst.slice(actions.length).map(dueAt));

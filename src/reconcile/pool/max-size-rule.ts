@@ -12,5 +12,5 @@ export const maxSizeRule: PoolRule = (view, decided) => {
   if (!(excess > 0)) return NOTHING;
   const acted = actedOn(decided);
   const candidates = kept.filter((m) => !m.claimed && !acted.has(m.containerId)).sort(compareRotationOrder);
-  return { actions: candidates.slice(0, excess).map((m) => removeAction(m, `above maxSize ${maxSize}`)) };
+  return { actions: candidates.slice(0, excess).map((m) => removeAction(view, m, `above maxSize ${maxSize}`)) };
 };

@@ -15,14 +15,15 @@ import { keptAfter, warmAfter, type PoolRule, type PoolView } from './rule.js';
 import type { PoolAction } from './types.js';
 
 export const minimumRule: PoolRule = (view, decided) => {
-  const { minReady, maxSize, maxSurge, target, floor } = view.limits;
+  const { minReady, maxSize, maxSurge, target, floor, terminating } = view.limits;
   const kept = keptAfter(view, decided);
   const warm = warmAfter(view, decided);
   const current = warm.filter((w) => !w.stale).length;
   const stale = warm.length - current;
   const surge = stale > 0 ? maxSurge : 0;
   const want = Math.max(0, Math.min(target - current, target + surge - warm.length));
-  const count = Math.max(0, Math.min(want, maxSize - kept.length));
+  // Members still terminating hold their place within maxSize until they are gone.
+  const count = Math.max(0, Math.min(want, maxSize - kept.length - terminating));
 
   const actions: PoolAction[] = [];
   const ids = newMemberIds(view, count);

@@ -52,7 +52,7 @@ export function poolView(input: PoolPlanInput): PoolView | undefined {
   const desired = input.desired;
   if (!desired) return undefined;
   const members = ownedMembers(input).map((m) => classify(desired, m, input.now));
-  return { input, desired, members, limits: poolLimits(desired, members, input.pendingClaims) };
+  return { input, desired, members, limits: poolLimits(desired, members, input.pendingClaims, input.terminating ?? 0) };
 }
 
 /** How far the config and age rotation got: claimed members count (they roll after release). */

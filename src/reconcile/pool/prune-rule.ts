@@ -31,6 +31,8 @@ export function poolPruneRule(owned: readonly ObservedMember[], pruneDisabled: b
       containerId: m.container.id,
       member: memberName(m.container),
       cause: m.claimedBy === undefined ? 'pool deleted' : `pool deleted; claim ${m.claimedBy} loses its member`,
+      // A claimed member may be doing someone's work: it gets the default stop grace period.
+      graceSeconds: m.claimedBy === undefined ? 0 : 10,
     })),
   };
 }

@@ -21,5 +21,5 @@ export const rolloutRule: PoolRule = (view, decided) => {
     view.input.now,
     warm.filter((w) => !w.stale).map((w) => w.member.dueAt),
   );
-  return { actions: out.map((m) => removeAction(m, m.stale!.cause)), ...(deadline !== undefined ? { deadline } : {}) };
+  return { actions: out.map((m) => removeAction(view, m, m.stale!.cause)), ...(deadline !== undefined ? { deadline } : {}) };
 };

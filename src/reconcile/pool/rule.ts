@@ -24,6 +24,8 @@ export interface PoolLimits {
   maxUnavailable: number;
   /** Waiting claims, as a non-negative integer. */
   pendingClaims: number;
+  /** Members being removed: they hold a place within maxSize until they are gone. */
+  terminating: number;
   /** Warm members wanted: minReady + pendingClaims, capped so claimed + warm fit in maxSize. */
   target: number;
   /** Rotation never takes the warm ready count below this: minReady - maxUnavailable. */
@@ -42,16 +44,17 @@ export type PoolRule = (view: PoolView, decided: readonly PoolAction[]) => PoolR
 
 const wholeOr = (n: number | undefined, fallback: number): number => (typeof n === 'number' && Number.isFinite(n) ? Math.max(0, Math.floor(n)) : fallback);
 
-export function poolLimits(desired: DesiredPool, members: readonly Member[], pendingClaims: number): PoolLimits {
+export function poolLimits(desired: DesiredPool, members: readonly Member[], pendingClaims: number, terminatingCount = 0): PoolLimits {
   const spec = desired.spec;
   const minReady = wholeOr(spec.minReady, 1);
   const maxSize = spec.maxSize === undefined ? Infinity : wholeOr(spec.maxSize, Infinity);
   const maxSurge = wholeOr(spec.updateStrategy?.maxSurge, 1);
   const maxUnavailable = wholeOr(spec.updateStrategy?.maxUnavailable, 0);
   const pending = wholeOr(finiteOr(pendingClaims, 0), 0);
+  const terminating = wholeOr(finiteOr(terminatingCount, 0), 0);
   const claimed = members.filter((m) => m.claimed).length;
-  const target = Math.min(minReady + pending, Math.max(0, maxSize - claimed));
-  return { minReady, maxSize, maxSurge, maxUnavailable, pendingClaims: pending, target, floor: Math.max(0, minReady - maxUnavailable) };
+  const target = Math.min(minReady + pending, Math.max(0, maxSize - claimed - terminating));
+  return { minReady, maxSize, maxSurge, maxUnavailable, pendingClaims: pending, terminating, target, floor: Math.max(0, minReady - maxUnavailable) };
 }
 
 /** A warm member after the actions decided so far: recycled members count, not yet ready. */
@@ -84,7 +87,16 @@ export function warmAfter(view: PoolView, decided: readonly PoolAction[]): WarmE
   });
 }
 
-export const removeAction = (m: Member, cause: string): PoolAction => ({ type: 'remove', containerId: m.containerId, member: m.name, cause });
+/** How long a member being removed may take to stop: the pool's recycle.gracePeriodSeconds (default 0; members are disposable). */
+export const memberGraceSeconds = (desired: DesiredPool): number => wholeOr(desired.spec.recycle?.gracePeriodSeconds, 0);
+
+export const removeAction = (view: Pick<PoolView, 'desired'>, m: Member, cause: string): PoolAction => ({
+  type: 'remove',
+  containerId: m.containerId,
+  member: m.name,
+  cause,
+  graceSeconds: memberGraceSeconds(view.desired),
+});
 
 /** The earliest finite deadline after now, if any. */
 export function earliestAfter(now: number, deadlines: Iterable<number | undefined>): number | undefined {

@@ -16,6 +16,12 @@ export interface PoolStatus {
   ready: number;
   /** Members bound to a claim. */
   claimed: number;
+  /** Warm members not passing their probe yet (being created, started or probed). */
+  starting: number;
+  /** Members being stopped or removed: they count toward maxSize until gone, and are never warm. */
+  terminating: number;
+  /** Claims waiting for a member. */
+  waiting: number;
   /** Members carrying the desired config hash. */
   updatedReplicas: number;
   /** The desired config hash. */

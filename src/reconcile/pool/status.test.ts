@@ -26,6 +26,9 @@ describe('poolStatus', () => {
       replicas: 3,
       ready: 2,
       claimed: 1,
+      starting: 0,
+      terminating: 0,
+      waiting: 0,
       updatedReplicas: 3,
       configHash: d.hash.hash,
       observedGeneration: 4,
@@ -36,6 +39,11 @@ describe('poolStatus', () => {
       ],
       claimWait: { p50Ms: 3, p99Ms: 40, count: 12 },
     });
+  });
+
+  it('counts terminating members among replicas, never as ready', () => {
+    const s = statusOf(d, [memberOf(d, 1), memberOf(d, 2, { health: 'starting' })], { terminating: 2, pendingClaims: 3 });
+    expect([s.replicas, s.ready, s.starting, s.terminating, s.waiting]).toEqual([4, 1, 1, 2, 3]);
   });
 
   it('is below minimum while members start, and scaling', () => {

@@ -18,6 +18,8 @@ export interface PoolStatusInput {
   generation: number;
   /** The pool's members as observed; filtered by plan.key (and by controllerId when given). */
   members: ObservedMember[];
+  /** Members being removed (not in `members`). */
+  terminating?: number;
   controllerId?: string;
   plan: PoolPlan;
   pendingClaims: number;
@@ -35,6 +37,8 @@ export function poolStatus(input: PoolStatusInput): PoolStatus {
   const members = membersOf(input.members, plan.key, input.controllerId).map((m) => classify(desired, m, now));
   const ready = members.filter((m) => isWarm(m) && m.ready).length;
   const claimed = members.filter((m) => m.claimed).length;
+  const starting = members.filter((m) => isWarm(m) && !m.ready).length;
+  const terminating = Math.max(0, Math.floor(input.terminating ?? 0));
   const updatedReplicas = members.filter((m) => m.hash.matches).length;
 
   const conditionsNow: C[] = [readyCondition(input, ready, claimed), progressingCondition(members, plan), degradedCondition(input)];
@@ -43,9 +47,12 @@ export function poolStatus(input: PoolStatusInput): PoolStatus {
   for (const c of conditionsNow) conditions = setCondition(conditions, { ...c, observedGeneration: input.generation }, nowIso);
 
   return {
-    replicas: members.length,
+    replicas: members.length + terminating,
     ready,
     claimed,
+    starting,
+    terminating,
+    waiting: Math.max(0, Math.floor(input.pendingClaims)),
     updatedReplicas,
     configHash: desired.hash.hash,
     observedGeneration: input.generation,

@@ -55,6 +55,11 @@ export interface PoolPlanInput {
   members: ObservedMember[];
   /** Claims of this pool waiting for a member: the pool grows to serve them. */
   pendingClaims: number;
+  /**
+   * Members being stopped or removed (left out of `members`): they count
+   * toward maxSize until they are gone, and are never warm. Default 0.
+   */
+  terminating?: number;
   now: number;
   /** The deleted spec carried `berth.dev/prune: disabled` (read only when desired is undefined). */
   pruneDisabled?: boolean;
@@ -68,7 +73,8 @@ export interface PoolPlanInput {
 
 export type PoolAction =
   | { type: 'create'; member: string; cause: string }
-  | { type: 'remove'; containerId: string; member: string; cause: string }
+  /** graceSeconds: how long it may take to stop before it is killed. */
+  | { type: 'remove'; containerId: string; member: string; cause: string; graceSeconds: number }
   /** Reuse: a released member goes back to warm (the controller re-probes it before it is bound again). */
   | { type: 'recycle'; containerId: string; member: string; cause: string };
 
