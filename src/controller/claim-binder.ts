@@ -85,8 +85,8 @@ export class ClaimBinder {
     const id = keyString(claimKey);
     const rec = this.recordFor(claimKey) ?? this.d.state.claims.get(id);
     if (!rec) {
-      // Never known, or already released: nothing holds a member.
-      this.d.onReleased?.(claimKey);
+      // Never known, or released: done once no member it released still awaits recycling.
+      if (!this.d.state.awaitsRecycling(id)) this.d.onReleased?.(claimKey);
       return {};
     }
     const plan = await this.settle(parseKeyString(rec.pool));
@@ -239,16 +239,25 @@ export class ClaimBinder {
         Object.assign(rec, { phase: 'Expired', reason: 'LeaseExpired', message: 'the lease expired; the member was released' } satisfies Partial<ClaimRecord>);
         return;
       case 'release':
-        this.releaseMember(rec, d.claim);
+        this.releaseMember(rec, d.claim, true);
         state.claims.delete(d.claim);
         return;
     }
   }
 
-  private releaseMember(rec: ClaimRecord, claimId: string): void {
+  private releaseMember(rec: ClaimRecord, claimId: string, deleted = false): void {
     if (rec.member === undefined) return;
     const m = this.d.state.member(rec.pool, rec.member);
-    if (m.claim === claimId) this.d.state.setMember(rec.pool, rec.member, { uses: m.uses + 1, released: true });
+    if (m.claim === claimId) this.d.state.setMember(rec.pool, rec.member, { uses: m.uses + 1, released: true, ...(deleted ? { releasedBy: claimId } : {}) });
+  }
+
+  /**
+   * The pool recycled or removed a released member: the deleted claim that
+   * released it holds nothing any more (its finalizer may go). Until then a
+   * new leader still finds the claim, so the member is never handed out dirty.
+   */
+  memberHandled(claimId: string | undefined): void {
+    if (claimId !== undefined) this.d.onReleased?.(parseKeyString(claimId));
   }
 
   private report(d: ClaimDecision, pool: ResourceKey): void {
@@ -282,7 +291,8 @@ export class ClaimBinder {
         return;
       case 'release':
         if (d.member !== undefined) this.d.metrics?.outcome(poolId, 'released');
-        this.d.onReleased?.(key);
+        // Held nothing: done now. Held a member: done once the pool has recycled or removed it (memberHandled).
+        else this.d.onReleased?.(key);
         this.d.wakePool(pool);
         return;
     }

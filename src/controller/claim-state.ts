@@ -39,6 +39,8 @@ export interface MemberRecord {
   claim?: string;
   /** Its claim ended; the pool must replace or recycle it before it serves again. */
   released?: boolean;
+  /** The deleted claim that released it: that claim's finalizer goes once the member is recycled or gone. */
+  releasedBy?: string;
   /** Epoch ms of a Reuse recycle: it serves again only after a probe passes later than this. */
   recycledAt?: number;
 }
@@ -131,6 +133,12 @@ export class ClaimState {
 
   setMember(pool: string, member: string, record: MemberRecord): void {
     this.members.set(memberKey(pool, member), record);
+  }
+
+  /** Some member this (deleted) claim released has not been recycled or removed yet. */
+  awaitsRecycling(claimId: string): boolean {
+    for (const m of this.members.values()) if (m.releasedBy === claimId) return true;
+    return false;
   }
 
   /** Member ids of a pool that have a record. */

@@ -4,7 +4,7 @@
 // reconciler; the one retry policy lives in the worker loop.
 
 import type { Logger } from 'pino';
-import { keyOf, keyString, parseKeyString, type InstanceClaim, type Kind, type ResourceKey } from '../spec/schema.js';
+import { keyString, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { SpecError } from '../spec/errors.js';
 import { LABEL, type ObservedContainer, type Runtime } from '../runtime/types.js';
@@ -16,7 +16,7 @@ import { MemoryStore } from './memory-store.js';
 import { InstanceReconciler } from './instance-reconciler.js';
 import { PoolReconciler } from './pool-reconciler.js';
 import { ClaimBinder } from './claim-binder.js';
-import { ClaimState, type StoredClaim } from './claim-state.js';
+import { ClaimState } from './claim-state.js';
 import { WorkQueue } from './workqueue.js';
 import { workQueueMetrics } from './workqueue-metrics.js';
 import { runWorkers } from './worker-loop.js';
@@ -167,8 +167,7 @@ export class Manager {
     const restored = (await this.apiSource.load((m) => log.warn(m))) + this.apiSource.restore(claimObjects, (m) => log.warn(m));
     if (restored) log.info({ restored }, 'restored applied resources from the state directory');
     await this.files?.start();
-    // Kubernetes: every binding is rebuilt from the claims' statuses before anything binds.
-    if (this.o.claimRecord === 'source') this.claims.rebuildFrom(this.storedClaims());
+
     this.o.runtime.events(
       (ev) => {
         if (ev.labels[LABEL.managedBy] !== this.o.controllerId) return;
@@ -220,17 +219,7 @@ export class Manager {
     this.queue.add(keyString(key));
   }
 
-  private storedClaims(): StoredClaim[] {
-    return this.store.list('InstanceClaim').map((e) => {
-      const claim = e.resource as InstanceClaim;
-      return {
-        id: keyString(keyOf(claim)),
-        pool: keyString({ kind: 'InstancePool', namespace: e.object.metadata.namespace, name: claim.spec.poolRef.name }),
-        createdAt: Date.parse(e.object.metadata.creationTimestamp) || this.clock.now(),
-        ...(e.object.status ? { status: e.object.status as StoredClaim['status'] } : {}),
-      };
-    });
-  }
+
 
   /**
    * Lists every managed container once and enqueues the keys that have

@@ -219,6 +219,7 @@ export class PoolReconciler {
       case 'recycle': {
         const rec = claims.member(poolId, action.member);
         claims.setMember(poolId, action.member, { uses: rec.uses, recycledAt: clock.now() });
+        this.d.binder.memberHandled(rec.releasedBy);
         // It serves again once a probe passes after this: probe it now rather than at its next period.
         supervisor.reprobe(action.containerId);
         void claims.commit().catch((e: Error) => this.d.logger?.warn?.({ err: e.message }, 'claim state not written'));
@@ -237,7 +238,9 @@ export class PoolReconciler {
     let changed = false;
     for (const member of this.d.claims.membersOf(poolId)) {
       if (present.has(member) || held.has(member)) continue;
+      const releasedBy = this.d.claims.member(poolId, member).releasedBy;
       this.d.claims.forgetMember(poolId, member);
+      this.d.binder.memberHandled(releasedBy);
       this.warmSince.delete(`${poolId}#${member}`);
       changed = true;
     }

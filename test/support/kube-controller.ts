@@ -55,6 +55,7 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
         resyncMs: 300_000,
         logger,
         onPruned,
+        claimRecord: 'source',
       }),
     kubernetesSource: {
       ...(o.namespace ? { namespace: o.namespace } : {}),

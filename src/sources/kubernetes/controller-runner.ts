@@ -188,6 +188,8 @@ export class ControllerRunner {
     await term.source?.start();
     if (signal.aborted || term.stopping) return;
     log.info({ resources: term.manager.store.list().length }, 'custom resources listed; starting the controller');
+    // Every binding is rebuilt from the claims' statuses before anything binds.
+    if (term.source) term.manager.claims.rebuildFrom(term.source.storedClaims());
     await term.manager.start();
   }
 

@@ -26,6 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { EventRecorder } from '../../controller/event-recorder.js';
 import { OwnershipConflict, type ResourceStore } from '../../controller/resource-store.js';
+import type { StoredClaim } from '../../controller/claim-state.js';
 import { validateResource } from '../../spec/load.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { GROUP, KIND_NAMES, KINDS, keyString, VERSION, type Kind, type ResourceKey } from '../../spec/schema.js';
@@ -165,6 +166,27 @@ export class CustomResourceSource {
     return Object.fromEntries([...this.informers].map(([k, i]) => [k, { ...i.stats }])) as Record<Kind, InformerStats>;
   }
 
+  /**
+   * Every claim as the apiserver holds it, those being deleted included: the
+   * record of which member each claim holds, for a new leader to rebuild its
+   * bindings from before it binds anything.
+   */
+  storedClaims(): StoredClaim[] {
+    return (this.informers.get('InstanceClaim')?.list() ?? []).flatMap((obj): StoredClaim[] => {
+      const pool = (obj['spec'] as { poolRef?: { name?: unknown } } | undefined)?.poolRef?.name;
+      if (typeof pool !== 'string') return [];
+      const namespace = obj.metadata.namespace ?? '';
+      return [
+        {
+          id: keyString({ kind: 'InstanceClaim', namespace, name: obj.metadata.name }),
+          pool: keyString({ kind: 'InstancePool', namespace, name: pool }),
+          createdAt: Date.parse(String(obj.metadata.creationTimestamp ?? '')) || Date.now(),
+          ...(obj['status'] ? { status: obj['status'] as StoredClaim['status'] } : {}),
+        },
+      ];
+    });
+  }
+
   /** The object as the informer last saw it. */
   object(key: ResourceKey): KubeObject | undefined {
     return this.informers.get(key.kind)?.get(key.namespace, key.name);
@@ -230,6 +252,8 @@ export class CustomResourceSource {
       this.warnOnce(key, st, `conflict\u0000${generation}`, 'OwnershipConflict', `${e.message}; this resource is ignored until that one is deleted`);
       return;
     }
+    // A claim's status is its binding's record: the store starts from the server's copy, so nothing rewrites it from scratch.
+    if (applied.change === 'created' && key.kind === 'InstanceClaim' && obj['status'] && !applied.entry.object.status) this.o.store.setStatus(key, obj['status'] as object);
     const storeGeneration = applied.entry.object.metadata.generation;
     const before = st.generations.get(storeGeneration);
     st.generations.set(storeGeneration, Math.max(generation, before ?? 0));

@@ -1,0 +1,133 @@
+// Issue 9's failures, reproduced through the controller process and its API on
+// the real engine:
+// - sequential claim -> release -> pause on a Replace pool whose members'
+//   PID 1 ignores SIGTERM: every claim binds (no ClaimTimeout while members
+//   are warm), and a released member never holds up the pool;
+// - Reuse with maxSize 1: a waiting claim gets the member its predecessor
+//   released, before a later claim (FIFO), well before its timeout;
+// - a burst of claims beyond minReady: each binds as its member passes its probe.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noEngine } from './support/provided.js';
+import { eventually } from './support/runtime-contract.js';
+import { TEST_IMAGE } from './support/engine.js';
+import { freePort, killController, managedContainers, removeDirs, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
+
+const API = '/apis/berth.dev/v1alpha1/namespaces/default';
+
+function poolSpec(name: string, spec: Record<string, unknown>): string {
+  return JSON.stringify({
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name },
+    spec: {
+      ...spec,
+      template: {
+        image: TEST_IMAGE,
+        // PID 1 ignores SIGTERM, as many real images do: a stop waits out the whole grace period.
+        command: ['sleep', '3600'],
+        network: 'none',
+        healthCheck: { exec: { command: ['true'] }, periodSeconds: 10 },
+      },
+    },
+  }) + '\n';
+}
+
+interface ClaimObject {
+  metadata: { name: string };
+  status?: { phase?: string; instance?: string; containerId?: string; waitDurationMs?: number; conditions?: Array<{ type: string; reason: string; message: string }> };
+}
+
+async function postClaim(server: string, name: string, pool: string, wait?: string): Promise<ClaimObject> {
+  const body = { apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name }, spec: { poolRef: { name: pool } } };
+  const r = await fetch(`${server}${API}/instanceclaims${wait ? `?wait=${wait}` : ''}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  expect(r.status, await r.clone().text()).toBeLessThan(300);
+  return (await r.json()) as ClaimObject;
+}
+
+async function getClaim(server: string, name: string): Promise<ClaimObject | undefined> {
+  const r = await fetch(`${server}${API}/instanceclaims/${name}`);
+  return r.ok ? ((await r.json()) as ClaimObject) : undefined;
+}
+
+async function deleteClaim(server: string, name: string): Promise<void> {
+  const r = await fetch(`${server}${API}/instanceclaims/${name}`, { method: 'DELETE' });
+  expect(r.status).toBeLessThan(300);
+}
+
+async function poolStatus(server: string, pool: string): Promise<{ ready?: number; terminating?: number; replicas?: number } | undefined> {
+  const r = await fetch(`${server}${API}/instancepools/${pool}`).catch(() => undefined);
+  return r?.ok ? (((await r.json()) as { status?: { ready?: number } }).status ?? undefined) : undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(noEngine())('claims on the real engine', () => {
+  let d: TestDirs;
+  let proc: ControllerProcess | undefined;
+
+  beforeAll(async () => {
+    d = await testDirs();
+    await writeSpec(d, 'replace.yaml', poolSpec('replace', { minReady: 3, maxSize: 6, claimTimeoutSeconds: 5 }));
+    await writeSpec(d, 'reuse.yaml', poolSpec('reuse', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 20, recycle: { policy: 'Reuse' } }));
+    await writeSpec(d, 'burst.yaml', poolSpec('burst', { minReady: 2, maxSize: 12, claimTimeoutSeconds: 30 }));
+    proc = await spawnController(d, await freePort(), ['--log-level', 'debug']);
+    for (const pool of ['replace', 'reuse', 'burst']) {
+      await eventually(`${pool} warm`, async () => ((await poolStatus(proc!.server, pool))?.ready ?? 0) >= ({ replace: 3, reuse: 1, burst: 2 } as Record<string, number>)[pool]! || undefined, 60_000);
+    }
+  });
+
+  afterAll(async () => {
+    await killController(proc);
+    if (d) await removeDirs(d);
+  });
+
+  it('sequential claim, release, pause on a Replace pool whose PID 1 ignores SIGTERM: every claim binds', async () => {
+    const waits: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const c = await postClaim(proc!.server, `seq-${i}`, 'replace', '10s');
+      if (c.status?.phase !== 'Bound') console.log(proc!.output().split('\n').filter((l) => !l.includes('"level":20') || l.includes('plan')).slice(-60).join('\n'));
+      expect(c.status?.phase, `round ${i}: ${JSON.stringify(c.status)}; pool ${JSON.stringify(await poolStatus(proc!.server, 'replace'))}`).toBe('Bound');
+      waits.push(c.status!.waitDurationMs!);
+      await deleteClaim(proc!.server, `seq-${i}`);
+      await sleep(1200);
+    }
+    // Each released member went at once (no 10 s grace): the pool is back to three warm members, none lingering.
+    await eventually('pool back to 3 warm, nothing terminating', async () => {
+      const s = await poolStatus(proc!.server, 'replace');
+      return s?.ready === 3 && s.terminating === 0 && s.replicas === 3 ? true : undefined;
+    }, 15_000);
+    // Warm every time: a member was always ready when the claim arrived.
+    expect(waits.filter((w) => w > 1000), `waits ${waits.join(',')}`).toEqual([]);
+  });
+
+  it('Reuse, maxSize 1: a waiting claim gets the released member before a later claim, long before its timeout', async () => {
+    const a = await postClaim(proc!.server, 'reuse-a', 'reuse', '10s');
+    expect(a.status?.phase).toBe('Bound');
+    const b = await postClaim(proc!.server, 'reuse-b', 'reuse');
+    expect(b.status?.phase ?? 'Pending').toBe('Pending');
+    await sleep(300);
+    await deleteClaim(proc!.server, 'reuse-a');
+    const c = await postClaim(proc!.server, 'reuse-c', 'reuse');
+    const bound = await eventually('b bound', async () => {
+      const got = await getClaim(proc!.server, 'reuse-b');
+      return got?.status?.phase === 'Bound' ? got : undefined;
+    }, 8_000);
+    expect(bound.status?.instance).toBe(a.status?.instance);
+    expect((await getClaim(proc!.server, 'reuse-c'))?.status?.phase ?? 'Pending').toBe('Pending');
+    void c;
+    await deleteClaim(proc!.server, 'reuse-b');
+    await eventually('c bound next', async () => ((await getClaim(proc!.server, 'reuse-c'))?.status?.phase === 'Bound' ? true : undefined), 8_000);
+    await deleteClaim(proc!.server, 'reuse-c');
+  });
+
+  it('a burst of claims beyond minReady: all bind as members come up, none twice', async () => {
+    const names = Array.from({ length: 10 }, (_, i) => `burst-${i}`);
+    const claims = await Promise.all(names.map((n) => postClaim(proc!.server, n, 'burst', '25s')));
+    for (const c of claims) expect(c.status?.phase, `${c.metadata.name}: ${JSON.stringify(c.status)}`).toBe('Bound');
+    const ids = claims.map((c) => c.status!.containerId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const live = new Set((await managedContainers(d.controllerId)).map((c) => c.id));
+    for (const id of ids) expect(live.has(id!)).toBe(true);
+    await Promise.all(names.map((n) => deleteClaim(proc!.server, n)));
+  });
+});
