@@ -30,6 +30,7 @@ import { cpuMeter, type CpuFigures } from './proc.js';
 import type { Cell } from './report.js';
 import { errorText, mean, median, quantile, round } from './stats.js';
 import { COMMAND, GRACE_SECONDS, IMAGE, NAMESPACE } from './workload.js';
+import { burst, load, p, p50, sequential, type BurstResult, type LoadResult, type SequentialResult } from './claim-scenarios.js';
 
 export interface ClaimsConfig {
   warmSamples: number;
@@ -45,6 +46,10 @@ export interface ClaimsConfig {
   maxSize: number;
   /** Also measure warm claims with the controller's state directory on /dev/shm (no fsync cost). */
   tmpfsSamples: number;
+  /** Issue 9's scenarios (claim-scenarios.ts): rounds of the sequential one, the load window (s), the burst size; 0 skips each. */
+  sequentialRounds: number;
+  loadSeconds: number;
+  burst: number;
 }
 
 export interface ClaimRow {
@@ -57,7 +62,7 @@ export interface ClaimRow {
   /** A figure derived from the two (e.g. cold p99 / warm p99), with what it divides. */
   ratio?: { value: number; label: string };
   /** What must hold: on berth's value or on the ratio. */
-  target?: { on: 'berth' | 'ratio'; op: '<' | '>='; value: number; text: string };
+  target?: { on: 'berth' | 'ratio'; op: '<' | '<=' | '>='; value: number; text: string };
 }
 
 export interface ClaimsReport {
@@ -112,7 +117,7 @@ function memberBody(runId: string, cfg: ClaimsConfig, managedBy: string, name: s
   return createOptions({ name, template: desired.template, labels: ownerLabels(managedBy, desired.key, desired.hash, Date.now(), name.slice(-5)) });
 }
 
-interface Reply {
+export interface Reply {
   status: number;
   json: unknown;
   /** From just before the request was written to the last byte of the answer. */
@@ -120,7 +125,7 @@ interface Reply {
 }
 
 /** The API over keep-alive connections (one per concurrent caller, reused). */
-class ApiClient {
+export class ApiClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   constructor(private readonly server: string) {}
 
@@ -168,7 +173,7 @@ const q = (v: number[], p: number): number => quantile(v, p);
 const cell = (v: number, detail?: unknown, otherLoadPercent?: number): Cell => (Number.isFinite(v) ? { value: v, ...(detail !== undefined ? { detail } : {}), ...(otherLoadPercent !== undefined ? { otherLoadPercent } : {}) } : { error: 'no samples' });
 
 /** A raw exec through dockerode: create, start attached, read to the end, then its exit code. */
-async function rawExec(container: Dockerode.Container, cmd: string[]): Promise<{ exitCode: number | null; output: string }> {
+export async function rawExec(container: Dockerode.Container, cmd: string[]): Promise<{ exitCode: number | null; output: string }> {
   const exec = await call('exec create', (s) => container.exec(withSignal({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: false }, s)));
   const stream = await call('exec start', (s) => exec.start(withSignal({ hijack: true, stdin: false }, s)));
   const out: Buffer[] = [];
@@ -235,7 +240,7 @@ async function coldStarts(runId: string, cfg: ClaimsConfig, managedBy: string, c
   return out;
 }
 
-interface RawRate {
+export interface RawRate {
   n: number;
   parallelism: number;
   createStartSeconds: number;
@@ -689,7 +694,31 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
     }
   }
 
-  // 4. Rows.
+  // 4. The scenarios of a sandbox service: sequential, loaded with exec (Replace and Reuse), a burst.
+  const sc = { sequentialRounds: cfg.sequentialRounds, loadClients: cfg.clients, loadSeconds: cfg.loadSeconds, burst: cfg.burst, rawParallelism: cfg.rawParallelism };
+  let seq: SequentialResult | undefined;
+  let loads: Partial<Record<'Replace' | 'Reuse', LoadResult>> = {};
+  let bst: BurstResult | undefined;
+  if (cfg.sequentialRounds > 0) {
+    seq = await attempt('sequential', () => sequential(runId, sc, hooks));
+    if (seq) log(`claims: sequential ${seq.bound}/${seq.rounds} bound, ${seq.timeouts} timeouts, p50 ${ms2(p50(seq.ms))} ms, p99 ${ms2(p(seq.ms, 0.99))} ms`);
+  }
+  if (cfg.loadSeconds > 0) {
+    for (const policy of ['Replace', 'Reuse'] as const) {
+      const r = await attempt(`load ${policy}`, () => load(runId, sc, policy, hooks));
+      if (r) {
+        loads[policy] = r;
+        log(`claims: load ${policy} ${r.perSecond.toFixed(2)} bound/s, ${r.timeouts} timeouts, p50 ${ms1(p50(r.ms))} ms, p99 ${ms1(p(r.ms, 0.99))} ms${r.errors.length ? `, errors: ${r.errors.join('; ')}` : ''}`);
+      }
+    }
+  }
+  if (cfg.burst > 0) {
+    bst = await attempt('burst', () => burst(runId, sc, hooks));
+    if (bst) log(`claims: burst of ${bst.claims}: last Bound after ${bst.lastBoundSeconds.toFixed(2)} s (${bst.notBound} not bound); raw create+start of ${bst.rawCount}: ${bst.rawSeconds.toFixed(2)} s`);
+  }
+  detail['scenarios'] = { sequential: seq && { ...seq, ms: seq.ms.map((x) => round(x, 2)) }, load: Object.fromEntries(Object.entries(loads).map(([k, v]) => [k, { ...v, ms: undefined, p50Ms: round(p50(v.ms), 1), p99Ms: round(p(v.ms, 0.99), 1) }])), burst: bst };
+
+  // 5. Rows.
   const err = (what: string): Cell => ({ error: failures[what] ?? 'not run' });
   const bound = warm?.samples.filter((s) => s.phase === 'Bound') ?? [];
   // A claim that did not bind counts as infinitely slow.
@@ -701,8 +730,8 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   const warmDetail = warm ? { samplesMs: warm.samples.map((s) => round(s.ms, 2)), waitDurationMs: waitMs, notBound: warm.samples.length - bound.length, poolNotWarmBefore: warm.notWarm, releaseMsP50: round(median(warm.samples.map((s) => s.releaseMs)), 2), warmWaitMsMean: round(mean(warm.samples.map((s) => s.warmWaitMs)), 0) } : undefined;
   const rows: ClaimRow[] = [];
   const W = (v: number): Cell => (warm ? { ...cell(v), ...(warmLoad !== undefined ? { otherLoadPercent: warmLoad } : {}) } : err('warm claims'));
-  rows.push({ scenario: 'warm claim p50, client (POST ?wait -> Bound)', unit: 'ms', berth: W(median(warmMs)), raw: { error: 'n/a' } });
-  rows.push({ scenario: 'warm claim p99, client', unit: 'ms', berth: { ...W(warmP99), ...(warmDetail ? { detail: warmDetail } : {}) }, raw: { error: 'n/a' }, target: { on: 'berth', op: '<', value: 10, text: '< 10 ms' } });
+  rows.push({ scenario: 'warm claim p50, client (POST ?wait -> Bound)', unit: 'ms', berth: W(median(warmMs)), raw: { error: 'n/a' }, target: { on: 'berth', op: '<=', value: 2, text: '<= 2 ms' } });
+  rows.push({ scenario: 'warm claim p99, client', unit: 'ms', berth: { ...W(warmP99), ...(warmDetail ? { detail: warmDetail } : {}) }, raw: { error: 'n/a' }, target: { on: 'berth', op: '<=', value: 10, text: '<= 10 ms' } });
   rows.push({ scenario: 'warm claim p50 / p99, server (status.waitDurationMs)', unit: 'ms', berth: warm ? cell(median(waitMs), { p99: q(waitMs, 0.99) }) : err('warm claims'), ...(warm ? { berthText: `${median(waitMs)} / ${q(waitMs, 0.99)}` } : {}), raw: { error: 'n/a' } });
   if (wm) rows.push({ scenario: 'warm claim p99, berth_claim_wait_seconds (bucket bound)', unit: 'ms', berth: cell(bucketQuantile(wm.claimWait, 0.99) * 1000, { buckets: bucketText(wm.claimWait), count: wm.claimWait.count }), raw: { error: 'n/a' } });
   rows.push({ scenario: 'cold start p50 (create+start+first exec)', unit: 'ms', berth: { error: 'n/a' }, raw: cold ? cell(median(coldMs), undefined, coldLoad) : err('cold start') });
@@ -737,6 +766,37 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   });
   rows.push({ scenario: 'sustained: claim p50 under load, client', unit: 'ms', berth: susCell(sus ? median(sus.claimMs) : NaN), raw: { error: 'n/a' } });
   rows.push({ scenario: 'sustained: claim p99 under load, client', unit: 'ms', berth: susCell(sus ? q(sus.claimMs, 0.99) : NaN), raw: { error: 'n/a' } });
+  if (cfg.sequentialRounds > 0) {
+    const seqCell = (v: number): Cell => (seq ? cell(v) : err('sequential'));
+    rows.push({ scenario: `sequential claim -> release -> 1.2 s x${cfg.sequentialRounds}, Replace, PID 1 ignores SIGTERM: timeouts`, unit: 'claims', berth: seqCell(seq ? seq.timeouts + seq.errors.length : NaN), raw: { error: 'n/a' }, target: { on: 'berth', op: '<=', value: 0, text: '0' } });
+    rows.push({ scenario: 'sequential: claim p50, client', unit: 'ms', berth: seqCell(seq ? p50(seq.ms) : NaN), raw: { error: 'n/a' } });
+    rows.push({ scenario: 'sequential: claim p99, client', unit: 'ms', berth: seqCell(seq ? p(seq.ms, 0.99) : NaN), raw: { error: 'n/a' }, target: { on: 'berth', op: '<=', value: 10, text: '<= 10 ms' } });
+  }
+  for (const policy of cfg.loadSeconds > 0 ? (['Replace', 'Reuse'] as const) : []) {
+    const r = loads[policy];
+    const lc = (v: number): Cell => (r ? cell(v, undefined, r.foreignPercent) : err(`load ${policy}`));
+    const head = `load, ${cfg.clients} clients claim -> exec -> release, ${cfg.loadSeconds} s, ${policy}`;
+    rows.push({
+      scenario: `${head}: bound/s${policy === 'Replace' ? ' (vs raw create+start+remove/s)' : ''}`,
+      unit: '/s',
+      berth: lc(r?.perSecond ?? NaN),
+      raw: policy === 'Replace' && raw ? { value: raw.cyclePerSecond, otherLoadPercent: raw.cpu.cycle.foreignPercent } : { error: 'n/a' },
+      ...(policy === 'Replace' && r && raw ? { ratio: { value: r.perSecond / raw.cyclePerSecond, label: 'berth/raw' }, target: { on: 'ratio' as const, op: '>=' as const, value: 0.9, text: '>= 0.9x raw' } } : {}),
+      ...(policy === 'Reuse' ? { target: { on: 'berth' as const, op: '>=' as const, value: 20, text: '>= 20/s' } } : {}),
+    });
+    rows.push({ scenario: `${policy} load: timeouts (claimTimeoutSeconds 30)`, unit: 'claims', berth: lc(r ? r.timeouts + r.errors.length : NaN), raw: { error: 'n/a' }, target: { on: 'berth', op: '<=', value: 0, text: '0' } });
+    rows.push({ scenario: `${policy} load: claim p50 / p99, client`, unit: 'ms', berth: lc(r ? p50(r.ms) : NaN), ...(r ? { berthText: `${ms1(p50(r.ms))} / ${ms1(p(r.ms, 0.99))}` } : {}), raw: { error: 'n/a' } });
+  }
+  if (cfg.burst > 0) {
+    rows.push({
+      scenario: `burst of ${cfg.burst} claims on minReady 3, maxSize ${cfg.burst}: last Bound (vs raw create+start of ${cfg.burst - 3})`,
+      unit: 's',
+      berth: bst ? cell(bst.lastBoundSeconds, { notBound: bst.notBound }) : err('burst'),
+      raw: bst ? cell(bst.rawSeconds) : err('burst'),
+      ...(bst ? { ratio: { value: bst.lastBoundSeconds / bst.rawSeconds, label: 'berth/raw' } } : {}),
+      target: { on: 'ratio', op: '<=', value: 1.2, text: '<= 1.2x raw' },
+    });
+  }
   if (floor) rows.push({ scenario: 'HTTP floor: GET pool p50 / p99', unit: 'ms', berth: cell(median(floor), { p99: round(q(floor, 0.99), 2) }), berthText: `${ms2(median(floor))} / ${ms2(q(floor, 0.99))}`, raw: { error: 'n/a' } });
   if (writes) rows.push({ scenario: 'berth atomic write (temp+fsync+rename) p50 / p99', unit: 'ms', berth: cell(median(writes), { p99: round(q(writes, 0.99), 2), samplesMs: writes.map((x) => round(x, 2)) }), berthText: `${ms2(median(writes))} / ${ms2(q(writes, 0.99))}`, raw: { error: 'n/a' } });
   if (shm) {
@@ -749,7 +809,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   if (wm) detail['warmMetrics'] = Object.fromEntries(Object.entries(wm).map(([k, v]) => [k, Array.isArray(v) ? v : { count: v.count, meanMs: v.count ? round((v.sum / v.count) * 1000, 2) : null, buckets: bucketText(v) }]));
   detail['failures'] = failures;
 
-  // 5. Where a warm claim's time went.
+  // 6. Where a warm claim's time went.
   const breakdown: string[] = [];
   if (wm && warm) {
     const bms = bound.map((s) => s.ms);

@@ -28,7 +28,9 @@
 // claims: BENCH_CLAIM_SAMPLES (100 warm claims), BENCH_CLAIM_ROUND_TRIPS (50),
 // BENCH_CLAIM_COLD (15 cold starts), BENCH_CLAIM_CLIENTS (8),
 // BENCH_CLAIM_SECONDS (30 s sustained), BENCH_CLAIM_RAW_N (32),
-// BENCH_CLAIM_TMPFS (100 warm claims again with the state dir on /dev/shm; 0 skips).
+// BENCH_CLAIM_TMPFS (100 warm claims again with the state dir on /dev/shm; 0 skips),
+// BENCH_CLAIM_SEQUENTIAL (20 rounds), BENCH_CLAIM_LOAD_SECONDS (60 per policy),
+// BENCH_CLAIM_BURST (40); 0 skips each.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -76,6 +78,9 @@ const CFG = {
     minReady: 8,
     maxSize: 16,
     tmpfsSamples: Number(env['BENCH_CLAIM_TMPFS'] ?? 100),
+    sequentialRounds: Number(env['BENCH_CLAIM_SEQUENTIAL'] ?? 20),
+    loadSeconds: Number(env['BENCH_CLAIM_LOAD_SECONDS'] ?? 60),
+    burst: Number(env['BENCH_CLAIM_BURST'] ?? 40),
   },
   sizes: intList(env['BENCH_SIZES'], [20, 100]),
   killSamples: Number(env['BENCH_KILL_SAMPLES'] ?? 10),

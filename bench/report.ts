@@ -119,7 +119,7 @@ function claimVerdict(r: ClaimRow): string {
   const v = t.on === 'berth' ? r.berth.value : r.ratio?.value;
   const unit = t.on === 'ratio' ? '' : ` ${r.unit}`;
   if (v === undefined || !Number.isFinite(v)) return `not measured (${t.text})`;
-  const met = t.op === '<' ? v < t.value : v >= t.value;
+  const met = t.op === '<' ? v < t.value : t.op === '<=' ? v <= t.value : v >= t.value;
   return `${met ? 'met' : 'MISSED'} (${t.text.replace(/ ms$/, '')}${t.on === 'ratio' ? '' : unit})`;
 }
 

@@ -87,7 +87,9 @@ export class Manager {
       runtime: o.runtime,
       limiter: { run: (fn, signal) => limiter.run(fn, signal) },
       onTransition: (owner, phase) => {
-        this.enqueue(owner);
+        // A pool looks again when a member came up, passed or failed its probe, stopped, failed or is gone;
+        // the steps in between (creating, starting, stopping, removing) change nothing it decides on.
+        if (owner.kind !== 'InstancePool' || POOL_WAKING_PHASES.has(phase)) this.enqueue(owner);
         // A member passing its probe serves the oldest waiting claim now, not after a list.
         if (owner.kind === 'InstancePool' && phase === 'Ready') this.binder.memberChanged(owner);
       },
@@ -332,6 +334,8 @@ export class Manager {
     this.resyncTimer.unref();
   }
 }
+
+const POOL_WAKING_PHASES = new Set(['Probing', 'Ready', 'Unhealthy', 'Stopped', 'Failed', 'Removed']);
 
 const CONTROLLER_NAMES: Record<Kind, string> = { Instance: 'instance', InstancePool: 'instancepool', InstanceClaim: 'instanceclaim' };
 

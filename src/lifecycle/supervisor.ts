@@ -7,7 +7,7 @@ import { lifecycleMachine, type LifecycleEvent, type LifecycleInput, type ProbeI
 import { runProbe, type HealthCheck } from './probe.js';
 import { LABEL, type CreateRequest, type ObservedContainer, type ObservedPort, type Runtime } from '../runtime/types.js';
 import type { ResourceKey } from '../spec/schema.js';
-import { RuntimeError } from '../runtime/errors.js';
+import { isRuntimeError, RuntimeError } from '../runtime/errors.js';
 
 type Actor = ActorRefFrom<typeof lifecycleMachine>;
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;
@@ -107,10 +107,11 @@ export class Supervisor {
           return op('create', signal, () => runtime.create(input.request, signal));
         }),
         startContainer: fromPromise<void, { containerId: string }>(({ input, signal }) => op('start', signal, () => runtime.start(input.containerId, signal))),
+        // A container that is already gone is stopped and removed: the goal is met, not an error.
         stopContainer: fromPromise<void, { containerId: string; graceSeconds: number }>(({ input, signal }) =>
-          op('stop', signal, () => runtime.stop(input.containerId, input.graceSeconds, signal)),
+          op('stop', signal, () => goneIsDone(runtime.stop(input.containerId, input.graceSeconds, signal))),
         ),
-        removeContainer: fromPromise<void, { containerId: string }>(({ input, signal }) => op('remove', signal, () => runtime.remove(input.containerId, signal))),
+        removeContainer: fromPromise<void, { containerId: string }>(({ input, signal }) => op('remove', signal, () => goneIsDone(runtime.remove(input.containerId, signal)))),
         prober: fromCallback<LifecycleEvent, ProbeInput>(({ input, sendBack }) => this.probeLoop(input, sendBack)),
       },
     });
@@ -397,5 +398,7 @@ export class Supervisor {
 }
 
 const REMOVED_MEMORY_MS = 60_000;
+
+const goneIsDone = (p: Promise<void>): Promise<void> => p.catch((e: unknown) => (isRuntimeError(e, 'NotFound') ? undefined : Promise.reject(e)));
 
 const sameKey = (a: ResourceKey, b: ResourceKey): boolean => a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
