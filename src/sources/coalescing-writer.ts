@@ -5,6 +5,8 @@ import { writeFileAtomic } from './atomic-file.js';
 
 export class CoalescingWriter {
   private inFlight: Promise<void> | undefined;
+  /** What the write in flight carries. */
+  private inFlightText: string | undefined;
   private next: Promise<void> | undefined;
 
   constructor(
@@ -16,6 +18,8 @@ export class CoalescingWriter {
   /** Durable once resolved: the file holds the state as of (at least) this call. */
   write(): Promise<void> {
     if (!this.inFlight) return this.start();
+    // Nothing changed since the write in flight took its snapshot: that write makes this caller durable too.
+    if (!this.next && this.snapshot() === this.inFlightText) return this.inFlight;
     // A write is running and may have serialised before this change: queue one more, shared by all who arrive meanwhile.
     this.next ??= this.inFlight.catch(() => undefined).then(() => {
       this.next = undefined;
@@ -25,10 +29,15 @@ export class CoalescingWriter {
   }
 
   private start(): Promise<void> {
-    const p = writeFileAtomic(this.file, this.snapshot()).finally(() => {
-      if (this.inFlight === p) this.inFlight = undefined;
+    const text = this.snapshot();
+    const p = writeFileAtomic(this.file, text).finally(() => {
+      if (this.inFlight === p) {
+        this.inFlight = undefined;
+        this.inFlightText = undefined;
+      }
     });
     this.inFlight = p;
+    this.inFlightText = text;
     return p;
   }
 }
