@@ -10,7 +10,8 @@ export const compareFifo = (a: ClaimView, b: ClaimView): number => a.createdAt -
  */
 export function isFree(m: MemberView): boolean {
   if (!m.ready || m.terminating || m.claimedBy !== undefined || m.released) return false;
-  return m.recycledAt === undefined || (m.lastReadyAt ?? -Infinity) > m.recycledAt;
+  // At or after the recycle: a member without a probe is ready again in the same millisecond.
+  return m.recycledAt === undefined || (m.lastReadyAt ?? -Infinity) >= m.recycledAt;
 }
 
 /** Members with the current config first (an outdated one is about to rotate out), then the oldest (it ages out first anyway). */

@@ -27,7 +27,7 @@ describe('planClaims', () => {
     );
   });
 
-  it('binds only ready, unclaimed, non-terminating members, and a recycled one only after a later probe', () => {
+  it('binds only ready, unclaimed, non-terminating members, and a recycled one only after a probe since', () => {
     expect(
       plan({
         claims: [claim(1), claim(2)],
@@ -150,7 +150,7 @@ describe('planClaims properties', () => {
           if (b.type !== 'bind') continue;
           const m = members.find((x) => x.member === b.member)!;
           expect(m.ready && !m.terminating && m.claimedBy === undefined && !m.released).toBe(true);
-          if (m.recycledAt !== undefined) expect((m.lastReadyAt ?? -Infinity) > m.recycledAt).toBe(true);
+          if (m.recycledAt !== undefined) expect((m.lastReadyAt ?? -Infinity) >= m.recycledAt).toBe(true);
           expect(held.has(b.member)).toBe(false);
           const c = claims.find((x) => x.id === b.claim)!;
           expect(c.phase === 'Pending' && !c.deleted && c.pool === POOL).toBe(true);
