@@ -16,8 +16,9 @@ import type { Runtime } from '../../runtime/types.js';
 import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
 import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
 import { formatDuration, parseDuration } from '../duration.js';
+import { addPolicyOptions, policyFromFlags } from '../policy-flags.js';
 
-interface ControllerFlags {
+interface ControllerFlags extends Record<string, unknown> {
   specs: string[];
   stateDir: string;
   listen: string;
@@ -26,9 +27,6 @@ interface ControllerFlags {
   workers: string;
   maxConcurrentOps: string;
   resync: string;
-  allowPrivileged?: boolean;
-  allowHostNetwork?: boolean;
-  allowBindMounts?: boolean;
   defaultCpus: string;
   defaultMemory: string;
   defaultPids: string;
@@ -50,7 +48,7 @@ interface ControllerFlags {
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('controller')
     .description('run the controller: converge the engine to the specs and serve the API')
     .option('--specs <dir>', 'a directory of YAML specs to watch (repeatable)', collect, [])
@@ -61,9 +59,6 @@ export function register(program: Command): void {
     .option('--workers <n>', 'concurrent reconciles', '8')
     .option('--max-concurrent-ops <n>', 'concurrent engine operations', '16')
     .option('--resync <seconds>', 'periodic full resync', '300')
-    .option('--allow-privileged', 'allow privileged containers')
-    .option('--allow-host-network', 'allow network: host')
-    .option('--allow-bind-mounts', 'allow bind mounts')
     .option('--default-cpus <cpus>', 'CPU limit of templates that set none', DEFAULT_POLICY.defaults.cpus)
     .option('--default-memory <quantity>', 'memory limit of templates that set none', DEFAULT_POLICY.defaults.memory)
     .option('--default-pids <n>', 'pids limit of templates that set none', String(DEFAULT_POLICY.defaults.pids))
@@ -79,8 +74,8 @@ export function register(program: Command): void {
     .option('--lease-duration <duration>', 'how long followers wait before taking over an unrenewed lease', formatDuration(LEADER_ELECTION_DEFAULTS.leaseDurationMs))
     .option('--renew-deadline <duration>', 'how long the leader retries renewing before it stops acting', formatDuration(LEADER_ELECTION_DEFAULTS.renewDeadlineMs))
     .option('--retry-period <duration>', 'interval between lease attempts', formatDuration(LEADER_ELECTION_DEFAULTS.retryPeriodMs))
-    .option('--watch-stall-timeout <duration>', 'a watch with no event and no bookmark for this long is restarted', '90s')
-    .action(async (flags: ControllerFlags) => {
+    .option('--watch-stall-timeout <duration>', 'a watch with no event and no bookmark for this long is restarted', '90s');
+  addPolicyOptions(cmd).action(async (flags: ControllerFlags) => {
       await runController(flags);
     });
 }
@@ -91,11 +86,8 @@ async function runController(flags: ControllerFlags): Promise<void> {
   const token = flags.tokenFile ? await readTokenFile(flags.tokenFile) : undefined;
   assertListenAllowed(host, flags.tokenFile);
   const policy: ControllerPolicy = {
-    ...DEFAULT_POLICY,
+    ...policyFromFlags(flags),
     defaults: { cpus: flags.defaultCpus, memory: flags.defaultMemory, pids: Number(flags.defaultPids) },
-    allowPrivileged: flags.allowPrivileged ?? false,
-    allowHostNetwork: flags.allowHostNetwork ?? false,
-    allowBindMounts: flags.allowBindMounts ?? false,
   };
   const mode = resolveMode(flags);
   const stateDir = resolve(flags.stateDir);
@@ -107,7 +99,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
   const runtime: Runtime =
     mode.runtime === 'kubernetes'
       ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels) })
-      : new DockerRuntime({});
+      : new DockerRuntime({ allowForeignVolumes: policy.allowForeignVolumes });
   const identity = process.env.POD_NAME || `${hostname()}_${process.pid}`;
   runner = new ControllerRunner({
     createManager: (onPruned) =>
