@@ -11,6 +11,7 @@ import { apiRequestHistogram } from './metrics.js';
 import { handleCollection, handleObject } from './resources.js';
 import { API_PREFIX, matchRoute, routeResource, type Route } from './routes.js';
 import { ApiError, methodNotAllowed, sendError, sendJson } from './status.js';
+import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
 
 export type { ApiDeps, ApiLogger } from './context.js';
 export { assertListenAllowed, isLoopbackHost, readTokenFile } from './listen.js';
@@ -29,6 +30,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   const histogram = apiRequestHistogram(deps.registry);
   const closing = new AbortController();
   const tokenDigest = deps.token === undefined ? undefined : digest(deps.token);
+  let listenAddress: ListenAddress | undefined;
 
   const server = http.createServer((req, res) => {
     void handle(req, res);
@@ -60,7 +62,13 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       const route = matchRoute(url.pathname);
       resource = routeResource(route);
       verb = verbOf(method, route, url);
-      if (route.type !== 'healthz' && route.type !== 'readyz') authorize(req);
+      if (route.type !== 'healthz' && route.type !== 'readyz') {
+        checkRequestOrigin(req, method, listenAddress, tokenDigest !== undefined);
+        authorize(req);
+        if (needsLoadedSources(route) && deps.isLoaded && !deps.isLoaded()) {
+          throw new ApiError(503, 'ServiceUnavailable', 'the controller is still loading its sources (spec files, applied resources); try again in a moment', undefined, { 'Retry-After': '1' });
+        }
+      }
       const ctx: RequestContext = { req, res, url, method, signal: abort.signal, markStreaming: () => observe(200) };
       await dispatch(ctx, route);
     } catch (e) {
@@ -93,10 +101,15 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       case 'healthz':
         onlyGet(method);
         return sendText(res, 200, 'ok\n');
-      case 'readyz':
+      case 'readyz': {
         onlyGet(method);
-        if (!deps.isReady()) throw new ApiError(503, 'ServiceUnavailable', 'the controller is not ready');
+        const degraded = deps.degradedSources?.() ?? [];
+        const sources = degraded.map((d) => `source ${d}`).join('; ');
+        if (!deps.isReady()) throw new ApiError(503, 'ServiceUnavailable', `the controller is not ready${sources ? ` (${sources})` : ''}`, undefined, { 'Retry-After': '1' });
+        // A source that cannot be read whole keeps what it may describe (nothing is pruned) and is reported here.
+        if (degraded.length > 0) throw new ApiError(503, 'ServiceUnavailable', `degraded: ${sources}`);
         return sendText(res, 200, 'ok\n');
+      }
       case 'metrics': {
         onlyGet(method);
         const text = await deps.registry.metrics();
@@ -130,6 +143,8 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         server.once('error', onError);
         server.listen(port, host, () => {
           server.off('error', onError);
+          const addr = server.address();
+          listenAddress = { host, port: typeof addr === 'object' && addr ? addr.port : port };
           resolve();
         });
       }),
@@ -146,6 +161,9 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       }),
   };
 }
+
+/** Answers that depend on the sources' content wait for their first load. */
+const needsLoadedSources = (route: Route): boolean => route.type === 'collection' || route.type === 'object' || route.type === 'events';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
