@@ -12,6 +12,7 @@ import { Manager } from '../../controller/manager.js';
 import { LEADER_ELECTION_DEFAULTS } from '../../controller/leader-election-defaults.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { DockerRuntime } from '../../runtime/docker/docker-runtime.js';
+import { EngineLock } from '../../runtime/docker/engine-lock.js';
 import type { Runtime } from '../../runtime/types.js';
 import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
 import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
@@ -43,6 +44,7 @@ interface ControllerFlags extends Record<string, unknown> {
   renewDeadline: string;
   retryPeriod: string;
   watchStallTimeout: string;
+  forceTakeover?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -74,7 +76,8 @@ export function register(program: Command): void {
     .option('--lease-duration <duration>', 'how long followers wait before taking over an unrenewed lease', formatDuration(LEADER_ELECTION_DEFAULTS.leaseDurationMs))
     .option('--renew-deadline <duration>', 'how long the leader retries renewing before it stops acting', formatDuration(LEADER_ELECTION_DEFAULTS.renewDeadlineMs))
     .option('--retry-period <duration>', 'interval between lease attempts', formatDuration(LEADER_ELECTION_DEFAULTS.retryPeriodMs))
-    .option('--watch-stall-timeout <duration>', 'a watch with no event and no bookmark for this long is restarted', '90s');
+    .option('--watch-stall-timeout <duration>', 'a watch with no event and no bookmark for this long is restarted', '90s')
+    .option('--force-takeover', 'start even if another controller with this --controller-id seems active on the engine (it would prune what this one does not declare)');
   addPolicyOptions(cmd).action(async (flags: ControllerFlags) => {
       await runController(flags);
     });
@@ -100,6 +103,12 @@ async function runController(flags: ControllerFlags): Promise<void> {
     mode.runtime === 'kubernetes'
       ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels) })
       : new DockerRuntime({ allowForeignVolumes: policy.allowForeignVolumes });
+  // One controller id per engine (with --leader-elect the Lease is the lock; Pods have no engine to lock).
+  const engineLock = runtime instanceof DockerRuntime && !flags.leaderElect ? new EngineLock(runtime.docker, flags.controllerId, runtime.timeouts) : undefined;
+  if (engineLock) {
+    const { tookOverFrom } = await engineLock.acquire({ force: flags.forceTakeover ?? false });
+    if (tookOverFrom) logger.warn({ previous: tookOverFrom }, 'took over the engine lock of a controller with this id that is gone (or --force-takeover)');
+  }
   const identity = process.env.POD_NAME || `${hostname()}_${process.pid}`;
   runner = new ControllerRunner({
     createManager: (onPruned) =>
@@ -157,6 +166,9 @@ async function runController(flags: ControllerFlags): Promise<void> {
     registry: manager.metrics.registry,
     policy,
     isReady: () => runner.ready,
+    // A follower has not loaded the sources: 503 with Retry-After, never an empty list.
+    isLoaded: () => manager.sourcesLoaded,
+    degradedSources: () => manager.degradedSources(),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
@@ -174,6 +186,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     logger.info({ signal }, 'shutting down: in-flight operations are aborted, containers keep running');
     void (async () => {
       await runner.stop(); // stops acting, then releases the lease
+      await engineLock?.release().catch((e: Error) => logger.warn({ err: e.message }, 'could not release the engine lock; the next start sees this process gone and takes it over'));
       await api.close();
       logger.info('stopped');
       logger.flush();
