@@ -29,7 +29,8 @@ export function hostAllowed(hostHeader: string | undefined, listen: ListenAddres
   const h = splitHost(hostHeader);
   if (!h || h.port !== listen.port) return false;
   const own = listen.host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return h.host === own || LOOPBACK_NAMES.includes(h.host);
+  // *.localhost always resolves to loopback (RFC 6761; browsers hard-code it), so no page can rebind it.
+  return h.host === own || LOOPBACK_NAMES.includes(h.host) || h.host.endsWith('.localhost');
 }
 
 export function checkRequestOrigin(req: IncomingMessage, method: string, listen: ListenAddress | undefined, tokenRequired: boolean): void {

@@ -2,6 +2,7 @@
 // paths does not need a framework): resources, events, exec, logs, health and
 // metrics. Every error is a metav1.Status; every request is measured.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { KIND_NAMES, KINDS, VERSION, GROUP } from '../spec/schema.js';
 import type { ApiDeps, RequestContext } from './context.js';
@@ -15,6 +16,7 @@ import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
 
 export type { ApiDeps, ApiLogger } from './context.js';
 export { assertListenAllowed, isLoopbackHost, readTokenFile } from './listen.js';
+import { loopbackAddressFor } from './listen.js';
 
 export interface ApiServer {
   server: http.Server;
@@ -29,6 +31,8 @@ const CLOSE_GRACE_MS = 5_000;
 export function createApiServer(deps: ApiDeps): ApiServer {
   const histogram = apiRequestHistogram(deps.registry);
   const closing = new AbortController();
+  // Each open request listens for the server closing (and stops when it ends): concurrency, not a leak.
+  setMaxListeners(10_000, closing.signal);
   const tokenDigest = deps.token === undefined ? undefined : digest(deps.token);
   let listenAddress: ListenAddress | undefined;
 
@@ -141,7 +145,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       new Promise<void>((resolve, reject) => {
         const onError = (e: Error): void => reject(e);
         server.once('error', onError);
-        server.listen(port, host, () => {
+        server.listen(port, loopbackAddressFor(host), () => {
           server.off('error', onError);
           const addr = server.address();
           listenAddress = { host, port: typeof addr === 'object' && addr ? addr.port : port };

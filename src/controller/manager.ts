@@ -3,6 +3,7 @@
 // resync is the safety net. Sources only enqueue; decisions live in the
 // reconciler; the one retry policy lives in the worker loop.
 
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { keyString, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
 import type { ControllerPolicy } from '../spec/policy.js';
@@ -70,6 +71,9 @@ export class Manager {
 
   constructor(private readonly o: ManagerOptions) {
     this.clock = o.clock ?? systemClock;
+    // Every in-flight engine call listens on this one shutdown signal (and stops listening when it ends):
+    // many at once is the design, not a leak; the bound still catches a real one.
+    setMaxListeners(SHUTDOWN_SIGNAL_LISTENERS, this.abort.signal);
     const log = o.logger;
     this.store = new ResourceStore(this.clock);
     this.metrics = createMetrics(this.store);
@@ -359,6 +363,7 @@ export class Manager {
 }
 
 const POOL_WAKE_DELAY_MS = 30;
+const SHUTDOWN_SIGNAL_LISTENERS = 10_000;
 
 const CONTROLLER_NAMES: Record<Kind, string> = { Instance: 'instance', InstancePool: 'instancepool', InstanceClaim: 'instanceclaim' };
 

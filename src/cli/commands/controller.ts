@@ -18,6 +18,7 @@ import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/s
 import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { addPolicyOptions, policyFromFlags } from '../policy-flags.js';
+import { CliError } from '../errors.js';
 
 interface ControllerFlags extends Record<string, unknown> {
   specs: string[];
@@ -173,7 +174,13 @@ async function runController(flags: ControllerFlags): Promise<void> {
     ...(token ? { token } : {}),
     logger,
   });
-  await api.listen(host, Number(portText));
+  try {
+    await api.listen(host, Number(portText));
+  } catch (e) {
+    await engineLock?.release().catch(() => undefined);
+    // Not "cannot reach the controller": this is the controller, and it cannot listen.
+    throw new CliError(`cannot listen on ${flags.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${(e as NodeJS.ErrnoException).code === 'ENOTFOUND' ? ` (${host} does not resolve on this machine; use an IP address such as 127.0.0.1)` : ''}`, 1, [], { cause: e });
+  }
   logger.info(
     { listen: flags.listen, source: mode.source, runtime: mode.runtime, specs: flags.specs, namespace: flags.namespace ?? (mode.source === 'kubernetes' ? '(all)' : undefined), leaderElect: flags.leaderElect ?? false, identity, stateDir },
     'berth controller started',
