@@ -95,7 +95,7 @@ describe('DNS rebinding and cross-site requests', () => {
     const port = new URL(h.base).port;
     const body = JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', metadata: { name: 'web' }, spec: { image: 'x' } });
     const json = { 'Content-Type': 'application/json' };
-    for (const extra of [{ Origin: 'http://evil.example' }, { Origin: 'null' }, { Origin: `http://127.0.0.1:${Number(port) + 1}` }, { 'Sec-Fetch-Site': 'cross-site' }]) {
+    for (const extra of <Record<string, string>[]>[{ Origin: 'http://evil.example' }, { Origin: 'null' }, { Origin: `http://127.0.0.1:${Number(port) + 1}` }, { 'Sec-Fetch-Site': 'cross-site' }]) {
       const r = await raw('POST', `${NS}/instances`, body, { ...json, ...extra });
       expect(r.status, JSON.stringify(extra)).toBe(403);
       expect(r.json.message).toMatch(/cross-(origin|site) POST refused/);

@@ -11,6 +11,7 @@
 // source knows whether it was read whole, and a remembered version does not
 // survive a restart; the manager asks before it prunes what no source holds.
 import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { loadSpecPaths, type LoadedResource } from '../spec/load.js';
 import type { SpecError } from '../spec/errors.js';
@@ -32,12 +33,19 @@ export interface FileSourceOptions {
   rescanMs?: number;
   /** How long a resource must stay missing from the files before it is deleted. */
   deleteConfirmMs?: number;
+  /**
+   * How often each directory itself is looked at (one stat): a directory that
+   * is unmounted, moved or replaced sends its watcher no event.
+   */
+  rootCheckMs?: number;
 }
 
 export class FileSource {
-  private watchers: FSWatcher[] = [];
+  private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
   private rescan: NodeJS.Timeout | undefined;
+  private rootCheck: NodeJS.Timeout | undefined;
+  private readonly roots = new Map<string, string>();
   private reloading: Promise<void> = Promise.resolve();
   private reported = new Set<string>();
   /** file -> keys it defined at its last good load. */
@@ -53,25 +61,47 @@ export class FileSource {
 
   async start(): Promise<void> {
     await this.reload();
-    for (const dir of this.o.dirs) {
-      try {
-        const w = watch(dir, { recursive: true }, () => this.schedule());
-        w.on('error', (e) => this.o.onProblem(`watching ${dir} failed: ${e.message}; falling back to periodic rescans`, dir));
-        this.watchers.push(w);
-      } catch (e) {
-        this.o.onProblem(`cannot watch ${dir}: ${(e as Error).message}`, dir);
-      }
-    }
+    for (const dir of this.o.dirs) this.watchDir(dir, true);
     this.rescan = setInterval(() => this.schedule(), this.o.rescanMs ?? 30_000);
     this.rescan.unref();
+    for (const dir of this.o.dirs) this.roots.set(dir, await rootIdentity(dir));
+    this.rootCheck = setInterval(() => void this.checkRoots(), this.o.rootCheckMs ?? 2_000);
+    this.rootCheck.unref();
+  }
+
+  private watchDir(dir: string, report: boolean): void {
+    this.watchers.get(dir)?.close();
+    this.watchers.delete(dir);
+    try {
+      const w = watch(dir, { recursive: true }, () => this.schedule());
+      w.on('error', (e) => this.o.onProblem(`watching ${dir} failed: ${e.message}; falling back to periodic rescans`, dir));
+      this.watchers.set(dir, w);
+    } catch (e) {
+      if (report) this.o.onProblem(`cannot watch ${dir}: ${(e as Error).message}`, dir);
+    }
+  }
+
+  /** A directory moved, replaced or (un)mounted gets a new watcher; a Degraded one is reloaded until it heals. */
+  private async checkRoots(): Promise<void> {
+    for (const dir of this.o.dirs) {
+      const now = await rootIdentity(dir);
+      if (now !== this.roots.get(dir)) {
+        this.roots.set(dir, now);
+        if (now !== 'missing') this.watchDir(dir, false);
+        this.schedule();
+      } else if (this.degraded.has(dir)) {
+        this.schedule();
+      }
+    }
   }
 
   stop(): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearTimeout(this.timer);
     if (this.confirmTimer) clearTimeout(this.confirmTimer);
     if (this.rescan) clearInterval(this.rescan);
+    if (this.rootCheck) clearInterval(this.rootCheck);
   }
 
   /** Directories that could not be read whole, with the first reason. */
@@ -195,4 +225,10 @@ export class FileSource {
     for (const e of errors) if (!this.reported.has(e.format())) this.o.onProblem(e.format(), e.file);
     this.reported = now;
   }
+}
+
+/** Device and inode of a directory, or "missing": what changes when it is moved, replaced or unmounted. */
+async function rootIdentity(dir: string): Promise<string> {
+  const info = await stat(dir).catch(() => undefined);
+  return info ? `${info.dev}:${info.ino}` : 'missing';
 }
