@@ -26,7 +26,7 @@ describe.skipIf(noEngine())('hostile input against a controller process', () => 
     d = await testDirs();
     await writeSpec(d, 'sentinel.yaml', instanceYaml('sentinel'));
     // Links out of the spec directory: the controller's own memory map and environment, the host's users, and 12 more instances' worth of work.
-    for (const [link, target] of [['pagemap.yaml', '/proc/self/pagemap'], ['environ.yaml', '/proc/self/environ'], ['passwd.yaml', '/etc/passwd'], ['etc', '/etc']]) await symlink(target, join(d.specDir, link));
+    for (const [link, target] of <Array<[string, string]>>[['pagemap.yaml', '/proc/self/pagemap'], ['environ.yaml', '/proc/self/environ'], ['passwd.yaml', '/etc/passwd'], ['etc', '/etc']]) await symlink(target, join(d.specDir, link));
     // Twelve instances: more concurrent engine calls than Node's default listener warning allows on one signal.
     await writeSpec(d, 'many.yaml', Array.from({ length: 12 }, (_, i) => instanceYaml(`many-${i}`)).join('---\n'));
     const port = await freePort();
