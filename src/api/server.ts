@@ -11,7 +11,7 @@ import { handleExec, handleLog } from './exec.js';
 import { apiRequestHistogram } from './metrics.js';
 import { handleCollection, handleObject } from './resources.js';
 import { API_PREFIX, matchRoute, routeResource, type Route } from './routes.js';
-import { ApiError, methodNotAllowed, sendError, sendJson } from './status.js';
+import { ApiError, badRequest, methodNotAllowed, sendError, sendJson } from './status.js';
 import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
 
 export type { ApiDeps, ApiLogger } from './context.js';
@@ -62,7 +62,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     res.once('close', () => closing.signal.removeEventListener('abort', stop));
 
     try {
-      const url = new URL(req.url ?? '/', 'http://berth.invalid');
+      const url = requestUrl(req.url);
       const route = matchRoute(url.pathname);
       resource = routeResource(route);
       verb = verbOf(method, route, url);
@@ -164,6 +164,16 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The request target as a URL; "//x", "*" or an absolute form that does not parse is a 400, not an internal error. */
+function requestUrl(target: string | undefined): URL {
+  const t = target ?? '/';
+  try {
+    return t.startsWith('/') ? new URL(`http://berth.invalid${t}`) : new URL(t, 'http://berth.invalid');
+  } catch {
+    throw badRequest(`malformed request target ${JSON.stringify(t.slice(0, 200))}`);
+  }
 }
 
 /** Answers that depend on the sources' content wait for their first load. */
