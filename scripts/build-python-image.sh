@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds berth-examples/python:3, the image of the code-runner example
 # (examples/code-runner.yaml), locally: no image registry is reachable, only
-# Debian's package mirror. The root filesystem is a minimal Debian bookworm
+# the Debian package mirror apt already uses here. The root filesystem is a minimal Debian bookworm
 # made by debootstrap (--variant=minbase, plus python3-minimal), stripped of
 # apt caches, docs, man pages and locales, and imported with `docker import`.
 #
@@ -21,7 +21,8 @@ set -euo pipefail
 
 IMAGE=berth-examples/python:3
 SUITE=bookworm
-MIRROR=${BERTH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The mirror this machine's apt uses (BERTH_DEBIAN_MIRROR overrides it): see debian-mirror.sh.
+MIRROR=$(bash "$(dirname "$0")/debian-mirror.sh")
 PACKAGES=python3-minimal
 CACHE=${BERTH_IMAGE_CACHE:-/var/cache/berth-images}
 ROOTFS=$CACHE/python3-rootfs

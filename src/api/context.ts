@@ -21,6 +21,14 @@ export interface ApiDeps {
   registry: Registry;
   /** /readyz answers 200 while this is true, else 503. */
   isReady(): boolean;
+  /** Sources that could not be read whole (/readyz answers 503 naming them); none when unset. */
+  degradedSources?(): string[];
+  /**
+   * Whether every source has done its first load. Until then resource, event,
+   * exec and log requests get 503 with Retry-After, never a NotFound or an
+   * empty list that is not true yet. Always loaded when unset.
+   */
+  isLoaded?(): boolean;
   /** When set, every request except /healthz and /readyz needs `Authorization: Bearer <token>`. */
   token?: string;
   /** Bytes kept per exec output stream; default 1 MiB. */

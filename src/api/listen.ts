@@ -1,7 +1,31 @@
 // Where the API may listen: loopback freely; any other address only with a
 // bearer token (DESIGN.md, Safety).
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+
+/**
+ * Names under .localhost are loopback (RFC 6761) though the system resolver
+ * often does not know them: the address to bind or connect to for a host.
+ */
+export function loopbackAddressFor(host: string): string {
+  const h = host.trim().toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost') ? '127.0.0.1' : host;
+}
+
+/** A dns.lookup for http.request that answers *.localhost with 127.0.0.1 and asks the system for the rest. */
+export function localhostAwareLookup(
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+): void {
+  if (loopbackAddressFor(hostname) === '127.0.0.1' && hostname.toLowerCase() !== 'localhost') {
+    if (options.all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    else callback(null, '127.0.0.1', 4);
+    return;
+  }
+  dnsLookup(hostname, options, callback as (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family: number) => void);
+}
 
 export function isLoopbackHost(host: string): boolean {
   const h = host.trim().replace(/^\[(.*)\]$/, '$1').toLowerCase();

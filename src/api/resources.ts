@@ -99,6 +99,8 @@ async function watch(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: 
 }
 
 async function apply(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: string, name: string | undefined): Promise<void> {
+  // Every parameter is checked before anything is written: a bad ?wait= must not leave a claim behind.
+  const waitMs = kind === 'InstanceClaim' && ctx.url.searchParams.has('wait') ? claimWaitMs(ctx.url.searchParams.get('wait') ?? '') : undefined;
   const raw = parseBody(await readBody(ctx.req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT), ctx.req.headers['content-type']);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badRequest('the request body must be one object (a mapping with apiVersion, kind, metadata and spec)');
   const body = { ...(raw as Record<string, unknown>) };
@@ -148,7 +150,7 @@ async function apply(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: 
     throw conflictFrom(e, key) ?? e;
   }
   let object = result.entry.object;
-  if (kind === 'InstanceClaim' && ctx.url.searchParams.has('wait')) object = await waitForClaim(ctx, deps, key, object);
+  if (waitMs !== undefined) object = await waitForClaim(ctx, deps, key, object, waitMs);
   sendJson(ctx.res, result.change === 'created' ? 201 : 200, object, { [CHANGE_HEADER]: result.change });
 }
 
@@ -169,13 +171,15 @@ function conflictFrom(e: unknown, key: ResourceKey): ApiError | undefined {
   return new ApiError(409, 'Conflict', e.message, { name: key.name, group: 'berth.dev', kind: KINDS[key.kind].plural });
 }
 
-async function waitForClaim(ctx: RequestContext, deps: ApiDeps, key: ResourceKey, initial: StoredObject): Promise<StoredObject> {
-  let ms: number;
+function claimWaitMs(text: string): number {
   try {
-    ms = Math.min(parseDuration(ctx.url.searchParams.get('wait') ?? ''), MAX_CLAIM_WAIT_MS);
+    return Math.min(parseDuration(text), MAX_CLAIM_WAIT_MS);
   } catch (e) {
     throw badRequest(`wait: ${(e as Error).message} (at most ${formatDuration(MAX_CLAIM_WAIT_MS)})`);
   }
+}
+
+async function waitForClaim(ctx: RequestContext, deps: ApiDeps, key: ResourceKey, initial: StoredObject, ms: number): Promise<StoredObject> {
   const settled = (o: StoredObject): boolean => SETTLED_CLAIM_PHASES.includes(String((o.status as { phase?: unknown } | undefined)?.phase));
   if (settled(initial) || ms === 0 || ctx.signal.aborted) return initial;
   return new Promise<StoredObject>((resolve) => {

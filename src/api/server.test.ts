@@ -40,8 +40,11 @@ describe('apply, get, list', () => {
     expect(first.metadata).toMatchObject({ name: 'web', namespace: 'default', generation: 1 });
     expect(first.spec.env).toEqual([{ name: 'MODE', value: 'prod' }]);
 
-    // YAML detected without a Content-Type, PUT to the object path.
-    const again = await send('PUT', `${NS}/instances/web`, WEB_YAML);
+    // A text/plain body (what fetch sends for a string, and what a web page can send cross-site) is refused.
+    const plain = await send('PUT', `${NS}/instances/web`, WEB_YAML);
+    expect(plain.status).toBe(415);
+    expect(((await plain.json()) as any).reason).toBe('UnsupportedMediaType');
+    const again = await send('PUT', `${NS}/instances/web`, WEB_YAML, { 'Content-Type': 'text/yaml' });
     expect(again.status).toBe(200);
     expect(again.headers.get('x-berth-change')).toBe('unchanged');
     expect(((await again.json()) as any).metadata.resourceVersion).toBe(first.metadata.resourceVersion);

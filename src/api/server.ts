@@ -2,6 +2,7 @@
 // paths does not need a framework): resources, events, exec, logs, health and
 // metrics. Every error is a metav1.Status; every request is measured.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { KIND_NAMES, KINDS, VERSION, GROUP } from '../spec/schema.js';
 import type { ApiDeps, RequestContext } from './context.js';
@@ -10,10 +11,12 @@ import { handleExec, handleLog } from './exec.js';
 import { apiRequestHistogram } from './metrics.js';
 import { handleCollection, handleObject } from './resources.js';
 import { API_PREFIX, matchRoute, routeResource, type Route } from './routes.js';
-import { ApiError, methodNotAllowed, sendError, sendJson } from './status.js';
+import { ApiError, badRequest, methodNotAllowed, sendError, sendJson } from './status.js';
+import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
 
 export type { ApiDeps, ApiLogger } from './context.js';
 export { assertListenAllowed, isLoopbackHost, readTokenFile } from './listen.js';
+import { loopbackAddressFor } from './listen.js';
 
 export interface ApiServer {
   server: http.Server;
@@ -28,7 +31,10 @@ const CLOSE_GRACE_MS = 5_000;
 export function createApiServer(deps: ApiDeps): ApiServer {
   const histogram = apiRequestHistogram(deps.registry);
   const closing = new AbortController();
+  // Each open request listens for the server closing (and stops when it ends): concurrency, not a leak.
+  setMaxListeners(10_000, closing.signal);
   const tokenDigest = deps.token === undefined ? undefined : digest(deps.token);
+  let listenAddress: ListenAddress | undefined;
 
   const server = http.createServer((req, res) => {
     void handle(req, res);
@@ -56,11 +62,17 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     res.once('close', () => closing.signal.removeEventListener('abort', stop));
 
     try {
-      const url = new URL(req.url ?? '/', 'http://berth.invalid');
+      const url = requestUrl(req.url);
       const route = matchRoute(url.pathname);
       resource = routeResource(route);
       verb = verbOf(method, route, url);
-      if (route.type !== 'healthz' && route.type !== 'readyz') authorize(req);
+      if (route.type !== 'healthz' && route.type !== 'readyz') {
+        checkRequestOrigin(req, method, listenAddress, tokenDigest !== undefined);
+        authorize(req);
+        if (needsLoadedSources(route) && deps.isLoaded && !deps.isLoaded()) {
+          throw new ApiError(503, 'ServiceUnavailable', 'the controller is still loading its sources (spec files, applied resources); try again in a moment', undefined, { 'Retry-After': '1' });
+        }
+      }
       const ctx: RequestContext = { req, res, url, method, signal: abort.signal, markStreaming: () => observe(200) };
       await dispatch(ctx, route);
     } catch (e) {
@@ -93,10 +105,15 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       case 'healthz':
         onlyGet(method);
         return sendText(res, 200, 'ok\n');
-      case 'readyz':
+      case 'readyz': {
         onlyGet(method);
-        if (!deps.isReady()) throw new ApiError(503, 'ServiceUnavailable', 'the controller is not ready');
+        const degraded = deps.degradedSources?.() ?? [];
+        const sources = degraded.map((d) => `source ${d}`).join('; ');
+        if (!deps.isReady()) throw new ApiError(503, 'ServiceUnavailable', `the controller is not ready${sources ? ` (${sources})` : ''}`, undefined, { 'Retry-After': '1' });
+        // A source that cannot be read whole keeps what it may describe (nothing is pruned) and is reported here.
+        if (degraded.length > 0) throw new ApiError(503, 'ServiceUnavailable', `degraded: ${sources}`);
         return sendText(res, 200, 'ok\n');
+      }
       case 'metrics': {
         onlyGet(method);
         const text = await deps.registry.metrics();
@@ -128,8 +145,10 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       new Promise<void>((resolve, reject) => {
         const onError = (e: Error): void => reject(e);
         server.once('error', onError);
-        server.listen(port, host, () => {
+        server.listen(port, loopbackAddressFor(host), () => {
           server.off('error', onError);
+          const addr = server.address();
+          listenAddress = { host, port: typeof addr === 'object' && addr ? addr.port : port };
           resolve();
         });
       }),
@@ -146,6 +165,19 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       }),
   };
 }
+
+/** The request target as a URL; "//x", "*" or an absolute form that does not parse is a 400, not an internal error. */
+function requestUrl(target: string | undefined): URL {
+  const t = target ?? '/';
+  try {
+    return t.startsWith('/') ? new URL(`http://berth.invalid${t}`) : new URL(t, 'http://berth.invalid');
+  } catch {
+    throw badRequest(`malformed request target ${JSON.stringify(t.slice(0, 200))}`);
+  }
+}
+
+/** Answers that depend on the sources' content wait for their first load. */
+const needsLoadedSources = (route: Route): boolean => route.type === 'collection' || route.type === 'object' || route.type === 'events';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 

@@ -6,6 +6,7 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import https from 'node:https';
 import { StringDecoder } from 'node:string_decoder';
 import { CliError, EXIT } from './errors.js';
+import { localhostAwareLookup } from '../api/listen.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7070';
 
@@ -133,7 +134,7 @@ export class BerthClient {
     const lib = url.protocol === 'https:' ? https : http;
     const headers = this.headers(payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) });
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = lib.request(url, { method, headers, ...(signal ? { signal } : {}) }, resolve);
+      const req = lib.request(url, { method, headers, lookup: localhostAwareLookup, ...(signal ? { signal } : {}) }, resolve);
       req.on('error', (e) => reject(signal?.aborted ? e : this.connectionError(e)));
       req.end(payload);
     });

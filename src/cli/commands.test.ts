@@ -206,8 +206,19 @@ describe('wait', () => {
     });
   });
 
-  it('fails at once for an object that does not exist; --for=delete succeeds', async () => {
-    expect(await berth(['wait', 'inst/nope', '--for=condition=Ready'])).toMatchObject({ code: 1, err: expect.stringContaining('(NotFound)') });
+  it('waits for an object that does not exist yet, within --timeout; --for=delete succeeds', async () => {
+    expect(await berth(['wait', 'inst/nope', '--for=condition=Ready', '--timeout=300ms'])).toMatchObject({
+      code: 1,
+      err: 'error: timed out waiting for the condition on instance/nope (the object does not exist)\n',
+    });
+    const NEW: ResourceKey = { kind: 'Instance', namespace: 'default', name: 'later' };
+    const appearing = berth(['wait', 'inst/later', '--for=condition=Ready', '--timeout=5s']);
+    setTimeout(() => {
+      void h.deps.apiSource.apply(InstanceSchema.parse(JSON.parse(JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', metadata: { name: 'later', namespace: 'default' }, spec: { image: 'x' } })))).then(() => {
+        setTimeout(() => h.deps.store.setStatus(NEW, readyStatus('True')), 50);
+      });
+    }, 100);
+    expect(await appearing).toMatchObject({ code: 0, out: 'instance.berth.dev/later condition met\n' });
     const running = berth(['wait', 'inst', 'web', '--for=delete', '--timeout=5s']);
     let deleted: Promise<boolean> | undefined;
     setTimeout(() => (deleted = h.deps.apiSource.delete(WEB)), 100);

@@ -1,6 +1,6 @@
 // Spec files as the client commands read them (apply, delete -f).
 import { loadSpecPaths, type LoadResult } from '../spec/load.js';
-import { DEFAULT_POLICY, type ControllerPolicy } from '../spec/policy.js';
+import { ALLOW_ALL_ISOLATION, DEFAULT_POLICY, type ControllerPolicy } from '../spec/policy.js';
 import type { Resource } from '../spec/schema.js';
 import type { Io } from './io.js';
 
@@ -19,9 +19,7 @@ const ALL_CAPABILITIES = [
  */
 export const CLIENT_POLICY: ControllerPolicy = {
   ...DEFAULT_POLICY,
-  allowPrivileged: true,
-  allowHostNetwork: true,
-  allowBindMounts: true,
+  ...ALLOW_ALL_ISOLATION,
   allowedCapAdd: ALL_CAPABILITIES,
 };
 

@@ -3,6 +3,7 @@
 // resync is the safety net. Sources only enqueue; decisions live in the
 // reconciler; the one retry policy lives in the worker loop.
 
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { keyString, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
 import type { ControllerPolicy } from '../spec/policy.js';
@@ -71,9 +72,14 @@ export class Manager {
   private started = false;
   /** True once the first full resync finished: /readyz. */
   ready = false;
+  /** True once every source did its first load: the API answers resource requests from then on. */
+  sourcesLoaded = false;
 
   constructor(private readonly o: ManagerOptions) {
     this.clock = o.clock ?? systemClock;
+    // Every in-flight engine call listens on this one shutdown signal (and stops listening when it ends):
+    // many at once is the design, not a leak; the bound still catches a real one.
+    setMaxListeners(SHUTDOWN_SIGNAL_LISTENERS, this.abort.signal);
     const log = o.logger;
     this.store = new ResourceStore(this.clock);
     this.metrics = createMetrics(this.store);
@@ -144,6 +150,7 @@ export class Manager {
           policy: o.policy,
           onProblem: (message, file) => this.recorder.record({ type: 'Warning', reason: 'InvalidSpec', message, involvedObject: { kind: 'Controller', namespace: '', name: file } }),
           onReload: (s) => log.debug(s, 'spec files reloaded'),
+          onHealth: (dir, reason) => this.noteSourceHealth(`files:${dir}`, reason),
         })
       : undefined;
     // Predicate: status-only updates do not wake the reconciler.
@@ -168,8 +175,9 @@ export class Manager {
     const claimObjects = await this.claims.load((m) => log.warn(m));
     const restored = (await this.apiSource.load((m) => log.warn(m))) + this.apiSource.restore(claimObjects, (m) => log.warn(m));
     if (restored) log.info({ restored }, 'restored applied resources from the state directory');
+    if (this.apiSource.degraded) this.noteSourceHealth('applied', this.apiSource.degraded);
     await this.files?.start();
-
+    this.sourcesLoaded = true;
     this.o.runtime.events(
       (ev) => {
         if (ev.labels[LABEL.managedBy] !== this.o.controllerId) return;
@@ -271,6 +279,32 @@ export class Manager {
     }
   }
 
+  /**
+   * Sources that could not be read whole (a missing spec directory, a broken
+   * file, a corrupt state file), with the reason: /readyz and the metric.
+   */
+  degradedSources(): string[] {
+    const out = [...(this.files?.degradedDirs() ?? new Map<string, string>())].map(([dir, reason]) => `files:${dir}: ${reason}`);
+    if (this.apiSource.degraded) out.push(`applied: ${this.apiSource.degraded}`);
+    return out;
+  }
+
+  /** A key no source holds is pruned only when every source that may declare it was read whole. */
+  private mayPrune(): boolean {
+    return (this.files?.mayPrune() ?? true) && this.apiSource.degraded === undefined;
+  }
+
+  private noteSourceHealth(source: string, reason: string | undefined): void {
+    this.metrics.sourceDegraded.set({ source }, reason === undefined ? 0 : 1);
+    if (reason !== undefined) {
+      this.recorder.record({ type: 'Warning', reason: 'SourceDegraded', message: `${source} cannot be read whole; nothing it may declare is pruned until it can: ${reason}`, involvedObject: { kind: 'Controller', namespace: '', name: source } });
+    } else {
+      this.recorder.record({ type: 'Normal', reason: 'SourceRecovered', message: `${source} is read whole again`, involvedObject: { kind: 'Controller', namespace: '', name: source } });
+      // Orphans held while it was Degraded are looked at again.
+      if (this.sourcesLoaded) void this.resync();
+    }
+  }
+
   private async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
     const started = performance.now();
     const resourceKey = parseKeyString(key);
@@ -290,6 +324,8 @@ export class Manager {
   }
 
   private reconcileKind(key: ResourceKey, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
+    // Held, not pruned: the source that may declare it comes back healthy first (then a resync looks again).
+    if (!this.store.get(key) && !this.mayPrune()) return Promise.resolve({});
     switch (key.kind) {
       case 'Instance':
         return this.instances.reconcile(key, signal);
@@ -336,6 +372,7 @@ export class Manager {
 }
 
 const POOL_WAKING_PHASES = new Set(['Probing', 'Ready', 'Unhealthy', 'Stopped', 'Failed', 'Removed']);
+const SHUTDOWN_SIGNAL_LISTENERS = 10_000;
 
 const CONTROLLER_NAMES: Record<Kind, string> = { Instance: 'instance', InstancePool: 'instancepool', InstanceClaim: 'instanceclaim' };
 

@@ -12,6 +12,8 @@ export interface ControllerMetrics {
   reconcileErrors: Counter<'controller'>;
   reconcileTime: Histogram<'controller'>;
   runtimeOp: Histogram<'op' | 'result'>;
+  /** 1 while a source cannot be read whole (nothing it may declare is pruned). */
+  sourceDegraded: Gauge<'source'>;
 }
 
 export function createMetrics(store: ResourceStore): ControllerMetrics {
@@ -36,6 +38,12 @@ export function createMetrics(store: ResourceStore): ControllerMetrics {
     help: 'Latency of runtime (engine) operations by operation and result',
     labelNames: ['op', 'result'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const sourceDegraded = new Gauge({
+    name: 'berth_source_degraded',
+    help: '1 while a source of desired state cannot be read whole (missing directory, unreadable or invalid file); nothing it may declare is pruned meanwhile',
+    labelNames: ['source'],
     registers: [registry],
   });
   new Gauge({
@@ -96,5 +104,5 @@ export function createMetrics(store: ResourceStore): ControllerMetrics {
       claimsTotal.inc({ pool, outcome });
     },
   };
-  return { registry, claims, reconcileTotal, reconcileErrors, reconcileTime, runtimeOp };
+  return { registry, claims, reconcileTotal, reconcileErrors, reconcileTime, runtimeOp, sourceDegraded };
 }

@@ -11,6 +11,8 @@ const ORIGIN = { source: 'api' } as const;
 export class ApiSource {
   private readonly file: string;
   private readonly writer: CoalescingWriter;
+  /** Why the state file could not be read whole at start; then nothing it may hold is pruned. */
+  degraded: string | undefined;
 
   constructor(
     private readonly store: ResourceStore,
@@ -34,7 +36,13 @@ export class ApiSource {
     try {
       items = JSON.parse(text) as unknown[];
     } catch (e) {
-      onError(`${this.file}: not valid JSON (${(e as Error).message}); applied resources were not restored`);
+      this.degraded = `${this.file}: not valid JSON (${(e as Error).message}); applied resources were not restored`;
+      onError(this.degraded);
+      return 0;
+    }
+    if (!Array.isArray(items)) {
+      this.degraded = `${this.file}: expected a JSON list of resources; applied resources were not restored`;
+      onError(this.degraded);
       return 0;
     }
     let loaded = 0;
@@ -42,7 +50,9 @@ export class ApiSource {
       const kind = (item as { kind?: string }).kind as keyof typeof KINDS;
       const parsed = KINDS[kind]?.schema.safeParse(item);
       if (!parsed?.success) {
-        onError(`${this.file}: entry ${i} (${kind ?? 'no kind'}) no longer validates; skipped`);
+        const message = `${this.file}: entry ${i} (${kind ?? 'no kind'}) no longer validates; skipped`;
+        this.degraded ??= message;
+        onError(message);
         return;
       }
       this.store.apply(parsed.data as Resource, ORIGIN);

@@ -1,9 +1,18 @@
 // A directory tree of YAML (a GitOps checkout), watched. Every change reloads
 // the tree (cheap, and immune to the editor rename dance); resources that
-// vanished are deleted from the store, so their containers are pruned. A file
-// that fails to parse keeps its last good resources: a typo must never prune
-// a tenant's container.
+// vanished are deleted from the store, so their containers are pruned.
+//
+// Only a directory read whole may prune. A directory that is missing, or holds
+// a file that cannot be read, parsed or validated, is Degraded: nothing it
+// declared before leaves the store, and mayPrune() answers no for any key the
+// store does not hold (after a restart nobody knows which keys the broken file
+// declared, so every orphan container is kept). The source holds this state
+// rather than remembering each file's last good resources because only the
+// source knows whether it was read whole, and a remembered version does not
+// survive a restart; the manager asks before it prunes what no source holds.
 import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { loadSpecPaths, type LoadedResource } from '../spec/load.js';
 import type { SpecError } from '../spec/errors.js';
 import type { ControllerPolicy } from '../spec/policy.js';
@@ -17,17 +26,26 @@ export interface FileSourceOptions {
   /** Problems found by a reload, each reported once until it goes away. */
   onProblem: (message: string, file: string) => void;
   onReload?: (summary: { resources: number; errors: number }) => void;
+  /** A directory became Degraded (reason) or healthy again (undefined). */
+  onHealth?: (dir: string, reason: string | undefined) => void;
   debounceMs?: number;
   /** A slow rescan as a safety net for missed inotify events (network filesystems, overflow). */
   rescanMs?: number;
   /** How long a resource must stay missing from the files before it is deleted. */
   deleteConfirmMs?: number;
+  /**
+   * How often each directory itself is looked at (one stat): a directory that
+   * is unmounted, moved or replaced sends its watcher no event.
+   */
+  rootCheckMs?: number;
 }
 
 export class FileSource {
-  private watchers: FSWatcher[] = [];
+  private readonly watchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
   private rescan: NodeJS.Timeout | undefined;
+  private rootCheck: NodeJS.Timeout | undefined;
+  private readonly roots = new Map<string, string>();
   private reloading: Promise<void> = Promise.resolve();
   private reported = new Set<string>();
   /** file -> keys it defined at its last good load. */
@@ -35,30 +53,69 @@ export class FileSource {
   /** keyString -> when a reload first found it missing. */
   private readonly missingSince = new Map<string, number>();
   private confirmTimer: NodeJS.Timeout | undefined;
+  /** dir -> why it could not be read whole at the last reload. */
+  private readonly degraded = new Map<string, string>();
+  private loaded = false;
 
   constructor(private readonly o: FileSourceOptions) {}
 
   async start(): Promise<void> {
     await this.reload();
-    for (const dir of this.o.dirs) {
-      try {
-        const w = watch(dir, { recursive: true }, () => this.schedule());
-        w.on('error', (e) => this.o.onProblem(`watching ${dir} failed: ${e.message}; falling back to periodic rescans`, dir));
-        this.watchers.push(w);
-      } catch (e) {
-        this.o.onProblem(`cannot watch ${dir}: ${(e as Error).message}`, dir);
-      }
-    }
+    for (const dir of this.o.dirs) this.watchDir(dir, true);
     this.rescan = setInterval(() => this.schedule(), this.o.rescanMs ?? 30_000);
     this.rescan.unref();
+    for (const dir of this.o.dirs) this.roots.set(dir, await rootIdentity(dir));
+    this.rootCheck = setInterval(() => void this.checkRoots(), this.o.rootCheckMs ?? 2_000);
+    this.rootCheck.unref();
+  }
+
+  private watchDir(dir: string, report: boolean): void {
+    this.watchers.get(dir)?.close();
+    this.watchers.delete(dir);
+    try {
+      const w = watch(dir, { recursive: true }, () => this.schedule());
+      w.on('error', (e) => this.o.onProblem(`watching ${dir} failed: ${e.message}; falling back to periodic rescans`, dir));
+      this.watchers.set(dir, w);
+    } catch (e) {
+      if (report) this.o.onProblem(`cannot watch ${dir}: ${(e as Error).message}`, dir);
+    }
+  }
+
+  /** A directory moved, replaced or (un)mounted gets a new watcher; a Degraded one is reloaded until it heals. */
+  private async checkRoots(): Promise<void> {
+    for (const dir of this.o.dirs) {
+      const now = await rootIdentity(dir);
+      if (now !== this.roots.get(dir)) {
+        this.roots.set(dir, now);
+        if (now !== 'missing') this.watchDir(dir, false);
+        this.schedule();
+      } else if (this.degraded.has(dir)) {
+        this.schedule();
+      }
+    }
   }
 
   stop(): void {
-    for (const w of this.watchers) w.close();
-    this.watchers = [];
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
     if (this.timer) clearTimeout(this.timer);
     if (this.confirmTimer) clearTimeout(this.confirmTimer);
     if (this.rescan) clearInterval(this.rescan);
+    if (this.rootCheck) clearInterval(this.rootCheck);
+  }
+
+  /** Directories that could not be read whole, with the first reason. */
+  degradedDirs(): Map<string, string> {
+    return new Map(this.degraded);
+  }
+
+  /**
+   * May a key that no source holds have its containers pruned? Not before the
+   * first load, and not while any directory is Degraded: the broken file may
+   * be the one that declares it.
+   */
+  mayPrune(): boolean {
+    return this.loaded && this.degraded.size === 0;
   }
 
   /** Reloads now; resolves when the store reflects the files. */
@@ -84,6 +141,7 @@ export class FileSource {
     const { resources, errors } = await loadSpecPaths(this.o.dirs, { policy: this.o.policy });
     const badFiles = new Set(errors.map((e) => e.file));
     this.report(errors);
+    this.noteHealth(errors);
 
     const nextByFile = new Map<string, ResourceKey[]>();
     const present = new Set<string>();
@@ -107,6 +165,12 @@ export class FileSource {
     for (const key of this.o.store.keysFrom((o) => o.source === 'file')) {
       const id = keyString(key);
       if (present.has(id)) continue;
+      // Declared by a directory that was not read whole: kept, not even counted as missing.
+      const origin = this.o.store.get(key)?.origin;
+      if (origin?.source === 'file' && this.degraded.has(this.dirOf(origin.file) ?? '')) {
+        this.missingSince.delete(id);
+        continue;
+      }
       const since = this.missingSince.get(id);
       if (since === undefined) {
         this.missingSince.set(id, now);
@@ -119,7 +183,28 @@ export class FileSource {
       }
     }
     this.byFile = nextByFile;
+    this.loaded = true;
     this.o.onReload?.({ resources: present.size, errors: errors.length });
+  }
+
+  private dirOf(file: string): string | undefined {
+    return this.o.dirs.find((d) => file === d || file.startsWith(d.endsWith(sep) ? d : d + sep));
+  }
+
+  /** Each directory with an error is Degraded (the first error is the reason); the others are healthy. */
+  private noteHealth(errors: SpecError[]): void {
+    const now = new Map<string, string>();
+    for (const e of errors) {
+      const dir = this.dirOf(e.file) ?? this.o.dirs[0]!;
+      if (!now.has(dir)) now.set(dir, errors.filter((x) => (this.dirOf(x.file) ?? this.o.dirs[0]) === dir).length > 1 ? `${e.format()} (and more)` : e.format());
+    }
+    for (const dir of this.o.dirs) {
+      const before = this.degraded.get(dir);
+      const after = now.get(dir);
+      if (after === undefined) this.degraded.delete(dir);
+      else this.degraded.set(dir, after);
+      if (before !== after) this.o.onHealth?.(dir, after);
+    }
   }
 
   private apply(loaded: LoadedResource): boolean {
@@ -140,4 +225,10 @@ export class FileSource {
     for (const e of errors) if (!this.reported.has(e.format())) this.o.onProblem(e.format(), e.file);
     this.reported = now;
   }
+}
+
+/** Device and inode of a directory, or "missing": what changes when it is moved, replaced or unmounted. */
+async function rootIdentity(dir: string): Promise<string> {
+  const info = await stat(dir).catch(() => undefined);
+  return info ? `${info.dev}:${info.ino}` : 'missing';
 }

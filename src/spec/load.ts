@@ -4,14 +4,16 @@
 // Bad input never throws and never blocks good input: each document is
 // validated on its own, each file is read on its own, and the result carries
 // both the resources that loaded and the errors of those that did not.
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants, type Dirent } from 'node:fs';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { Composer, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, SpecError } from './errors.js';
 import { DEFAULT_POLICY, policyViolations, type ControllerPolicy } from './policy.js';
 import { API_VERSION, KIND_NAMES, KINDS, keyString, keyOf, type Kind, type Resource } from './schema.js';
 import { templateOfInstance } from './desired.js';
+import { decodeUtf8 } from './utf8.js';
 
 /** Largest spec file (or stdin text) accepted. */
 export const MAX_SPEC_BYTES = 1024 * 1024;
@@ -76,54 +78,63 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
     results.push({ resources: [], errors: [new SpecError({ file }, message, { cause })] });
   };
 
-  const loadFile = async (file: string, size: number): Promise<void> => {
-    if (size > maxBytes) return fileError(file, tooLarge(size, maxBytes));
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      return fileError(file, `cannot read: ${ioMessage(e)}`, e);
+  const loadFile = async (file: string, real: string): Promise<void> => {
+    const read = await readRegularFile(real, maxBytes);
+    if ('error' in read) return fileError(file, read.error, read.cause);
+    const text = decodeUtf8(read.bytes);
+    if (typeof text !== 'string') {
+      results.push({ resources: [], errors: [new SpecError({ file, line: text.line, column: text.column }, `not valid UTF-8 (byte 0x${text.byte.toString(16).padStart(2, '0')} at column ${text.column})`)] });
+      return;
     }
     results.push(parseDocuments(text, file, options));
   };
 
-  const visit = async (path: string, explicit: boolean): Promise<void> => {
+  /**
+   * `root` is the real path of the directory the user named: inside it, links
+   * are followed only when they resolve inside it too (a ConfigMap volume's
+   * ..data links, a checkout's relative links); a link out, and anything that
+   * is not a regular file or directory, is an error and is never opened.
+   */
+  const visit = async (path: string, root: string | undefined, depth: number): Promise<void> => {
     let info;
     let real: string;
     try {
-      info = await stat(path);
       real = await realpath(path);
+      info = await stat(real);
     } catch (e) {
       return fileError(path, `cannot read: ${ioMessage(e)}`, e);
     }
-    // The same file or directory reached twice (a path given twice, a symlink loop) loads once.
+    if (root !== undefined && real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep)) {
+      return fileError(path, `links to ${real}, outside the spec directory ${root}: links out of the directory are not followed`);
+    }
+    // The same file or directory reached twice (a path given twice, a link inside the tree) loads once.
     if (seen.has(real)) return;
     seen.add(real);
     if (info.isDirectory()) {
-      let entries: string[];
+      if (depth > MAX_DIRECTORY_DEPTH) return fileError(path, `directories nested too deeply (more than ${MAX_DIRECTORY_DEPTH} levels)`);
+      let entries: Dirent[];
       try {
-        entries = (await readdir(path)).sort();
+        entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       } catch (e) {
         return fileError(path, `cannot read directory: ${ioMessage(e)}`, e);
       }
-      for (const name of entries) {
-        if (name.startsWith('.')) continue;
-        const child = join(path, name);
-        let childInfo;
-        try {
-          childInfo = await stat(child);
-        } catch (e) {
-          fileError(child, `cannot read: ${ioMessage(e)}`, e);
-          continue;
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue;
+        const child = join(path, entry.name);
+        const yamlName = /\.ya?ml$/i.test(entry.name);
+        // Other files are skipped without a look; a link is looked at (it may be a directory).
+        if (entry.isDirectory() || entry.isSymbolicLink() || yamlName) {
+          if (entry.isSymbolicLink() && !yamlName) {
+            const target = await stat(child).catch(() => undefined);
+            if (!target?.isDirectory()) continue;
+          }
+          await visit(child, root ?? real, depth + 1);
         }
-        if (childInfo.isDirectory()) await visit(child, false);
-        else if (childInfo.isFile() && /\.ya?ml$/i.test(name)) await visit(child, false);
       }
       return;
     }
-    if (!info.isFile()) return fileError(path, 'not a regular file or directory');
-    // A file named explicitly loads whatever its extension; one found in a directory only as *.yaml / *.yml.
-    if (explicit || /\.ya?ml$/i.test(path)) await loadFile(path, info.size);
+    if (!info.isFile()) return fileError(path, 'not a regular file or directory (devices, pipes and sockets are not read)');
+    await loadFile(path, real);
   };
 
   for (const path of paths) {
@@ -139,9 +150,52 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
       }
       continue;
     }
-    await visit(path, true);
+    // A path named explicitly loads whatever its extension; inside a directory only *.yaml / *.yml.
+    await visit(path, undefined, 0);
   }
   return markDuplicates(results);
+}
+
+/** Directories below a spec directory deeper than this are an error (a link loop is caught by realpath first). */
+export const MAX_DIRECTORY_DEPTH = 32;
+
+/**
+ * Opens, checks the open file is regular and within the limit (fstat, before
+ * reading a byte), and reads at most limit + 1 bytes: a file that grows
+ * meanwhile, or one that reports size 0 (/proc), is still bounded.
+ */
+async function readRegularFile(path: string, limit: number): Promise<{ bytes: Buffer } | { error: string; cause?: unknown }> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    return { error: `cannot read: ${ioMessage(e)}`, cause: e };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { error: 'not a regular file (devices, pipes and sockets are not read)' };
+    if (info.size > limit) return { error: tooLarge(info.size, limit) };
+    const buf = Buffer.alloc(Math.min(limit + 1, Math.max(info.size, 0) + 1));
+    let filled = 0;
+    while (filled < buf.length) {
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > limit) return { error: tooLarge(filled, limit) };
+    // Grew past its fstat size: read on up to the limit.
+    if (filled === buf.length) {
+      const more = Buffer.alloc(limit + 1 - filled);
+      const { bytesRead } = more.length > 0 ? await handle.read(more, 0, more.length, filled) : { bytesRead: 0 };
+      if (filled + bytesRead > limit) return { error: `file is too large (more than ${limit} bytes; the limit is ${limit})` };
+      return { bytes: Buffer.concat([buf.subarray(0, filled), more.subarray(0, bytesRead)]) };
+    }
+    return { bytes: buf.subarray(0, filled) };
+  } catch (e) {
+    return { error: `cannot read: ${ioMessage(e)}`, cause: e };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /**

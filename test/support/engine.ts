@@ -35,7 +35,7 @@ export function uniqueControllerId(): string {
   return `berth-test-${randomBytes(4).toString('hex')}`;
 }
 
-/** Force-removes every container (and its anonymous volumes) labelled managed-by=<managedBy>; returns how many. */
+/** Force-removes every container (and its anonymous volumes), then the named volumes, labelled managed-by=<managedBy>; returns how many containers. */
 export async function cleanupByLabel(managedBy: string, docker: Dockerode = testDocker()): Promise<number> {
   if (!managedBy.trim()) throw new Error('cleanupByLabel: refusing an empty managed-by value');
   const containers = await docker.listContainers({ all: true, filters: { label: [`${LABEL.managedBy}=${managedBy}`] } });
@@ -46,6 +46,18 @@ export async function cleanupByLabel(managedBy: string, docker: Dockerode = test
         .remove({ force: true, v: true })
         .catch((e: { statusCode?: number }) => {
           if (e.statusCode !== 404 && e.statusCode !== 409) throw e; // gone, or already being removed
+        }),
+    ),
+  );
+  // Named volumes berth created for this id's resources, and its engine lock.
+  const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL.managedBy}=${managedBy}`] } });
+  await Promise.all(
+    (Volumes ?? []).map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove()
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 404) throw e;
         }),
     ),
   );

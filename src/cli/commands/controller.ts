@@ -12,12 +12,15 @@ import { Manager } from '../../controller/manager.js';
 import { LEADER_ELECTION_DEFAULTS } from '../../controller/leader-election-defaults.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { DockerRuntime } from '../../runtime/docker/docker-runtime.js';
+import { EngineLock } from '../../runtime/docker/engine-lock.js';
 import type { Runtime } from '../../runtime/types.js';
 import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
 import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
 import { formatDuration, parseDuration } from '../duration.js';
+import { addPolicyOptions, policyFromFlags } from '../policy-flags.js';
+import { CliError } from '../errors.js';
 
-interface ControllerFlags {
+interface ControllerFlags extends Record<string, unknown> {
   specs: string[];
   stateDir: string;
   listen: string;
@@ -26,9 +29,6 @@ interface ControllerFlags {
   workers: string;
   maxConcurrentOps: string;
   resync: string;
-  allowPrivileged?: boolean;
-  allowHostNetwork?: boolean;
-  allowBindMounts?: boolean;
   defaultCpus: string;
   defaultMemory: string;
   defaultPids: string;
@@ -45,12 +45,13 @@ interface ControllerFlags {
   renewDeadline: string;
   retryPeriod: string;
   watchStallTimeout: string;
+  forceTakeover?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('controller')
     .description('run the controller: converge the engine to the specs and serve the API')
     .option('--specs <dir>', 'a directory of YAML specs to watch (repeatable)', collect, [])
@@ -61,9 +62,6 @@ export function register(program: Command): void {
     .option('--workers <n>', 'concurrent reconciles', '8')
     .option('--max-concurrent-ops <n>', 'concurrent engine operations', '16')
     .option('--resync <seconds>', 'periodic full resync', '300')
-    .option('--allow-privileged', 'allow privileged containers')
-    .option('--allow-host-network', 'allow network: host')
-    .option('--allow-bind-mounts', 'allow bind mounts')
     .option('--default-cpus <cpus>', 'CPU limit of templates that set none', DEFAULT_POLICY.defaults.cpus)
     .option('--default-memory <quantity>', 'memory limit of templates that set none', DEFAULT_POLICY.defaults.memory)
     .option('--default-pids <n>', 'pids limit of templates that set none', String(DEFAULT_POLICY.defaults.pids))
@@ -80,7 +78,8 @@ export function register(program: Command): void {
     .option('--renew-deadline <duration>', 'how long the leader retries renewing before it stops acting', formatDuration(LEADER_ELECTION_DEFAULTS.renewDeadlineMs))
     .option('--retry-period <duration>', 'interval between lease attempts', formatDuration(LEADER_ELECTION_DEFAULTS.retryPeriodMs))
     .option('--watch-stall-timeout <duration>', 'a watch with no event and no bookmark for this long is restarted', '90s')
-    .action(async (flags: ControllerFlags) => {
+    .option('--force-takeover', 'start even if another controller with this --controller-id seems active on the engine (it would prune what this one does not declare)');
+  addPolicyOptions(cmd).action(async (flags: ControllerFlags) => {
       await runController(flags);
     });
 }
@@ -91,11 +90,8 @@ async function runController(flags: ControllerFlags): Promise<void> {
   const token = flags.tokenFile ? await readTokenFile(flags.tokenFile) : undefined;
   assertListenAllowed(host, flags.tokenFile);
   const policy: ControllerPolicy = {
-    ...DEFAULT_POLICY,
+    ...policyFromFlags(flags),
     defaults: { cpus: flags.defaultCpus, memory: flags.defaultMemory, pids: Number(flags.defaultPids) },
-    allowPrivileged: flags.allowPrivileged ?? false,
-    allowHostNetwork: flags.allowHostNetwork ?? false,
-    allowBindMounts: flags.allowBindMounts ?? false,
   };
   const mode = resolveMode(flags);
   const stateDir = resolve(flags.stateDir);
@@ -107,7 +103,13 @@ async function runController(flags: ControllerFlags): Promise<void> {
   const runtime: Runtime =
     mode.runtime === 'kubernetes'
       ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels) })
-      : new DockerRuntime({});
+      : new DockerRuntime({ allowForeignVolumes: policy.allowForeignVolumes });
+  // One controller id per engine (with --leader-elect the Lease is the lock; Pods have no engine to lock).
+  const engineLock = runtime instanceof DockerRuntime && !flags.leaderElect ? new EngineLock(runtime.docker, flags.controllerId, runtime.timeouts) : undefined;
+  if (engineLock) {
+    const { tookOverFrom } = await engineLock.acquire({ force: flags.forceTakeover ?? false });
+    if (tookOverFrom) logger.warn({ previous: tookOverFrom }, 'took over the engine lock of a controller with this id that is gone (or --force-takeover)');
+  }
   const identity = process.env.POD_NAME || `${hostname()}_${process.pid}`;
   runner = new ControllerRunner({
     createManager: (onPruned) =>
@@ -167,11 +169,20 @@ async function runController(flags: ControllerFlags): Promise<void> {
     registry: manager.metrics.registry,
     policy,
     isReady: () => runner.ready,
+    // A follower has not loaded the sources: 503 with Retry-After, never an empty list.
+    isLoaded: () => manager.sourcesLoaded,
+    degradedSources: () => manager.degradedSources(),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
   });
-  await api.listen(host, Number(portText));
+  try {
+    await api.listen(host, Number(portText));
+  } catch (e) {
+    await engineLock?.release().catch(() => undefined);
+    // Not "cannot reach the controller": this is the controller, and it cannot listen.
+    throw new CliError(`cannot listen on ${flags.listen}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${(e as NodeJS.ErrnoException).code === 'ENOTFOUND' ? ` (${host} does not resolve on this machine; use an IP address such as 127.0.0.1)` : ''}`, 1, [], { cause: e });
+  }
   logger.info(
     { listen: flags.listen, source: mode.source, runtime: mode.runtime, specs: flags.specs, namespace: flags.namespace ?? (mode.source === 'kubernetes' ? '(all)' : undefined), leaderElect: flags.leaderElect ?? false, identity, stateDir },
     'berth controller started',
@@ -184,6 +195,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     logger.info({ signal }, 'shutting down: in-flight operations are aborted, containers keep running');
     void (async () => {
       await runner.stop(); // stops acting, then releases the lease
+      await engineLock?.release().catch((e: Error) => logger.warn({ err: e.message }, 'could not release the engine lock; the next start sees this process gone and takes it over'));
       await api.close();
       logger.info('stopped');
       logger.flush();

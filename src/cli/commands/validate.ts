@@ -1,18 +1,18 @@
 // `berth validate -f FILE|DIR|-...`: offline; every error as `file:line path: message`.
 import type { Command } from 'commander';
-import { DEFAULT_POLICY } from '../../spec/policy.js';
 import { ioOf, setExitCode } from '../context.js';
 import { CliError } from '../errors.js';
 import { loadForClient } from '../specs.js';
+import { addPolicyOptions, policyFromFlags } from '../policy-flags.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('validate')
-    .description("check spec files offline against the schemas and the default controller's policy")
-    .requiredOption('-f, --filename <path...>', 'spec files or directories ("-" for stdin)')
-    .action(async (opts: { filename: string[] }, cmd: Command) => {
+    .description("check spec files offline against the schemas and the controller's isolation policy (the default one, plus the --allow-* flags given)")
+    .requiredOption('-f, --filename <path...>', 'spec files or directories ("-" for stdin)');
+  addPolicyOptions(cmd).action(async (opts: { filename: string[] } & Record<string, unknown>, cmd: Command) => {
       const io = ioOf(cmd);
-      const { resources, errors } = await loadForClient(opts.filename, io, DEFAULT_POLICY);
+      const { resources, errors } = await loadForClient(opts.filename, io, policyFromFlags(opts));
       for (const e of errors) io.out(`${e.format()}\n`);
       const n = resources.length;
       const noun = (k: number, w: string): string => `${k} ${w}${k === 1 ? '' : 's'}`;

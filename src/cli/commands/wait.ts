@@ -11,6 +11,9 @@ import { collectionPath, objectName, objectPath, parseTarget } from '../kinds.js
 import type { ApiObject } from '../objects.js';
 import { evaluateWait, parseWaitFor, type WaitState } from '../wait-condition.js';
 
+/** The controller is still loading its sources (503): ask again, as when it is away. */
+const isLoading = (e: unknown): boolean => e instanceof ApiStatusError && e.httpStatus === 503;
+
 /** Pause before watching again when the stream ends or the controller is briefly away. */
 const RECONNECT_MS = 1000;
 
@@ -21,7 +24,7 @@ export function register(program: Command): void {
     .argument('<target>', 'TYPE/NAME, e.g. instance/web')
     .argument('[name]', 'name, when TYPE is given on its own')
     .requiredOption('--for <condition>', 'condition=NAME[=STATUS] (STATUS defaults to True), or delete')
-    .option('--timeout <duration>', 'give up after this long (e.g. 60s, 2m)', '30s');
+    .option('--timeout <duration>', 'give up after this long (e.g. 60s, 2m); an object that does not exist yet, or a controller not answering yet, is waited for within it', '30s');
   addNamespaceOptions(cmd);
   addClientOptions(cmd).action(async (target: string, nameArg: string | undefined, flags: { for: string; timeout: string }, cmd: Command) => {
     const io = ioOf(cmd);
@@ -38,18 +41,22 @@ export function register(program: Command): void {
     const client = await clientOf(cmd);
     const shown = `${KINDS[kind].singular}/${name}`;
 
-    let state: WaitState;
-    try {
-      state = evaluateWait(await client.get<ApiObject>(objectPath(kind, namespace, name)), want);
-    } catch (e) {
-      if (!(e instanceof ApiStatusError && e.httpStatus === 404 && want.type === 'delete')) throw e;
-      state = evaluateWait(undefined, want);
-    }
-
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), timeoutMs);
     io.interrupted?.addEventListener('abort', () => stop.abort(), { once: true });
+
+    // An object that does not exist yet (a spec file just written, a controller still starting) is waited for.
+    let state: WaitState = evaluateWait(undefined, want);
     let unreachable = false;
+    try {
+      state = evaluateWait(await client.get<ApiObject>(objectPath(kind, namespace, name), undefined, stop.signal), want);
+    } catch (e) {
+      if (e instanceof UnreachableError || isLoading(e)) unreachable = e instanceof UnreachableError;
+      else if (!stop.signal.aborted && !(e instanceof ApiStatusError && e.httpStatus === 404)) {
+        clearTimeout(timer);
+        throw e;
+      }
+    }
     try {
       // Without a resourceVersion the watch opens with the object's current state, so nothing falls between GET and watch.
       while (!state.met && !stop.signal.aborted) {
@@ -65,8 +72,8 @@ export function register(program: Command): void {
             stop.signal,
           );
         } catch (e) {
-          if (!(e instanceof UnreachableError)) throw e;
-          unreachable = true; // the controller may be restarting: keep trying until the timeout
+          if (!(e instanceof UnreachableError) && !isLoading(e)) throw e;
+          unreachable = e instanceof UnreachableError; // the controller may be starting or restarting: keep trying until the timeout
         }
         if (!state.met && !stop.signal.aborted) await sleep(RECONNECT_MS, undefined, { signal: stop.signal }).catch(() => undefined);
       }

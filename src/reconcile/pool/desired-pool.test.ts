@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { desiredPool } from '../../spec/desired.js';
 import { configHash } from '../../spec/hash.js';
-import { effectiveTemplate } from '../../spec/policy.js';
+import { DEFAULT_POLICY, effectiveTemplate } from '../../spec/policy.js';
 import { InstancePoolSchema } from '../../spec/schema.js';
 
 const runners = (spec: Record<string, unknown> = {}) =>
@@ -37,7 +37,7 @@ describe('desiredPool', () => {
     const a = desiredPool(runners());
     const b = desiredPool(InstancePoolSchema.parse({ ...runners(), spec: { ...runners().spec, template: { ...runners().spec.template, image: 'python:3.13-slim' } } }));
     expect(b.hash.hash).not.toBe(a.hash.hash);
-    const tight = desiredPool(runners(), { defaults: { cpus: '0.5', memory: '1Gi', pids: 64 }, allowPrivileged: false, allowHostNetwork: false, allowBindMounts: false, allowedCapAdd: [] });
+    const tight = desiredPool(runners(), { ...DEFAULT_POLICY, defaults: { cpus: '0.5', memory: '1Gi', pids: 64 }, allowedCapAdd: [] });
     expect(tight.template.resources).toEqual({ nanoCpus: 5e8, memoryBytes: 256 * 1024 * 1024, pids: 64 });
   });
 });

@@ -11,6 +11,7 @@ import { runExec } from './exec.js';
 import { ensureImage, type PullPolicy } from './image.js';
 import { containerLogs } from './logs.js';
 import { listFilters, needsInspect, observedFromInspect, observedFromSummary, withExitDetails } from './observe.js';
+import { ensureOwnedVolumes } from './volume-ownership.js';
 import { usageFromStats, type StatsDocument } from './usage.js';
 
 export const DEFAULT_SOCKET_PATH = '/var/run/docker.sock';
@@ -23,6 +24,8 @@ export interface DockerRuntimeOptions {
   timeouts?: Partial<DockerTimeouts>;
   /** Inspects of stopped containers run in parallel up to this many per list (default 8). */
   listInspectConcurrency?: number;
+  /** Mount named volumes berth did not create for the resource (--allow-foreign-volumes); default false. */
+  allowForeignVolumes?: boolean;
 }
 
 function defaultClient(socketPath: string | undefined): Dockerode {
@@ -50,8 +53,10 @@ export class DockerRuntime implements Runtime {
   readonly docker: Dockerode;
   readonly timeouts: DockerTimeouts;
   private readonly listInspectConcurrency: number;
+  private readonly allowForeignVolumes: boolean;
 
   constructor(opts: DockerRuntimeOptions = {}) {
+    this.allowForeignVolumes = opts.allowForeignVolumes ?? false;
     this.docker = opts.docker ?? defaultClient(opts.socketPath);
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.listInspectConcurrency = opts.listInspectConcurrency ?? 8;
@@ -103,6 +108,7 @@ export class DockerRuntime implements Runtime {
     if (!req.labels[LABEL.managedBy]) {
       throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     }
+    if (!this.allowForeignVolumes) await ensureOwnedVolumes(this.docker, req, this.timeouts, signal);
     const container = await dockerCall('create', this.timeouts.create, signal, (s) => this.docker.createContainer({ ...createOptions(req), abortSignal: s }));
     return container.id;
   }
