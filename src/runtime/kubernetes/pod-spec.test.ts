@@ -59,6 +59,10 @@ describe('podFor', () => {
               privileged: false,
               allowPrivilegeEscalation: false,
               seccompProfile: { type: 'RuntimeDefault' },
+              // No user in the template: nobody, so PodSecurity `restricted` admits it.
+              runAsUser: 65534,
+              runAsGroup: 65534,
+              runAsNonRoot: true,
             },
             volumeMounts: [],
             stdin: false,

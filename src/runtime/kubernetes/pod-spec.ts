@@ -13,8 +13,10 @@
 //   escalation (unless privileged or CAP_SYS_ADMIN, which the API refuses
 //   together with it), seccomp RuntimeDefault (Docker's default profile;
 //   not for privileged containers), no service-account token, no service
-//   links. With the defaults this satisfies the "restricted" Pod Security
-//   Standard except runAsNonRoot, which only a numeric non-zero `user` sets.
+//   links. Without `user` the container runs as DEFAULT_POD_UID (65534,
+//   nobody) with runAsNonRoot, so the defaults pass the "restricted" Pod
+//   Security Standard (namespaces enforcing it admit berth's Pods); a
+//   template that wants the image's root user says `user: "0"`.
 // - `user` must be numeric ("1000" or "1000:1000") on Kubernetes: the API has
 //   no user names; a name is refused (Invalid) rather than silently running
 //   as the image's user.
@@ -42,6 +44,8 @@ import { LABEL, type CreateRequest } from '../types.js';
 import type { EffectiveTemplate } from '../../spec/policy.js';
 
 export const CONTAINER_NAME = 'main';
+/** The uid (and gid) of a Pod whose template names no user: nobody, as PodSecurity `restricted` requires a non-root user. */
+export const DEFAULT_POD_UID = 65534;
 export const RESERVED_PREFIX = 'berth.dev/';
 /** The berth name of a Pod whose metadata.name differs (renamed, or shortened to fit): see rename in kubernetes-runtime.ts. */
 export const ANNOTATION_CONTAINER_NAME = 'berth.dev/container-name';
@@ -145,12 +149,10 @@ function securityContext(t: EffectiveTemplate): V1SecurityContext {
   // The API refuses allowPrivilegeEscalation=false together with privileged or CAP_SYS_ADMIN (which imply it).
   if (!s.privileged && !add.includes('SYS_ADMIN')) sc.allowPrivilegeEscalation = !s.noNewPrivileges;
   if (!s.privileged) sc.seccompProfile = { type: 'RuntimeDefault' };
-  if (t.user !== undefined) {
-    const { uid, gid } = parseUser(t.user);
-    sc.runAsUser = uid;
-    if (gid !== undefined) sc.runAsGroup = gid;
-    if (uid !== 0) sc.runAsNonRoot = true;
-  }
+  const { uid, gid } = t.user !== undefined ? parseUser(t.user) : { uid: DEFAULT_POD_UID, gid: DEFAULT_POD_UID };
+  sc.runAsUser = uid;
+  if (gid !== undefined) sc.runAsGroup = gid;
+  if (uid !== 0) sc.runAsNonRoot = true;
   return sc;
 }
 
