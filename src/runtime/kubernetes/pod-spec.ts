@@ -6,7 +6,11 @@
 // Decisions (see also kubernetes-runtime.ts):
 // - One container, `main`. restartPolicy Never: berth restarts by itself
 //   (restartPolicy, backoff, CrashLoopBackOff), as it does on Docker.
-// - Requests = limits (Guaranteed QoS): cpu in millicores, memory in bytes.
+// - Limits are the template's cpus and memory (cpu in millicores, memory in
+//   bytes). Requests are small (at most POD_REQUEST: 100m, 64Mi; never above
+//   the limit), Burstable QoS: the scheduler reserves requests, and with
+//   requests = limits the controller default of 1 CPU let a 2-CPU node hold
+//   one warm member, leaving the rest of a pool unschedulable.
 //   `pids` has no per-Pod field (the kubelet's --pod-max-pids is node-wide),
 //   so it is not enforced on Kubernetes; ephemeral storage is not limited.
 // - Hardened like the Docker runtime: capabilities drop/add, no privilege
@@ -169,9 +173,13 @@ function volumes(t: EffectiveTemplate): { volumes: V1Volume[]; mounts: V1VolumeM
   return { volumes: vols, mounts };
 }
 
+/** What the scheduler reserves per Pod at most: see the header. */
+export const POD_REQUEST = { nanoCpus: 100e6, memoryBytes: 64 * 1024 * 1024 };
+
 function container(t: EffectiveTemplate, mounts: V1VolumeMount[]): V1Container {
   const cpu = cpuQuantity(t.resources.nanoCpus);
   const memory = String(t.resources.memoryBytes);
+  const requests = { cpu: cpuQuantity(Math.min(t.resources.nanoCpus, POD_REQUEST.nanoCpus)), memory: String(Math.min(t.resources.memoryBytes, POD_REQUEST.memoryBytes)) };
   const c: V1Container = {
     name: CONTAINER_NAME,
     image: t.image,
@@ -183,7 +191,7 @@ function container(t: EffectiveTemplate, mounts: V1VolumeMount[]): V1Container {
       // A host binding only when the template fixes one (Docker's ephemeral host ports have no Pod equivalent).
       ...(p.hostPort !== undefined ? { hostPort: p.hostPort, hostIP: p.hostIP } : {}),
     })),
-    resources: { limits: { cpu, memory }, requests: { cpu, memory } },
+    resources: { limits: { cpu, memory }, requests },
     securityContext: securityContext(t),
     volumeMounts: mounts,
     stdin: false,
