@@ -106,7 +106,13 @@ async function runController(flags: ControllerFlags): Promise<void> {
   let runner: ControllerRunner | undefined;
   const runtime: Runtime =
     mode.runtime === 'kubernetes'
-      ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels) })
+      ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({
+          kubeConfig: kubeConfig!,
+          // A namespace-scoped controller lists, watches and creates Pods in its namespace only: listing
+          // cluster-wide, two controllers scoped to two namespaces pruned each other's Pods.
+          ...(mode.source === 'kubernetes' && flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+          ownerReference: (labels) => runner?.ownerReference(labels),
+        })
       : new DockerRuntime({});
   const identity = process.env.POD_NAME || `${hostname()}_${process.pid}`;
   runner = new ControllerRunner({
