@@ -81,6 +81,7 @@ export class Manager {
       runtime: o.runtime,
       limiter: { run: (fn, signal) => limiter.run(fn, signal) },
       onTransition: (owner) => this.enqueue(owner),
+      onFailed: (owner) => this.queue.addRateLimited(keyString(owner)),
       onProbe: (owner, id, result) => {
         if (owner.kind === 'Instance') this.instances.recordProbe(owner, id, result);
       },
