@@ -5,6 +5,8 @@
 #                         nc, httpd, wget, kill, timeout, grep, tr, ps, ...)
 #   berth-test/nosh:1     only /busybox, no shell on the PATH: for what must
 #                         work when an image has no sh (exec timeout kill)
+#   berth-test/nocmd:1    /busybox and no CMD or ENTRYPOINT: the engine refuses
+#                         to create a container from it without a command
 #
 # Idempotent: each image carries the label dev.berth.test-image-digest, a
 # sha256 over its Dockerfile, its root filesystem listing and the busybox
@@ -100,3 +102,13 @@ ENV PATH=/nowhere
 CMD ["/busybox", "sleep", "3600"]
 EOF
 build berth-test/nosh:1 "$ctx"
+
+# --- berth-test/nocmd:1 ---
+ctx="$work/nocmd"
+mkdir -p "$ctx/rootfs"
+cp "$BUSYBOX" "$ctx/rootfs/busybox"
+cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY rootfs/ /
+EOF
+build berth-test/nocmd:1 "$ctx"

@@ -5,7 +5,7 @@
 // the same live container, its member is never handed to a new claim, and a
 // release after the failover still replaces the member.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noEngine } from './support/provided.js';
+import { noEngine, noKube } from './support/provided.js';
 import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine.js';
 import { managedContainers } from './support/controller.js';
 import { applyCrds, createNamespace, CustomResources, deleteNamespaces, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
@@ -13,7 +13,7 @@ import { startKubeController, type KubeController } from './support/kube-control
 
 const LEASE = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
 
-describe.skipIf(noEngine())('claims across a leader failover (Kubernetes source)', () => {
+describe.skipIf(noEngine() || noKube())('claims across a leader failover (Kubernetes source)', () => {
   let cluster: TestCluster;
   let crs: CustomResources;
   const controllerId = uniqueControllerId();

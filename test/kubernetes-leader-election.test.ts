@@ -5,7 +5,7 @@
 // durations than the defaults keep this fast; the defaults are asserted too.
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noEngine } from './support/provided.js';
+import { noEngine, noKube } from './support/provided.js';
 import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine.js';
 import { managedContainers } from './support/controller.js';
 import { applyCrds, createNamespace, CustomResources, deleteNamespaces, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
@@ -21,7 +21,7 @@ const sleeper = (name: string, namespace: string, env = 'a'): BerthObject => ({
   spec: { image: TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], stopGracePeriodSeconds: 1, env: [{ name: 'V', value: env }] },
 });
 
-describe.skipIf(noEngine())('leader election between two controller replicas', () => {
+describe.skipIf(noEngine() || noKube())('leader election between two controller replicas', () => {
   let cluster: TestCluster;
   let crs: CustomResources;
   const controllerId = uniqueControllerId();

@@ -2,23 +2,20 @@
 // runtime (`--source kubernetes --runtime kubernetes`). An Instance becomes a
 // Pod owned by it (ownerReference by uid) and reports Ready through /status;
 // deleting the Instance deletes the Pod before the Instance disappears (the
-// finalizer). On the test server a loop here plays the kubelet (Pending ->
-// Running); on a real cluster the image must be one its nodes can run:
-// BERTH_TEST_POD_IMAGE (e.g. busybox:1.36), else this file is skipped there.
+// finalizer). The Pods run on the test cluster's real node (the kit imports
+// the test images; another cluster's nodes must hold berth-test/busybox:1).
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IMAGE, uniqueControllerId } from './support/engine.js';
+import { noKube } from './support/provided.js';
 import { applyCrds, createNamespace, CustomResources, deleteNamespaces, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
 import { startKubeController, type KubeController } from './support/kube-controller.js';
 import { FINALIZER } from '../src/sources/kubernetes/custom-resource-source.js';
 
-const realWithoutImage = Boolean(process.env['BERTH_TEST_KUBECONFIG']) && !process.env['BERTH_TEST_POD_IMAGE'];
-
-describe.skipIf(realWithoutImage)('--source kubernetes --runtime kubernetes (Pods)', () => {
+describe.skipIf(noKube())('--source kubernetes --runtime kubernetes (Pods)', () => {
   let cluster: TestCluster;
   let crs: CustomResources;
   let controller: KubeController | undefined;
-  let kubelet: NodeJS.Timeout | undefined;
   const controllerId = uniqueControllerId();
   let ns = '';
 
@@ -31,23 +28,10 @@ describe.skipIf(realWithoutImage)('--source kubernetes --runtime kubernetes (Pod
     ns = `berth-pods-${cluster.runId}`;
     await applyCrds(cluster.kc);
     await createNamespace(cluster.kc, ns);
-    const control = cluster.control;
-    if (control) {
-      // The kubelet: a Pending Pod starts running; one past its activeDeadlineSeconds (how the Pod runtime stops a Pod) is stopped.
-      kubelet = setInterval(() => {
-        type Pod = { metadata: { name: string; deletionTimestamp?: string }; spec?: { activeDeadlineSeconds?: number }; status?: { phase?: string } };
-        for (const p of (control.get(`/api/v1/namespaces/${ns}/pods`) ?? []) as Pod[]) {
-          if (p.metadata.deletionTimestamp) continue;
-          if (p.status?.phase === 'Pending') control.setPodPhase(ns, p.metadata.name, 'Running', true);
-          else if (p.status?.phase === 'Running' && p.spec?.activeDeadlineSeconds !== undefined) control.setPodPhase(ns, p.metadata.name, 'Failed', false, { reason: 'DeadlineExceeded', exitCode: 0 });
-        }
-      }, 50);
-    }
     controller = await startKubeController({ kc: cluster.kc, controllerId, namespace: ns, runtime: 'kubernetes' });
   });
 
   afterAll(async () => {
-    if (kubelet) clearInterval(kubelet);
     await controller?.stop();
     if (cluster) {
       await deleteNamespaces(cluster.kc, [ns]).catch(() => undefined);
@@ -60,7 +44,7 @@ describe.skipIf(realWithoutImage)('--source kubernetes --runtime kubernetes (Pod
       apiVersion: 'berth.dev/v1alpha1',
       kind: 'Instance',
       metadata: { name: 'web', namespace: ns },
-      spec: { image: process.env['BERTH_TEST_POD_IMAGE'] ?? TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], stopGracePeriodSeconds: 1 },
+      spec: { image: TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], stopGracePeriodSeconds: 1 },
     };
     const created = await crs.create(instance);
     const o = await crs.waitForCondition('Instance', ns, 'web', 'Ready', { timeoutMs: 90_000 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noEngine } from './support/provided.js';
+import { noEngine, noKube } from './support/provided.js';
 import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine.js';
 import { freePort, managedContainers, runCli } from './support/controller.js';
 import { applyCrds, createNamespace, CustomResources, deleteNamespaces, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
@@ -15,7 +15,7 @@ import { spawnKubeController, type KubeControllerProcess } from './support/kube-
 
 const LEASE_ARGS = ['--lease-duration', '3s', '--renew-deadline', '2s', '--retry-period', '500ms'];
 
-describe.skipIf(noEngine())('berth controller --source kubernetes (process)', () => {
+describe.skipIf(noEngine() || noKube())('berth controller --source kubernetes (process)', () => {
   let cluster: TestCluster;
   let crs: CustomResources;
   let root = '';

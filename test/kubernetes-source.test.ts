@@ -4,7 +4,7 @@
 // source, Docker runtime on the real engine) converging them: status through
 // /status, Ready conditions, generations, Events, the finalizer, invalid specs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noEngine } from './support/provided.js';
+import { noEngine, noKube } from './support/provided.js';
 import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine.js';
 import { managedContainers } from './support/controller.js';
 import { applyCrds, createNamespace, CustomResources, deleteNamespaces, exampleResources, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
@@ -18,7 +18,7 @@ const sleeper = (name: string, namespace: string, extra: Record<string, unknown>
   spec: { image: TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], stopGracePeriodSeconds: 1, ...extra },
 });
 
-describe.skipIf(noEngine())('Kubernetes custom resources -> the real engine', () => {
+describe.skipIf(noEngine() || noKube())('Kubernetes custom resources -> the real engine', () => {
   let cluster: TestCluster;
   let crs: CustomResources;
   let controller: KubeController | undefined;

@@ -2,11 +2,12 @@
 // mid-stream, silently stalled, or resumed from a compacted resourceVersion
 // (410), and writes answered with 409. Nothing is lost and nothing is done
 // twice: an edit made meanwhile is carried out exactly once, no duplicate
-// containers. On a real cluster (BERTH_TEST_KUBECONFIG) broken and stalled
-// watches come from a TCP proxy in front of it; compaction and injected 409s
-// need the test server and are skipped there.
+// containers. The cluster is real (BERTH_TEST_KUBECONFIG); the controller
+// talks to it through an HTTP proxy that breaks and stalls watches, answers
+// the next watch as the apiserver answers one from a compacted
+// resourceVersion (410 Expired), and injects 409s (kube-fault-proxy.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noEngine } from './support/provided.js';
+import { noEngine, noKube } from './support/provided.js';
 import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine.js';
 import { managedContainers } from './support/controller.js';
 import { applyCrds, createNamespace, CustomResources, deleteNamespaces, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
@@ -22,29 +23,28 @@ const sleeper = (name: string, namespace: string, env = 'a'): BerthObject => ({
   spec: { image: TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], stopGracePeriodSeconds: 1, env: [{ name: 'V', value: env }] },
 });
 
-describe.skipIf(noEngine())('the Kubernetes source through broken, stalled and expired watches', () => {
+describe.skipIf(noEngine() || noKube())('the Kubernetes source through broken, stalled and expired watches', () => {
   let cluster: TestCluster;
   let crs: CustomResources;
   let controller: KubeController;
   const controllerId = uniqueControllerId();
   let ns = '';
 
-  const control = () => cluster.control!;
-  const noServerControl = () => !cluster.control;
+  const proxy = () => cluster.faultProxy;
   const containersOf = async (name: string) => (await managedContainers(controllerId)).filter((c) => c.labels['berth.dev/name'] === name);
   const events = (name: string, reason: string) => controller.runner.manager.recorder.list({ name }).filter((e) => e.reason === reason).reduce((n, e) => n + e.count, 0);
   const stats = () => controller.runner.source!.informerStats().Instance;
   /** The controller's three watches are open (faults act on open watches). */
-  const watching = () => until('the watches to be open', () => (cluster.faults.openWatches() >= 3 ? true : undefined), 10_000);
+  const watching = () => until('the watches to be open', () => (proxy().watchCount() >= 3 ? true : undefined), 10_000);
 
   beforeAll(async () => {
-    cluster = await startTestCluster({ bookmarkIntervalMs: 200 });
+    cluster = await startTestCluster();
     crs = new CustomResources(cluster.kc);
     ns = `berth-wf-${cluster.runId}`;
     await applyCrds(cluster.kc);
     await createNamespace(cluster.kc, ns);
     await crs.create(sleeper('web', ns));
-    controller = await startKubeController({ kc: cluster.controllerKc, controllerId, namespace: ns, stallTimeoutMs: STALL_TIMEOUT_MS });
+    controller = await startKubeController({ kc: cluster.faultKc, controllerId, namespace: ns, stallTimeoutMs: STALL_TIMEOUT_MS });
     await crs.waitForCondition('Instance', ns, 'web', 'Ready');
   });
 
@@ -61,7 +61,7 @@ describe.skipIf(noEngine())('the Kubernetes source through broken, stalled and e
     await watching();
     const before = stats();
     const [old] = await containersOf('web');
-    cluster.faults.stallWatches();
+    proxy().stallWatches();
     const stalledAt = Date.now();
     await crs.patch('Instance', ns, 'web', { spec: { env: [{ name: 'V', value: 'b' }] } });
     const o = await crs.waitForCondition('Instance', ns, 'web', 'Ready', { observedGeneration: 2, timeoutMs: 20_000 });
@@ -78,7 +78,7 @@ describe.skipIf(noEngine())('the Kubernetes source through broken, stalled and e
   it('a broken watch is resumed: a resource created meanwhile gets exactly one container', async () => {
     await watching();
     const before = stats();
-    cluster.faults.breakWatches();
+    proxy().breakWatches();
     await crs.create(sleeper('api', ns));
     const o = await crs.waitForCondition('Instance', ns, 'api', 'Ready', { timeoutMs: 20_000 });
     await new Promise((r) => setTimeout(r, 1000));
@@ -88,15 +88,14 @@ describe.skipIf(noEngine())('the Kubernetes source through broken, stalled and e
     expect(events('api', 'Created')).toBe(1);
   });
 
-  it('410 Gone: re-lists and catches up with deletions and edits it missed', async (ctx) => {
-    if (noServerControl()) ctx.skip(); // compaction cannot be forced on a real cluster
+  it('410 Gone: re-lists and catches up with deletions and edits it missed', async () => {
     await watching();
     const before = stats();
-    control().stallWatches('forever');
+    proxy().stallWatches();
     await crs.delete('Instance', ns, 'api'); // held by the finalizer: MODIFIED with deletionTimestamp, unseen
     await crs.patch('Instance', ns, 'web', { spec: { env: [{ name: 'V', value: 'c' }] } });
-    control().compactBefore(control().resourceVersion());
-    control().breakWatches();
+    proxy().expireNextWatches(3); // each resumed watch hears 410 Expired, as from a compacted resourceVersion
+    proxy().breakWatches();
     await until('api gone', async () => ((await crs.get('Instance', ns, 'api')) ? undefined : true), 20_000);
     expect(await containersOf('api')).toEqual([]);
     const o = await crs.waitForCondition('Instance', ns, 'web', 'Ready', { observedGeneration: 3, timeoutMs: 20_000 });
@@ -105,12 +104,11 @@ describe.skipIf(noEngine())('the Kubernetes source through broken, stalled and e
     expect(events('web', 'ConfigDrift')).toBe(2);
   });
 
-  it('409 on the finalizer and status writes: retried on fresh data', async (ctx) => {
-    if (noServerControl()) ctx.skip(); // injected answers need the test server
+  it('409 on the finalizer and status writes: retried on fresh data', async () => {
     await watching();
     const name = 'conflicted';
-    const removeMain = control().injectFault({ method: 'PATCH', path: new RegExp(`/instances/${name}(\\?|$)`), status: 409, reason: 'Conflict', times: 2 });
-    const removeStatus = control().injectFault({ method: 'PATCH', path: new RegExp(`/instances/${name}/status`), status: 409, reason: 'Conflict', times: 2 });
+    const removeMain = proxy().injectFault({ method: 'PATCH', path: new RegExp(`/instances/${name}(\\?|$)`), status: 409, reason: 'Conflict', times: 2 });
+    const removeStatus = proxy().injectFault({ method: 'PATCH', path: new RegExp(`/instances/${name}/status`), status: 409, reason: 'Conflict', times: 2 });
     await crs.create(sleeper(name, ns));
     const o = await crs.waitForCondition('Instance', ns, name, 'Ready', { timeoutMs: 20_000 });
     expect(o.metadata.finalizers).toEqual([FINALIZER]);

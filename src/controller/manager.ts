@@ -93,12 +93,13 @@ export class Manager {
       runtime: o.runtime,
       limiter: { run: (fn, signal) => limiter.run(fn, signal) },
       onTransition: (owner, phase) => {
-        // A pool looks again when a member came up, passed or failed its probe, stopped, failed or is gone;
-        // the steps in between (creating, starting, stopping, removing) change nothing it decides on.
+        // A pool looks again when a member came up, passed or failed its probe, stopped, or is gone;
+        // the steps in between change nothing it decides on.
         if (owner.kind !== 'InstancePool' || POOL_WAKING_PHASES.has(phase)) this.enqueue(owner);
         // A member passing its probe serves the oldest waiting claim now, not after a list.
         if (owner.kind === 'InstancePool' && phase === 'Ready') this.binder.memberChanged(owner);
       },
+      onFailed: (owner) => this.queue.addRateLimited(keyString(owner)),
       onProbe: (owner, id, result) => {
         if (owner.kind === 'Instance') this.instances.recordProbe(owner, id, result);
       },

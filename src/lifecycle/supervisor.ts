@@ -21,10 +21,18 @@ export interface SupervisorOptions {
   /** The global --max-concurrent-ops limit. */
   limiter: OperationLimiter;
   /**
-   * A container's lifecycle phase changed (not every probe): the owner should
-   * be reconciled. `phase` is the new phase ("Ready", "Removed", ...).
+   * A container's lifecycle phase changed (not every probe, nor the steps of
+   * an operation in flight): the owner should be reconciled. `phase` is the
+   * new phase ("Ready", "Removed", ...).
    */
   onTransition: (owner: ResourceKey, phase: string, containerId: string | undefined) => void;
+  /**
+   * An operation failed for good (a refusal, or retries exhausted): the owner
+   * should be reconciled again, but through the work queue's per-key backoff
+   * (default: onTransition). An immediate requeue re-planned the same
+   * refused create at once: a hot loop (issue 14, item 2).
+   */
+  onFailed?: (owner: ResourceKey) => void;
   /** A probe ran; its result may be written to status without a reconcile. */
   onProbe?: (owner: ResourceKey, containerId: string, result: { ok: boolean; message: string; time: number }) => void;
   /** Latency of one runtime operation, for metrics. */
@@ -63,6 +71,14 @@ export interface ActorView {
   /** Operations gave up: the error the owner's reconcile reports. */
   failed?: Error;
 }
+
+/**
+ * Phases an operation passes through while its caller awaits it (the
+ * reconcile that asked for it, or the actor's own retry): they need no
+ * reconcile of their own, and enqueuing the owner for them marked it dirty
+ * mid-reconcile, so a failing create ran again at once, past the backoff.
+ */
+const IN_FLIGHT_PHASES: ReadonlySet<string> = new Set(['Pending', 'Creating', 'Starting', 'Stopping', 'Removing']);
 
 /** The user-visible phase of a container: the machine's state, capitalised. */
 export function phaseOf(snapshot: Snapshot): string {
@@ -290,7 +306,12 @@ export class Supervisor {
         }
         if (phase !== last) {
           last = phase;
-          this.opts.onTransition(owner, phase, s.context.containerId);
+          if (s.matches('failed')) {
+            // A transient failure is retried by the actor itself; one it gave up on goes through the queue's backoff.
+            if (s.context.gaveUp) (this.opts.onFailed ?? ((o: ResourceKey) => this.opts.onTransition(o, phase, s.context.containerId)))(owner);
+          } else if (!IN_FLIGHT_PHASES.has(phase)) {
+            this.opts.onTransition(owner, phase, s.context.containerId);
+          }
         }
       },
       error: () => this.entries.delete(actorId),

@@ -1,11 +1,17 @@
-// The Kubernetes API the Kubernetes-mode tests run against: the in-process
-// test API server (CI), or a real cluster when BERTH_TEST_KUBECONFIG points at
-// its kubeconfig (kind, k3d, ...). Everything goes through client-node, so the
-// same tests hold on both. Broken and stalled watches are the test server's
-// control there, and a TCP proxy in front of a real cluster (the controller
-// talks through it); compaction (410) and injected errors exist only on the
-// test server. BERTH_TEST_PROXY=1 puts the proxy in front of the test server
-// too, to check the proxy path without a cluster.
+// The real Kubernetes the Kubernetes-mode tests run against: the cluster named
+// by BERTH_TEST_KUBECONFIG (scripts/ensure-kube.sh starts the kit in
+// ../shared/kube and prints it; any cluster whose nodes can run the test
+// images works). Without one, global-setup.ts skips these tests with a banner,
+// and fails the run under CI=true. Broken and stalled watches come from a TCP
+// proxy between the controller and the cluster (kube-proxy.ts); answers a
+// healthy cluster will not give on demand (429, 503, 410 Expired) from an HTTP
+// proxy that forwards everything else (kube-fault-proxy.ts).
+//
+// For a test that needs the cluster:
+//   const kc = testKubeConfig();                 // the test's own client
+//   await applyCrds(kc);                         // berth's CRDs, Established
+//   const ns = await freshNamespace(kc, 'claims'); // claims-<random>, deleted by deleteNamespaces
+//   spawnKubeController({ kubeconfigPath: testKubeconfigPath(), ... }) // kube-controller.ts
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,13 +30,34 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, KINDS, VERSION, type Kind } from '../../src/spec/schema.js';
 import { callOptions, MERGE_PATCH } from '../../src/sources/kubernetes/kube-api.js';
-import { startTestApiServer, type TestApiServerControl } from './kube-apiserver/index.js';
+import { startFaultProxy, type KubeFaultProxy } from './kube-fault-proxy.js';
 import { proxiedKubeConfig } from './kube-proxy.js';
 
 export const CRD_DIR = fileURLToPath(new URL('../../crds', import.meta.url));
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples', import.meta.url));
 
-/** Faults on the controller's watches, on the test server or through the proxy. */
+/** The kubeconfig file of the test cluster; throws when none is configured (tests skip first: see noKube()). */
+export function testKubeconfigPath(): string {
+  const path = process.env['BERTH_TEST_KUBECONFIG'];
+  if (!path) throw new Error('BERTH_TEST_KUBECONFIG is not set: start a cluster with `eval "$(bash scripts/ensure-kube.sh)"`');
+  return path;
+}
+
+/** A client for the test cluster. */
+export function testKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(testKubeconfigPath());
+  return kc;
+}
+
+/** A namespace of its own for a test: `<prefix>-<random>`, labelled berth.dev/test. */
+export async function freshNamespace(kc: KubeConfig, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await createNamespace(kc, name, labels);
+  return name;
+}
+
+/** Faults on the controller's watches, through the proxy. */
 export interface WatchFaults {
   /** Ends every open watch abruptly. */
   breakWatches(): void;
@@ -44,48 +71,34 @@ export interface TestCluster {
   kubeconfigPath: string;
   /** For the test itself. */
   kc: KubeConfig;
-  /** For the controller under test (through the fault proxy when there is one). */
+  /** For the controller under test (through the fault proxy). */
   controllerKc: KubeConfig;
-  /** A real cluster (BERTH_TEST_KUBECONFIG), not the test server. */
-  real: boolean;
-  /** The test server's control (compaction, injected errors): undefined on a real cluster. */
-  control: TestApiServerControl | undefined;
+  /** The kubeconfig file of controllerKc (for a controller process). */
+  controllerKubeconfigPath: string;
   faults: WatchFaults;
-  /** A suffix unique to this run, for namespaces (a real cluster is shared). */
+  /** An HTTP proxy that injects answers (429, 409, 410 Expired) and logs requests; faultKc talks through it. */
+  faultProxy: KubeFaultProxy;
+  faultKc: KubeConfig;
+  /** A suffix unique to this run, for namespaces (the cluster is shared). */
   runId: string;
   close(): Promise<void>;
 }
 
-export async function startTestCluster(opts: { bookmarkIntervalMs?: number } = {}): Promise<TestCluster> {
+export async function startTestCluster(): Promise<TestCluster> {
   const runId = randomBytes(3).toString('hex');
-  const external = process.env['BERTH_TEST_KUBECONFIG'];
-  let kubeconfigPath: string;
-  let control: TestApiServerControl | undefined;
-  let closeServer = async (): Promise<void> => undefined;
-  if (external) {
-    kubeconfigPath = external;
-  } else {
-    const server = await startTestApiServer({ bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 200 });
-    kubeconfigPath = server.kubeconfigPath;
-    control = server.control;
-    closeServer = () => server.close();
-  }
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  if (control && process.env['BERTH_TEST_PROXY'] !== '1') {
-    const c = control;
-    const faults = { breakWatches: () => c.breakWatches(), stallWatches: () => c.stallWatches('forever'), openWatches: () => c.watchCount() };
-    return { kubeconfigPath, kc, controllerKc: kc, real: false, control, faults, runId, close: closeServer };
-  }
+  const kubeconfigPath = testKubeconfigPath();
+  const kc = testKubeConfig();
   const dir = await mkdtemp(join(tmpdir(), 'berth-kube-proxy-'));
-  const { proxy, kc: controllerKc } = await proxiedKubeConfig(kc, join(dir, 'kubeconfig'));
+  const controllerKubeconfigPath = join(dir, 'kubeconfig');
+  const { proxy, kc: controllerKc } = await proxiedKubeConfig(kc, controllerKubeconfigPath);
   const faults = { breakWatches: () => proxy.breakAll(), stallWatches: () => proxy.stallAll(), openWatches: () => proxy.liveCount() };
+  const { proxy: faultProxy, kc: faultKc } = await startFaultProxy(kc);
   const close = async (): Promise<void> => {
     await proxy.close();
+    await faultProxy.close();
     await rm(dir, { recursive: true, force: true });
-    await closeServer();
   };
-  return { kubeconfigPath, kc, controllerKc, real: Boolean(external), control, faults, runId, close };
+  return { kubeconfigPath, kc, controllerKc, controllerKubeconfigPath, faults, faultProxy, faultKc, runId, close };
 }
 
 /** kubectl apply -f crds/: POST each CRD (replace when it exists), then wait until Established. */
@@ -128,9 +141,9 @@ export async function exampleResources(runId: string): Promise<BerthObject[]> {
   return out;
 }
 
-export async function createNamespace(kc: KubeConfig, name: string): Promise<void> {
+export async function createNamespace(kc: KubeConfig, name: string, labels: Record<string, string> = {}): Promise<void> {
   try {
-    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name, labels: { 'berth.dev/test': 'true' } } } });
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name, labels: { 'berth.dev/test': 'true', ...labels } } } });
   } catch (e) {
     if (!(e instanceof ApiException) || e.code !== 409) throw e;
   }

@@ -40,7 +40,9 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
   await mkdir(stateDir, { recursive: true });
   const logger = pino({ level: process.env['BERTH_TEST_LOG'] ?? 'silent', base: { replica: o.name ?? 'controller' } });
   let runner: ControllerRunner | undefined;
-  const runtime: Runtime = o.runtime === 'kubernetes' ? new KubernetesRuntime({ kubeConfig: o.kc, ownerReference: (labels) => runner?.ownerReference(labels) }) : new DockerRuntime({});
+  // As the CLI does: a namespace-scoped controller's Pods live (and are listed) in its namespace only.
+  const runtime: Runtime =
+    o.runtime === 'kubernetes' ? new KubernetesRuntime({ kubeConfig: o.kc, ...(o.namespace ? { namespace: o.namespace } : {}), ownerReference: (labels) => runner?.ownerReference(labels) }) : new DockerRuntime({});
   runner = new ControllerRunner({
     kubeConfig: o.kc,
     createManager: (onPruned) =>
@@ -88,11 +90,11 @@ export interface KubeControllerProcess {
 }
 
 /** `berth controller --source kubernetes ...` as a process (needs `npm run build`). */
-export async function spawnKubeController(o: { kubeconfigPath: string; controllerId: string; stateDir: string; port: number; args?: string[]; env?: Record<string, string> }): Promise<KubeControllerProcess> {
+export async function spawnKubeController(o: { kubeconfigPath: string; controllerId: string; stateDir: string; port: number; args?: string[]; env?: Record<string, string>; runtime?: 'docker' | 'kubernetes' }): Promise<KubeControllerProcess> {
   await mkdir(o.stateDir, { recursive: true });
   const child = spawn(
     process.execPath,
-    [BERTH_BIN, 'controller', '--source', 'kubernetes', '--runtime', 'docker', '--kubeconfig', o.kubeconfigPath, '--state-dir', o.stateDir, '--controller-id', o.controllerId, '--listen', `127.0.0.1:${o.port}`, ...(o.args ?? [])],
+    [BERTH_BIN, 'controller', '--source', 'kubernetes', '--runtime', o.runtime ?? 'docker', '--kubeconfig', o.kubeconfigPath, '--state-dir', o.stateDir, '--controller-id', o.controllerId, '--listen', `127.0.0.1:${o.port}`, ...(o.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(o.env ?? {}) } },
   );
   let out = '';

@@ -11,7 +11,7 @@ import { configHash, encodeFieldDigests, HASH_VERSION } from '../../src/spec/has
 import { isRuntimeError } from '../../src/runtime/errors.js';
 import { LABEL, type CreateRequest, type ObservedContainer, type Runtime, type RuntimeEvent } from '../../src/runtime/types.js';
 import { TEST_IMAGE } from './engine.js';
-import { noEngine } from './provided.js';
+import { noEngine, noKube } from './provided.js';
 
 export interface ContractSubject {
   runtime: Runtime;
@@ -26,6 +26,8 @@ export interface ContractSubject {
 export interface ContractOptions {
   /** The suite needs a Docker engine (skipped without one outside CI). Default true. */
   needsDockerEngine?: boolean;
+  /** The suite needs the Kubernetes test cluster (skipped without one outside CI). Default false. */
+  needsKube?: boolean;
   /** create also starts the container (a Kubernetes Pod runs as soon as it can): right after create, list may report running. Default false. */
   createStarts?: boolean;
   /** ensureImage can tell a missing image (the engine holds images; a kubelet pulls on its node). Default true. */
@@ -76,8 +78,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 const byId = (list: ObservedContainer[], id: string): ObservedContainer | undefined => list.find((c) => c.id === id);
 
 export function runtimeContract(name: string, makeRuntime: () => Promise<ContractSubject>, options: ContractOptions = {}): void {
-  const caps = { needsDockerEngine: true, createStarts: false, checksImages: true, ...options };
-  describe.skipIf(caps.needsDockerEngine && noEngine())(`Runtime contract: ${name}`, () => {
+  const caps = { needsDockerEngine: true, needsKube: false, createStarts: false, checksImages: true, ...options };
+  describe.skipIf((caps.needsDockerEngine && noEngine()) || (caps.needsKube && noKube()))(`Runtime contract: ${name}`, () => {
     let subject: ContractSubject;
     let runtime: Runtime;
     let managedBy: string;

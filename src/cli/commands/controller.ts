@@ -102,7 +102,13 @@ async function runController(flags: ControllerFlags): Promise<void> {
   let runner: ControllerRunner | undefined;
   const runtime: Runtime =
     mode.runtime === 'kubernetes'
-      ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels) })
+      ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({
+          kubeConfig: kubeConfig!,
+          // A namespace-scoped controller lists, watches and creates Pods in its namespace only: listing
+          // cluster-wide, two controllers scoped to two namespaces pruned each other's Pods.
+          ...(mode.source === 'kubernetes' && flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+          ownerReference: (labels) => runner?.ownerReference(labels),
+        })
       : new DockerRuntime({ allowForeignVolumes: policy.allowForeignVolumes });
   // One controller id per engine (with --leader-elect the Lease is the lock; Pods have no engine to lock).
   const engineLock = runtime instanceof DockerRuntime && !flags.leaderElect ? new EngineLock(runtime.docker, flags.controllerId, runtime.timeouts) : undefined;

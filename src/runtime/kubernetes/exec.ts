@@ -248,6 +248,9 @@ export async function runPodExec(ctx: ExecContext, namespace: string, pod: strin
     }
     // A failure without an exit code: the command could not be started.
     const message = status?.message ?? 'exec failed';
+    // The kubelet could not attach (a real apiserver says so in the status
+    // channel, not with an HTTP code): the container is not running.
+    if (/unable to upgrade connection/i.test(message)) throw await ctx.explain(400, signal);
     if (wrapped && envMissing(-1, message)) {
       memo.noEnv.add(key);
       wrapped = undefined;

@@ -52,13 +52,17 @@ describe('podFor', () => {
             imagePullPolicy: 'IfNotPresent',
             env: [],
             ports: [],
-            resources: { limits: { cpu: '1000m', memory: '1073741824' }, requests: { cpu: '1000m', memory: '1073741824' } },
+            resources: { limits: { cpu: '1000m', memory: '1073741824' }, requests: { cpu: '100m', memory: '67108864' } },
             securityContext: {
               capabilities: { drop: ['ALL'] },
               readOnlyRootFilesystem: false,
               privileged: false,
               allowPrivilegeEscalation: false,
               seccompProfile: { type: 'RuntimeDefault' },
+              // No user in the template: nobody, so PodSecurity `restricted` admits it.
+              runAsUser: 65534,
+              runAsGroup: 65534,
+              runAsNonRoot: true,
             },
             volumeMounts: [],
             stdin: false,
@@ -106,7 +110,7 @@ describe('podFor', () => {
       { containerPort: 8080, protocol: 'TCP' },
       { containerPort: 53, protocol: 'UDP', hostPort: 5353, hostIP: '127.0.0.1' },
     ]);
-    expect(c.resources).toEqual({ limits: { cpu: '1500m', memory: '536870912' }, requests: { cpu: '1500m', memory: '536870912' } });
+    expect(c.resources).toEqual({ limits: { cpu: '1500m', memory: '536870912' }, requests: { cpu: '100m', memory: '67108864' } });
     expect(c.securityContext).toEqual({
       capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] },
       readOnlyRootFilesystem: true,

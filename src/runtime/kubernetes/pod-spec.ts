@@ -6,15 +6,21 @@
 // Decisions (see also kubernetes-runtime.ts):
 // - One container, `main`. restartPolicy Never: berth restarts by itself
 //   (restartPolicy, backoff, CrashLoopBackOff), as it does on Docker.
-// - Requests = limits (Guaranteed QoS): cpu in millicores, memory in bytes.
+// - Limits are the template's cpus and memory (cpu in millicores, memory in
+//   bytes). Requests are small (at most POD_REQUEST: 100m, 64Mi; never above
+//   the limit), Burstable QoS: the scheduler reserves requests, and with
+//   requests = limits the controller default of 1 CPU let a 2-CPU node hold
+//   one warm member, leaving the rest of a pool unschedulable.
 //   `pids` has no per-Pod field (the kubelet's --pod-max-pids is node-wide),
 //   so it is not enforced on Kubernetes; ephemeral storage is not limited.
 // - Hardened like the Docker runtime: capabilities drop/add, no privilege
 //   escalation (unless privileged or CAP_SYS_ADMIN, which the API refuses
 //   together with it), seccomp RuntimeDefault (Docker's default profile;
 //   not for privileged containers), no service-account token, no service
-//   links. With the defaults this satisfies the "restricted" Pod Security
-//   Standard except runAsNonRoot, which only a numeric non-zero `user` sets.
+//   links. Without `user` the container runs as DEFAULT_POD_UID (65534,
+//   nobody) with runAsNonRoot, so the defaults pass the "restricted" Pod
+//   Security Standard (namespaces enforcing it admit berth's Pods); a
+//   template that wants the image's root user says `user: "0"`.
 // - `user` must be numeric ("1000" or "1000:1000") on Kubernetes: the API has
 //   no user names; a name is refused (Invalid) rather than silently running
 //   as the image's user.
@@ -42,6 +48,8 @@ import { LABEL, type CreateRequest } from '../types.js';
 import type { EffectiveTemplate } from '../../spec/policy.js';
 
 export const CONTAINER_NAME = 'main';
+/** The uid (and gid) of a Pod whose template names no user: nobody, as PodSecurity `restricted` requires a non-root user. */
+export const DEFAULT_POD_UID = 65534;
 export const RESERVED_PREFIX = 'berth.dev/';
 /** The berth name of a Pod whose metadata.name differs (renamed, or shortened to fit): see rename in kubernetes-runtime.ts. */
 export const ANNOTATION_CONTAINER_NAME = 'berth.dev/container-name';
@@ -145,12 +153,10 @@ function securityContext(t: EffectiveTemplate): V1SecurityContext {
   // The API refuses allowPrivilegeEscalation=false together with privileged or CAP_SYS_ADMIN (which imply it).
   if (!s.privileged && !add.includes('SYS_ADMIN')) sc.allowPrivilegeEscalation = !s.noNewPrivileges;
   if (!s.privileged) sc.seccompProfile = { type: 'RuntimeDefault' };
-  if (t.user !== undefined) {
-    const { uid, gid } = parseUser(t.user);
-    sc.runAsUser = uid;
-    if (gid !== undefined) sc.runAsGroup = gid;
-    if (uid !== 0) sc.runAsNonRoot = true;
-  }
+  const { uid, gid } = t.user !== undefined ? parseUser(t.user) : { uid: DEFAULT_POD_UID, gid: DEFAULT_POD_UID };
+  sc.runAsUser = uid;
+  if (gid !== undefined) sc.runAsGroup = gid;
+  if (uid !== 0) sc.runAsNonRoot = true;
   return sc;
 }
 
@@ -167,9 +173,13 @@ function volumes(t: EffectiveTemplate): { volumes: V1Volume[]; mounts: V1VolumeM
   return { volumes: vols, mounts };
 }
 
+/** What the scheduler reserves per Pod at most: see the header. */
+export const POD_REQUEST = { nanoCpus: 100e6, memoryBytes: 64 * 1024 * 1024 };
+
 function container(t: EffectiveTemplate, mounts: V1VolumeMount[]): V1Container {
   const cpu = cpuQuantity(t.resources.nanoCpus);
   const memory = String(t.resources.memoryBytes);
+  const requests = { cpu: cpuQuantity(Math.min(t.resources.nanoCpus, POD_REQUEST.nanoCpus)), memory: String(Math.min(t.resources.memoryBytes, POD_REQUEST.memoryBytes)) };
   const c: V1Container = {
     name: CONTAINER_NAME,
     image: t.image,
@@ -181,7 +191,7 @@ function container(t: EffectiveTemplate, mounts: V1VolumeMount[]): V1Container {
       // A host binding only when the template fixes one (Docker's ephemeral host ports have no Pod equivalent).
       ...(p.hostPort !== undefined ? { hostPort: p.hostPort, hostIP: p.hostIP } : {}),
     })),
-    resources: { limits: { cpu, memory }, requests: { cpu, memory } },
+    resources: { limits: { cpu, memory }, requests },
     securityContext: securityContext(t),
     volumeMounts: mounts,
     stdin: false,

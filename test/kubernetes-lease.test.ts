@@ -1,12 +1,16 @@
-// Leader election on a real coordination.k8s.io/v1 Lease (the in-process test
-// API server through client-node), with short durations; the defaults are
-// asserted separately.
+// Leader election on a real coordination.k8s.io/v1 Lease (the test cluster's
+// apiserver, through the fault proxy for the renew failures), with short
+// durations; the defaults are asserted separately.
 import { CoordinationV1Api, KubeConfig, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApiServer, type TestApiServer } from '../../test/support/kube-apiserver/index.js';
-import { kubernetesLeaseLock, LEADER_ELECTION_DEFAULTS, LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+import { kubernetesLeaseLock, LEADER_ELECTION_DEFAULTS, LeaderElector, type LeaderElectionOptions } from '../src/controller/leader-election.js';
+import { deleteNamespaces, freshNamespace, testKubeConfig } from './support/kube-cluster.js';
+import { startFaultProxy, type KubeFaultProxy } from './support/kube-fault-proxy.js';
+import { noKube } from './support/provided.js';
 
-let server: TestApiServer;
+let server: KubeFaultProxy;
+let direct: KubeConfig;
+let NS = 'default';
 let kc: KubeConfig;
 let leases: CoordinationV1Api;
 let n = 0;
@@ -34,7 +38,7 @@ interface Candidate {
 function candidate(name: string, identity: string, extra: Partial<LeaderElectionOptions> = {}): Candidate {
   const c: Candidate = { elector: undefined as unknown as LeaderElector, abort: new AbortController(), done: Promise.resolve(), log: [], leadingSignal: undefined };
   c.elector = new LeaderElector({
-    lock: kubernetesLeaseLock(kc, 'default', name),
+    lock: kubernetesLeaseLock(kc, NS, name),
     identity,
     ...FAST,
     onStartedLeading: (signal) => {
@@ -48,20 +52,22 @@ function candidate(name: string, identity: string, extra: Partial<LeaderElection
   return c;
 }
 
-const readLease = (name: string) => leases.readNamespacedLease({ namespace: 'default', name });
+const readLease = (name: string) => leases.readNamespacedLease({ namespace: NS, name });
 
 beforeAll(async () => {
-  server = await startTestApiServer();
-  kc = new KubeConfig();
-  kc.loadFromFile(server.kubeconfigPath);
+  if (noKube()) return;
+  direct = testKubeConfig();
+  NS = await freshNamespace(direct, 'berth-lease');
+  ({ proxy: server, kc } = await startFaultProxy(direct));
   leases = kc.makeApiClient(CoordinationV1Api);
 });
 
 afterAll(async () => {
   await server?.close();
+  if (direct) await deleteNamespaces(direct, [NS]);
 });
 
-describe('LeaderElector', () => {
+describe.skipIf(noKube())('LeaderElector', () => {
   it('defaults to 15 s lease, 10 s renew deadline, 2 s retry period (as controller-runtime)', () => {
     expect(LEADER_ELECTION_DEFAULTS).toEqual({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
     const e = new LeaderElector({ lock: kubernetesLeaseLock(kc, 'default', 'x'), identity: 'a', onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
@@ -141,7 +147,7 @@ describe('LeaderElector', () => {
     const name = `le-${++n}`;
     const a = candidate(name, 'replica-a');
     await waitFor('a to lead', () => a.elector.isLeader);
-    const remove = server.control.injectFault({ path: `/leases/${name}`, status: 503, times: Infinity });
+    const remove = server.injectFault({ path: `/leases/${name}`, status: 503, times: Infinity });
     const failingSince = Date.now();
     await a.done; // run() returns once leadership is lost
     remove();
@@ -156,7 +162,7 @@ describe('LeaderElector', () => {
     const a = candidate(name, 'replica-a');
     await waitFor('a to lead', () => a.elector.isLeader);
     const lease = await readLease(name);
-    await leases.replaceNamespacedLease({ namespace: 'default', name, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'usurper', renewTime: new V1MicroTime(), acquireTime: new V1MicroTime() } } });
+    await leases.replaceNamespacedLease({ namespace: NS, name, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'usurper', renewTime: new V1MicroTime(), acquireTime: new V1MicroTime() } } });
     await a.done;
     expect(a.log).toEqual(['started', 'stopped:lost:aborted']);
   });

@@ -1,20 +1,22 @@
-// The custom-resource source against the in-process test API server, with the
-// real CRDs of crds/ and a bare ResourceStore standing in for the Manager (no
-// engine needed): what it puts in the store, what it writes back.
-import { readFile, readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+// The custom-resource source against the test cluster's apiserver (through
+// the fault proxy), with the real CRDs of crds/ and a bare ResourceStore
+// standing in for the Manager (no engine needed): what it puts in the store,
+// what it writes back.
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApiServer, type TestApiServer } from '../../../test/support/kube-apiserver/index.js';
-import { ResourceStore } from '../../controller/resource-store.js';
-import { EventRecorder } from '../../controller/event-recorder.js';
-import { GROUP, VERSION, type ResourceKey } from '../../spec/schema.js';
-import { CustomResourceSource, desiredChanged, FINALIZER } from './custom-resource-source.js';
-import { callOptions, MERGE_PATCH } from './kube-api.js';
-import type { KubeObject } from './list-watch.js';
+import { ResourceStore } from '../src/controller/resource-store.js';
+import { EventRecorder } from '../src/controller/event-recorder.js';
+import { GROUP, VERSION, type ResourceKey } from '../src/spec/schema.js';
+import { CustomResourceSource, desiredChanged, FINALIZER } from '../src/sources/kubernetes/custom-resource-source.js';
+import { callOptions, MERGE_PATCH } from '../src/sources/kubernetes/kube-api.js';
+import type { KubeObject } from '../src/sources/kubernetes/list-watch.js';
+import { applyCrds, deleteNamespaces, freshNamespace, testKubeConfig } from './support/kube-cluster.js';
+import { startFaultProxy, type KubeFaultProxy } from './support/kube-fault-proxy.js';
+import { noKube } from './support/provided.js';
 
-let server: TestApiServer;
+let server: KubeFaultProxy;
+let direct: KubeConfig;
+const namespaces: string[] = [];
 let kc: KubeConfig;
 let custom: CustomObjectsApi;
 let nsCounter = 0;
@@ -36,8 +38,8 @@ const get = (ns: string, name: string) => custom.getNamespacedCustomObject({ ...
 const patch = (ns: string, name: string, body: object) => custom.patchNamespacedCustomObject({ ...at(ns), name, body }, callOptions({ contentType: MERGE_PATCH }));
 
 async function setup(opts: { stallTimeoutMs?: number } = {}) {
-  const ns = `src-${++nsCounter}`;
-  await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: ns } } });
+  const ns = await freshNamespace(direct, `berth-src-${++nsCounter}`);
+  namespaces.push(ns);
   const store = new ResourceStore();
   const recorder = new EventRecorder();
   const enqueued: string[] = [];
@@ -52,34 +54,31 @@ async function setup(opts: { stallTimeoutMs?: number } = {}) {
   });
   sources.push(source);
   await source.start();
-  await waitFor('watches open', () => server.control.watchCount() >= 3);
+  await waitFor('watches open', () => server.watchCount() >= 3);
   const key = (name: string): ResourceKey => ({ kind: 'Instance', namespace: ns, name });
   return { ns, store, recorder, source, enqueued, key };
 }
 
 beforeAll(async () => {
-  server = await startTestApiServer({ bookmarkIntervalMs: 100 });
-  kc = new KubeConfig();
-  kc.loadFromFile(server.kubeconfigPath);
+  if (noKube()) return;
+  direct = testKubeConfig();
+  await applyCrds(direct);
+  ({ proxy: server, kc } = await startFaultProxy(direct));
   custom = kc.makeApiClient(CustomObjectsApi);
-  const crdDir = fileURLToPath(new URL('../../../crds', import.meta.url));
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  for (const f of (await readdir(crdDir)).filter((x) => x.startsWith('berth.dev_'))) {
-    await api.createCustomResourceDefinition({ body: loadYaml<V1CustomResourceDefinition>(await readFile(join(crdDir, f), 'utf8')) });
-  }
 });
 
 afterEach(async () => {
   await Promise.all(sources.map((s) => s.stop()));
   sources = [];
-  await waitFor('the watches to close', () => server.control.watchCount() === 0);
+  await waitFor('the watches to close', () => (server?.watchCount() ?? 0) === 0);
 });
 
 afterAll(async () => {
   await server?.close();
+  if (direct) await deleteNamespaces(direct, namespaces);
 });
 
-describe('CustomResourceSource', () => {
+describe.skipIf(noKube())('CustomResourceSource', () => {
   it('lists into the store (origin kubernetes, the object generation and uid) and adds its finalizer', async () => {
     const { ns, store, key } = await setup();
     const created = (await custom.createNamespacedCustomObject({ ...at(ns), body: instance('web') })) as KubeObject;
@@ -97,12 +96,12 @@ describe('CustomResourceSource', () => {
     await waitFor('web in the store', () => store.get(key('web')));
     await waitFor('the finalizer', async () => ((await get(ns, 'web'))?.metadata.finalizers?.includes(FINALIZER) ? true : undefined));
     // Two edits while the watches are stalled, then history compacted: the re-list shows only the last one.
-    server.control.stallWatches('forever');
+    server.stallWatches();
     await patch(ns, 'web', { spec: { env: [{ name: 'V', value: 'b' }] } });
     const edited = (await patch(ns, 'web', { spec: { env: [{ name: 'V', value: 'c' }] } })) as KubeObject;
     expect(edited.metadata.generation).toBe(3);
-    server.control.compactBefore(server.control.resourceVersion());
-    server.control.breakWatches();
+    server.expireNextWatches(3); // the resumed watches hear 410 Expired, as from a compacted resourceVersion
+    server.breakWatches();
     const entry = await waitFor('the edit in the store', () => (store.get(key('web'))?.resource.spec as { env: { value: string }[] }).env[0]?.value === 'c' && store.get(key('web')));
     expect(entry.object.metadata.generation).toBe(2); // the store counted one change
     // What the reconciler would write, in store generations.
@@ -119,7 +118,7 @@ describe('CustomResourceSource', () => {
     const entry = await waitFor('web in the store', () => store.get(key('web')));
     const rv = entry.object.metadata.resourceVersion;
     const path = `/apis/${GROUP}/${VERSION}/namespaces/${ns}/instances/web/status`;
-    const patches = () => server.control.requests.filter((r) => r.method === 'PATCH' && r.path === path).length;
+    const patches = () => server.requests.filter((r) => r.method === 'PATCH' && r.path === path).length;
     for (let i = 0; i < 20; i++) store.setStatus(key('web'), { phase: 'Creating', restartCount: i, conditions: [] });
     await source.status.idle();
     expect(patches()).toBeLessThanOrEqual(2);

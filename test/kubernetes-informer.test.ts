@@ -1,17 +1,25 @@
-// The informer against the in-process test API server: list, watch, resume
-// after a broken or silently stalled watch without losing or repeating
-// anything, re-list on 410, back off on errors.
+// The informer against the real apiserver (BERTH_TEST_KUBECONFIG), through
+// the fault proxy (kube-fault-proxy.ts): list, watch, resume after a broken or
+// silently stalled watch without losing or repeating anything, re-list on 410
+// Expired, back off on errors. Each test gets a CRD of its own (deleted
+// afterwards) so each informer starts from an empty collection.
+import { randomBytes } from 'node:crypto';
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApiServer, type TestApiServer } from '../../../test/support/kube-apiserver/index.js';
-import { Informer } from './informer.js';
-import { callOptions, MERGE_PATCH } from './kube-api.js';
-import { customResourceListWatch, type KubeObject } from './list-watch.js';
+import { Informer } from '../src/sources/kubernetes/informer.js';
+import { callOptions, MERGE_PATCH } from '../src/sources/kubernetes/kube-api.js';
+import { customResourceListWatch, type KubeObject } from '../src/sources/kubernetes/list-watch.js';
+import { deleteNamespaces, freshNamespace, testKubeConfig, until } from './support/kube-cluster.js';
+import { startFaultProxy, type KubeFaultProxy } from './support/kube-fault-proxy.js';
+import { noKube } from './support/provided.js';
 
 const GROUP = 'informer.berth.dev';
-const NS = 'default';
+const RUN = randomBytes(3).toString('hex');
+let NS = '';
 
-let server: TestApiServer;
+let server: KubeFaultProxy;
+let direct: KubeConfig;
+const crds: string[] = [];
 let kc: KubeConfig;
 let custom: CustomObjectsApi;
 let plural = '';
@@ -29,7 +37,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
 
 /** A fresh CRD per test, so each informer starts from an empty collection. */
 async function freshResource(): Promise<string> {
-  const p = `things${++counter}`;
+  const p = `things${++counter}x${RUN}`;
   const crd = {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -49,7 +57,12 @@ async function freshResource(): Promise<string> {
       ],
     },
   };
-  await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: loadYaml<V1CustomResourceDefinition>(JSON.stringify(crd)) });
+  const api = direct.makeApiClient(ApiextensionsV1Api);
+  await api.createCustomResourceDefinition({ body: loadYaml<V1CustomResourceDefinition>(JSON.stringify(crd)) });
+  crds.push(crd.metadata.name);
+  await until(`CRD ${crd.metadata.name} Established`, async () => ((await api.readCustomResourceDefinition({ name: crd.metadata.name })).status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined));
+  // Served: a list answers (discovery lags Established by a moment).
+  await until(`${p} served`, () => custom.listNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: NS, plural: p }).then(() => true, () => undefined));
   return p;
 }
 
@@ -82,14 +95,15 @@ async function startInformer(opts: { stallTimeoutMs?: number } = {}): Promise<Re
   running.push(informer);
   await informer.start();
   // start() resolves after the LIST; the WATCH opens right after. Faults below are for open watches.
-  await waitFor('the watch to open', () => server.control.watchCount() >= 1);
+  await waitFor('the watch to open', () => server.watchCount() >= 1);
   return { log, informer };
 }
 
 beforeAll(async () => {
-  server = await startTestApiServer({ bookmarkIntervalMs: 100 });
-  kc = new KubeConfig();
-  kc.loadFromFile(server.kubeconfigPath);
+  if (noKube()) return;
+  direct = testKubeConfig();
+  NS = await freshNamespace(direct, 'berth-informer');
+  ({ proxy: server, kc } = await startFaultProxy(direct));
   custom = kc.makeApiClient(CustomObjectsApi);
 });
 
@@ -100,9 +114,12 @@ afterEach(async () => {
 
 afterAll(async () => {
   await server?.close();
+  if (!direct) return;
+  for (const name of crds) await direct.makeApiClient(ApiextensionsV1Api).deleteCustomResourceDefinition({ name }).catch(() => undefined);
+  await deleteNamespaces(direct, [NS]);
 });
 
-describe('Informer', () => {
+describe.skipIf(noKube())('Informer', () => {
   it('lists what exists, then watches adds, updates and deletes from the list resourceVersion', async () => {
     plural = await freshResource();
     await create('a');
@@ -116,7 +133,7 @@ describe('Informer', () => {
     expect(log).toEqual(['add a {"n":0}', 'add b {"n":0}', 'update a {"n":1}', 'delete b']);
     expect(informer.get(NS, 'a')?.['spec']).toEqual({ n: 1 });
     expect(informer.get(NS, 'b')).toBeUndefined();
-    const watches = server.control.requests.filter((r) => r.path.endsWith(`/${plural}`) && r.query['watch'] === 'true');
+    const watches = server.requests.filter((r) => r.path.endsWith(`/${plural}`) && r.query['watch'] === 'true');
     expect(watches[0]?.query).toMatchObject({ allowWatchBookmarks: 'true' });
     expect(Number(watches[0]?.query['timeoutSeconds'])).toBeGreaterThanOrEqual(300);
   });
@@ -125,7 +142,7 @@ describe('Informer', () => {
     plural = await freshResource();
     await create('a');
     const { log, informer } = await startInformer();
-    server.control.breakWatches();
+    server.breakWatches();
     await patch('a', { n: 1 }); // while no watch is open
     await create('c');
     await waitFor('both changes', () => log.length >= 3);
@@ -139,7 +156,7 @@ describe('Informer', () => {
     plural = await freshResource();
     await create('a');
     const { log, informer } = await startInformer({ stallTimeoutMs: 600 });
-    server.control.stallWatches('forever');
+    server.stallWatches();
     await patch('a', { n: 1 });
     await patch('a', { n: 2 });
     await waitFor('the edits after the stall', () => log.includes('update a {"n":2}'), 5000);
@@ -149,12 +166,15 @@ describe('Informer', () => {
     expect(informer.stats.lists).toBe(1);
   });
 
-  it('keeps a quiet watch alive through bookmarks (no false stall)', async () => {
+  it('a quiet watch restarted by its watchdog resumes from its resourceVersion: no re-list, nothing lost', async () => {
+    // A real apiserver sends bookmarks about once a minute: a shorter watchdog restarts a quiet watch, which must cost nothing.
     plural = await freshResource();
-    const { informer } = await startInformer({ stallTimeoutMs: 500 });
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(informer.stats.stalls).toBe(0);
-    expect(informer.stats.watches).toBe(1);
+    const { log, informer } = await startInformer({ stallTimeoutMs: 500 });
+    await waitFor('a watchdog restart', () => informer.stats.stalls >= 1, 5000);
+    await create('late');
+    await waitFor('the create after the restart', () => log.includes('add late {"n":0}'));
+    expect(informer.stats.lists).toBe(1);
+    expect(informer.stats.relists).toBe(0);
   });
 
   it('re-lists after 410 Gone and emits what changed while it was not watching, deletes included', async () => {
@@ -164,12 +184,12 @@ describe('Informer', () => {
     await create('drop');
     const { log, informer } = await startInformer();
     // Cut the watch and compact history past everything it saw.
-    server.control.stallWatches('forever');
+    server.stallWatches();
     await patch('edit', { n: 5 });
     await remove('drop');
     await create('new');
-    server.control.compactBefore(server.control.resourceVersion());
-    server.control.breakWatches();
+    server.expireNextWatches(1); // the resumed watch hears 410 Expired, as from a compacted resourceVersion
+    server.breakWatches();
     await waitFor('the re-list', () => informer.stats.relists >= 1 && log.length >= 6, 5000);
     expect(log.slice(3).sort()).toEqual(['add new {"n":0}', 'delete drop', 'update edit {"n":5}']);
     expect(informer.list().map((o) => o.metadata.name).sort()).toEqual(['edit', 'keep', 'new']);
@@ -180,8 +200,8 @@ describe('Informer', () => {
   it('backs off and retries a failing LIST (500, then 429 with Retry-After)', async () => {
     plural = await freshResource();
     await create('a');
-    server.control.injectFault({ method: 'GET', path: `/${plural}`, watch: false, status: 500, times: 2 });
-    server.control.injectFault({ method: 'GET', path: `/${plural}`, watch: false, status: 429, retryAfterSeconds: 1, times: 1 });
+    server.injectFault({ method: 'GET', path: `/${plural}`, watch: false, status: 500, times: 2 });
+    server.injectFault({ method: 'GET', path: `/${plural}`, watch: false, status: 429, retryAfterSeconds: 1, times: 1 });
     const started = Date.now();
     const { log } = await startInformer();
     expect(log).toEqual(['add a {"n":0}']);
