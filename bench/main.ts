@@ -30,7 +30,7 @@
 // BENCH_CLAIM_SECONDS (30 s sustained), BENCH_CLAIM_RAW_N (32),
 // BENCH_CLAIM_TMPFS (100 warm claims again with the state dir on /dev/shm; 0 skips),
 // BENCH_CLAIM_SEQUENTIAL (20 rounds), BENCH_CLAIM_LOAD_SECONDS (60 per policy),
-// BENCH_CLAIM_BURST (40); 0 skips each.
+// BENCH_CLAIM_BURST (40); 0 skips each. BENCH_RESULTS_DIR: where results.md/json go.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -102,7 +102,8 @@ const CFG = {
 const RAW_PARALLELISM_NOTE =
   'Chosen from a sweep on this engine (create+start, seconds): N=100: 2 → 14.4, 4 → 11.7, 8 → 11.4 and 10.7, 16 → 12.7, 32 → 12.9; N=20: 4 → 2.46 and 2.68, 8 → 2.25 and 2.56, 16 → 2.54 and 2.76. The engine starts about one container per 100-120 ms whatever the parallelism (starts serialise inside dockerd/containerd); beyond 4-8 chains each start only waits longer. 8 is also berth\'s default --workers, so both sides have the same concurrency. BENCH_CALIBRATE=1 re-measures 4/8/16 in the run (about 120 more containers).';
 
-const RESULTS_DIR = fileURLToPath(new URL('../../bench/', import.meta.url));
+// BENCH_RESULTS_DIR writes elsewhere (a trial run must not replace the committed results).
+const RESULTS_DIR = env['BENCH_RESULTS_DIR'] ? `${env['BENCH_RESULTS_DIR'].replace(/\/$/, '')}/` : fileURLToPath(new URL('../../bench/', import.meta.url));
 const runId = randomBytes(4).toString('hex');
 const workload = { runId };
 
@@ -410,7 +411,7 @@ function commandLine(): string {
 
 function gitCommit(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: RESULTS_DIR, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' }).trim();
   } catch {
     return 'unknown';
   }
