@@ -102,7 +102,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
   let runner: ControllerRunner | undefined;
   const runtime: Runtime =
     mode.runtime === 'kubernetes'
-      ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels) })
+      ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({ kubeConfig: kubeConfig!, ownerReference: (labels) => runner?.ownerReference(labels), allowForeignVolumes: policy.allowForeignVolumes })
       : new DockerRuntime({ allowForeignVolumes: policy.allowForeignVolumes });
   // One controller id per engine (with --leader-elect the Lease is the lock; Pods have no engine to lock).
   const engineLock = runtime instanceof DockerRuntime && !flags.leaderElect ? new EngineLock(runtime.docker, flags.controllerId, runtime.timeouts) : undefined;
