@@ -1,5 +1,6 @@
 // Resources applied through the HTTP API (`berth apply`), persisted in the
 // state directory so they survive controller restarts.
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KINDS, keyOf, keyString, type Resource, type ResourceKey } from '../spec/schema.js';
 import type { ResourceStore, StoredEntry } from '../controller/resource-store.js';
@@ -36,29 +37,43 @@ export class ApiSource {
     try {
       items = JSON.parse(text) as unknown[];
     } catch (e) {
-      this.degraded = `${this.file}: not valid JSON (${(e as Error).message}); applied resources were not restored`;
+      this.degraded = `${this.file}: not valid JSON (${(e as Error).message}); applied resources were not restored${await this.keepCopy()}`;
       onError(this.degraded);
       return 0;
     }
     if (!Array.isArray(items)) {
-      this.degraded = `${this.file}: expected a JSON list of resources; applied resources were not restored`;
+      this.degraded = `${this.file}: expected a JSON list of resources; applied resources were not restored${await this.keepCopy()}`;
       onError(this.degraded);
       return 0;
     }
     let loaded = 0;
+    let copy = false;
     items.forEach((item, i) => {
       const kind = (item as { kind?: string }).kind as keyof typeof KINDS;
       const parsed = KINDS[kind]?.schema.safeParse(item);
       if (!parsed?.success) {
         const message = `${this.file}: entry ${i} (${kind ?? 'no kind'}) no longer validates; skipped`;
         this.degraded ??= message;
+        copy = true;
         onError(message);
         return;
       }
       this.store.apply(parsed.data as Resource, ORIGIN);
       loaded++;
     });
+    if (copy) onError(`${this.file}: the entries that did not load are kept${await this.keepCopy()}`);
     return loaded;
+  }
+
+  /** The next write replaces the file with what loaded: what did not is copied aside first, never lost. */
+  private async keepCopy(): Promise<string> {
+    const aside = `${this.file}.unreadable-${Date.now()}`;
+    try {
+      await copyFile(this.file, aside);
+      return `; the file was copied to ${aside}`;
+    } catch (e) {
+      return `; copying it aside failed (${(e as Error).message})`;
+    }
   }
 
   async apply(resource: Resource): Promise<ReturnType<ResourceStore['apply']>> {

@@ -56,12 +56,12 @@ export class FileSource {
   /** dir -> why it could not be read whole at the last reload. */
   private readonly degraded = new Map<string, string>();
   private loaded = false;
+  private stopped = false;
 
   constructor(private readonly o: FileSourceOptions) {}
 
   async start(): Promise<void> {
     await this.reload();
-    for (const dir of this.o.dirs) this.watchDir(dir, true);
     this.rescan = setInterval(() => this.schedule(), this.o.rescanMs ?? 30_000);
     this.rescan.unref();
     for (const dir of this.o.dirs) this.roots.set(dir, await rootIdentity(dir));
@@ -69,16 +69,39 @@ export class FileSource {
     this.rootCheck.unref();
   }
 
-  private watchDir(dir: string, report: boolean): void {
-    this.watchers.get(dir)?.close();
-    this.watchers.delete(dir);
-    try {
-      const w = watch(dir, { recursive: true }, () => this.schedule());
-      w.on('error', (e) => this.o.onProblem(`watching ${dir} failed: ${e.message}; falling back to periodic rescans`, dir));
-      this.watchers.set(dir, w);
-    } catch (e) {
-      if (report) this.o.onProblem(`cannot watch ${dir}: ${(e as Error).message}`, dir);
+  /**
+   * One plain watcher per directory the last reload walked, added and closed
+   * as directories come and go. (A recursive watch loses track of a
+   * subdirectory that is removed and made again, as a checkout does: edits in
+   * it then went unnoticed until the rescan.)
+   */
+  private syncWatchers(directories: string[]): void {
+    const wanted = new Set(directories);
+    for (const [dir, w] of this.watchers) {
+      if (wanted.has(dir)) continue;
+      w.close();
+      this.watchers.delete(dir);
     }
+    let added = false;
+    for (const dir of wanted) {
+      if (this.watchers.has(dir) || this.watchers.size >= MAX_WATCHED_DIRECTORIES) continue;
+      added = true;
+      try {
+        const w = watch(dir, () => this.schedule());
+        // A directory removed under its watcher: the next reload (scheduled here) drops it.
+        w.on('error', () => {
+          w.close();
+          this.watchers.delete(dir);
+          this.schedule();
+        });
+        this.watchers.set(dir, w);
+      } catch {
+        // Gone between the walk and now: the reload this causes looks again.
+        this.schedule();
+      }
+    }
+    // Files written in a new directory between the walk and its watcher had no one to tell: look once more.
+    if (added && this.loaded) this.schedule();
   }
 
   /** A directory moved, replaced or (un)mounted gets a new watcher; a Degraded one is reloaded until it heals. */
@@ -87,7 +110,8 @@ export class FileSource {
       const now = await rootIdentity(dir);
       if (now !== this.roots.get(dir)) {
         this.roots.set(dir, now);
-        if (now !== 'missing') this.watchDir(dir, false);
+        this.watchers.get(dir)?.close();
+        this.watchers.delete(dir);
         this.schedule();
       } else if (this.degraded.has(dir)) {
         this.schedule();
@@ -96,6 +120,7 @@ export class FileSource {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     if (this.timer) clearTimeout(this.timer);
@@ -138,7 +163,10 @@ export class FileSource {
   }
 
   private async reloadOnce(): Promise<void> {
-    const { resources, errors } = await loadSpecPaths(this.o.dirs, { policy: this.o.policy });
+    if (this.stopped) return;
+    const { resources, errors, directories } = await loadSpecPaths(this.o.dirs, { policy: this.o.policy });
+    if (this.stopped) return;
+    this.syncWatchers(directories ?? []);
     const badFiles = new Set(errors.map((e) => e.file));
     this.report(errors);
     this.noteHealth(errors);
@@ -226,6 +254,9 @@ export class FileSource {
     this.reported = now;
   }
 }
+
+/** Beyond this many directories, changes deeper in are found by the periodic rescan. */
+const MAX_WATCHED_DIRECTORIES = 2_000;
 
 /** Device and inode of a directory, or "missing": what changes when it is moved, replaced or unmounted. */
 async function rootIdentity(dir: string): Promise<string> {

@@ -49,6 +49,8 @@ export interface LoadedResource {
 export interface LoadResult {
   resources: LoadedResource[];
   errors: SpecError[];
+  /** The directories walked (as reached, links inside included): what a watcher should watch. */
+  directories?: string[];
 }
 
 type Path = readonly PropertyKey[];
@@ -74,6 +76,7 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
   const maxBytes = options.maxBytes ?? MAX_SPEC_BYTES;
   const results: Parsed[] = [];
   const seen = new Set<string>();
+  const directories: string[] = [];
   const fileError = (file: string, message: string, cause?: unknown): void => {
     results.push({ resources: [], errors: [new SpecError({ file }, message, { cause })] });
   };
@@ -112,6 +115,7 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
     seen.add(real);
     if (info.isDirectory()) {
       if (depth > MAX_DIRECTORY_DEPTH) return fileError(path, `directories nested too deeply (more than ${MAX_DIRECTORY_DEPTH} levels)`);
+      directories.push(path);
       let entries: Dirent[];
       try {
         entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -153,7 +157,7 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
     // A path named explicitly loads whatever its extension; inside a directory only *.yaml / *.yml.
     await visit(path, undefined, 0);
   }
-  return markDuplicates(results);
+  return { ...markDuplicates(results), directories };
 }
 
 /** Directories below a spec directory deeper than this are an error (a link loop is caught by realpath first). */

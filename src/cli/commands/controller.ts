@@ -108,6 +108,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
           // cluster-wide, two controllers scoped to two namespaces pruned each other's Pods.
           ...(mode.source === 'kubernetes' && flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
           ownerReference: (labels) => runner?.ownerReference(labels),
+          allowForeignVolumes: policy.allowForeignVolumes,
         })
       : new DockerRuntime({ allowForeignVolumes: policy.allowForeignVolumes });
   // One controller id per engine (with --leader-elect the Lease is the lock; Pods have no engine to lock).

@@ -72,6 +72,11 @@ export interface KubernetesRuntimeOptions {
   stallTimeoutMs?: number;
   /** The watch's timeoutSeconds, drawn per watch (default 300..360). */
   watchTimeoutSeconds?: () => number;
+  /**
+   * Mount PersistentVolumeClaims (named volumes) berth did not create; it
+   * creates none, so without this (--allow-foreign-volumes) a named volume is refused.
+   */
+  allowForeignVolumes?: boolean;
 }
 
 /** A Pod that is being deleted gets this long beyond its grace period to go before a create under its name gives up. */
@@ -86,6 +91,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly custom: CustomObjectsApi;
   private readonly versionApi: VersionApi;
   private readonly namespace: string | undefined;
+  private readonly allowForeignVolumes: boolean;
   private readonly ownerReference: KubernetesRuntimeOptions['ownerReference'];
   private readonly stallTimeoutMs: number;
   private readonly watchTimeoutSeconds: (() => number) | undefined;
@@ -98,6 +104,7 @@ export class KubernetesRuntime implements Runtime {
     this.custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
     this.versionApi = opts.kubeConfig.makeApiClient(VersionApi);
     this.namespace = opts.namespace;
+    this.allowForeignVolumes = opts.allowForeignVolumes ?? false;
     this.ownerReference = opts.ownerReference;
     this.stallTimeoutMs = opts.stallTimeoutMs ?? 90_000;
     this.watchTimeoutSeconds = opts.watchTimeoutSeconds;
@@ -137,6 +144,13 @@ export class KubernetesRuntime implements Runtime {
   /** Creates the Pod (which then runs as soon as it can); a taken name is Conflict. */
   async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     if (!req.labels[LABEL.managedBy]) throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
+    if (!this.allowForeignVolumes) {
+      const i = req.template.mounts.findIndex((m) => m.type === 'volume' && m.source);
+      if (i >= 0) {
+        const base = req.labels[LABEL.kind] === 'InstancePool' ? 'spec.template.mounts' : 'spec.mounts';
+        throw new RuntimeError('Invalid', `${base}[${i}].source: PersistentVolumeClaim ${JSON.stringify(req.template.mounts[i]!.source)} was not created by berth for this resource; mounting it is refused (start the controller with --allow-foreign-volumes)`);
+      }
+    }
     const body = podFor(req, { namespace: this.namespace, ownerReference: this.ownerReference });
     return this.createPod(body, signal);
   }

@@ -1,0 +1,41 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ResourceStore } from '../controller/resource-store.js';
+import { ApiSource } from './api-source.js';
+
+const web = { apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', metadata: { name: 'web', namespace: 'default' }, spec: { image: 'x' } };
+
+describe('ApiSource: a state file that cannot be read whole is Degraded (nothing it may hold is pruned)', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-applied-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['not JSON', '{"kind": "Inst', /not valid JSON/],
+    ['not a list', '{"kind": "Instance"}', /expected a JSON list/],
+    ['an entry that no longer validates', JSON.stringify([web, { ...web, metadata: { name: 'bad' }, spec: { image: 'x', bogus: 1 } }]), /entry 1 \(Instance\) no longer validates/],
+  ])('%s', async (_, text, reason) => {
+    await writeFile(join(dir, 'applied.json'), text);
+    const source = new ApiSource(new ResourceStore(), dir);
+    const problems: string[] = [];
+    await source.load((m) => problems.push(m));
+    expect(source.degraded).toMatch(reason);
+    expect(problems[0]).toMatch(reason);
+    expect(problems.join('\n')).toMatch(/copied to .*applied\.json\.unreadable-\d+/);
+    expect((await readdir(dir)).filter((f) => f.startsWith('applied.json.unreadable-'))).toHaveLength(1);
+  });
+
+  it('a good file, or none, is not Degraded', async () => {
+    const none = new ApiSource(new ResourceStore(), dir);
+    await none.load(() => undefined);
+    expect(none.degraded).toBeUndefined();
+    await writeFile(join(dir, 'applied.json'), JSON.stringify([web]));
+    const good = new ApiSource(new ResourceStore(), dir);
+    expect(await good.load(() => undefined)).toBe(1);
+    expect(good.degraded).toBeUndefined();
+  });
+});
