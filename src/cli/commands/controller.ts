@@ -171,6 +171,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     registry: manager.metrics.registry,
     policy,
     isReady: () => runner.ready,
+    notServing: () => runner.notServing(),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
