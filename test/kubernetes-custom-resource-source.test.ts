@@ -152,7 +152,7 @@ describe.skipIf(noKube())('CustomResourceSource', () => {
   it('a resource deleted with nothing in the store asks the controller to look (it reports onPruned)', async () => {
     const { ns, key, source, enqueued } = await setup();
     // Invalid from the start: never in the store.
-    await custom.createNamespacedCustomObject({ ...at(ns), body: instance('bad', 'a', { healthCheck: { exec: { command: ['true'] }, tcp: { port: 1 } } }) });
+    await custom.createNamespacedCustomObject({ ...at(ns), body: instance('bad', 'a', { mounts: [{ type: 'bind', source: '/etc', target: '/x' }] }) });
     await waitFor('the finalizer', async () => ((await get(ns, 'bad'))?.metadata.finalizers?.includes(FINALIZER) ? true : undefined));
     await custom.deleteNamespacedCustomObject({ ...at(ns), name: 'bad' });
     await waitFor('enqueued', () => enqueued.includes(`Instance/${ns}/bad`));
@@ -164,17 +164,18 @@ describe.skipIf(noKube())('CustomResourceSource', () => {
     const { ns, store, key, recorder } = await setup();
     await custom.createNamespacedCustomObject({ ...at(ns), body: instance('web') });
     await waitFor('web in the store', () => store.get(key('web')));
-    await patch(ns, 'web', { spec: { resources: { memory: '2 gigs' } } });
+    // Refused by policy (bind mounts not allowed), which the CRD's rules cannot see.
+    await patch(ns, 'web', { spec: { mounts: [{ type: 'bind', source: '/etc', target: '/x' }] } });
     const o = await waitFor('InvalidSpec', async () => {
       const x = await get(ns, 'web');
       return (x?.status?.['conditions'] as { reason: string }[] | undefined)?.some((c) => c.reason === 'InvalidSpec') ? x : undefined;
     });
     expect(o.status).toMatchObject({ observedGeneration: 2, conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidSpec' }] });
-    expect(JSON.stringify(o.status)).toContain('spec.resources.memory: invalid quantity');
-    expect((store.get(key('web'))!.resource.spec as { resources: object }).resources).toEqual({});
+    expect(JSON.stringify(o.status)).toContain('spec.mounts[0].type: bind mounts are refused');
+    expect((store.get(key('web'))!.resource.spec as { mounts: object[] }).mounts).toEqual([]);
     expect(recorder.list({ name: 'web' }).filter((e) => e.reason === 'InvalidSpec').map((e) => e.type)).toEqual(['Warning']);
     // Fixed again: the condition goes away.
-    await patch(ns, 'web', { spec: { resources: { memory: '64Mi' } } });
+    await patch(ns, 'web', { spec: { mounts: null, resources: { memory: '64Mi' } } });
     await waitFor('the fix in the store', () => (store.get(key('web'))!.resource.spec as { resources: { memory?: string } }).resources.memory === '64Mi');
   });
 

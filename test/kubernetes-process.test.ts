@@ -70,7 +70,7 @@ describe.skipIf(noEngine() || noKube())('berth controller --source kubernetes (p
     expect(bad.stderr).toContain('--specs and --source kubernetes exclude each other');
   });
 
-  it('the leader converges a custom resource; /readyz answers on the leader and the follower', async () => {
+  it('the leader converges a custom resource and serves the API; the follower answers 503 with Retry-After, and is not ready', async () => {
     const a = await start('proc-a');
     await until('proc-a to lead', async () => ((await holder()) === 'proc-a' ? true : undefined), 20_000);
     const b = await start('proc-b');
@@ -82,7 +82,20 @@ describe.skipIf(noEngine() || noKube())('berth controller --source kubernetes (p
     };
     await crs.create(sleeper);
     await crs.waitForCondition('Instance', ns, 'web', 'Ready', { timeoutMs: 60_000 });
-    for (const p of [a, b]) await until(`${p.server}/readyz`, async () => ((await fetch(`${p.server}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
+    await until(`${a.server}/readyz`, async () => ((await fetch(`${a.server}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
+    await until(`${b.server}/healthz`, async () => ((await fetch(`${b.server}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000);
+    expect((await fetch(`${b.server}/readyz`)).status).toBe(503);
+    const path = `/apis/berth.dev/v1alpha1/namespaces/${ns}/instances`;
+    const leaderList = await fetch(`${a.server}${path}`);
+    expect(leaderList.status).toBe(200);
+    expect(((await leaderList.json()) as { items: unknown[] }).items).toHaveLength(1);
+    // The follower: never an empty list, never a write it would keep to itself (issue 14, item 6).
+    for (const init of [{ method: 'GET' }, { method: 'POST', body: JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name: 'c1', namespace: ns }, spec: { poolRef: { name: 'p' } } }), headers: { 'Content-Type': 'application/json' } }]) {
+      const r = await fetch(`${b.server}${init.method === 'POST' ? path.replace('instances', 'instanceclaims') : path}`, init);
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('2');
+      expect(((await r.json()) as { message: string }).message).toMatch(/follower/);
+    }
     expect((await managedContainers(controllerId)).filter((c) => c.labels['berth.dev/name'] === 'web')).toHaveLength(1);
     expect(await holder()).toBe('proc-a');
   });

@@ -126,21 +126,22 @@ describe.skipIf(noEngine() || noKube())('Kubernetes custom resources -> the real
   });
 
   it('an invalid resource gets a Warning Event and an InvalidSpec condition naming the field; the others carry on', async () => {
-    // Both exec and tcp: the CRD cannot express "exactly one", berth's schema can.
-    const bad = await crs.create(sleeper('bad', ns, { healthCheck: { exec: { command: ['true'] }, tcp: { port: 80 } } }));
+    // A bind mount this controller does not allow: policy, which the CRD cannot know (its CEL rules refuse
+    // what the schema can tell alone: test/kubernetes-crd-validation.test.ts).
+    const bad = await crs.create(sleeper('bad', ns, { mounts: [{ type: 'bind', source: '/etc', target: '/host-etc' }] }));
     await crs.create(sleeper('good', ns));
     const o = await crs.waitForCondition('Instance', ns, 'bad', 'Ready', { status: 'False' });
     const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
     expect(ready).toMatchObject({ reason: 'InvalidSpec', observedGeneration: 1 });
-    expect(ready?.message).toContain('spec.healthCheck');
-    expect(ready?.message).toContain('exactly one of exec, http or tcp');
+    expect(ready?.message).toContain('spec.mounts[0].type');
+    expect(ready?.message).toContain('bind mounts are refused');
     const warning = await until('the InvalidSpec Event', async () => (await crs.events(ns, bad.metadata.uid!)).find((e) => e.reason === 'InvalidSpec'));
     expect(warning).toMatchObject({ type: 'Warning' });
-    expect(warning.message).toContain('spec.healthCheck');
+    expect(warning.message).toContain('spec.mounts[0].type');
     await crs.waitForCondition('Instance', ns, 'good', 'Ready');
     expect((await managedContainers(controllerId)).some((c) => c.labels['berth.dev/name'] === 'bad')).toBe(false);
     // Fixed: it runs.
-    await crs.patch('Instance', ns, 'bad', { spec: { healthCheck: { tcp: null } } });
+    await crs.patch('Instance', ns, 'bad', { spec: { mounts: [] } });
     const fixed = await crs.waitForCondition('Instance', ns, 'bad', 'Ready', { observedGeneration: 2 });
     expect(fixed.status?.conditions?.some((c) => c.reason === 'InvalidSpec')).toBe(false);
   });

@@ -6,7 +6,7 @@
 // a watch that survives broken, stalled and expired streams. Requests and
 // injected answers go through the fault proxy (kube-fault-proxy.ts); exec,
 // logs and everything else go to the apiserver directly.
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRuntimeError } from '../src/runtime/errors.js';
 import { KubernetesRuntime } from '../src/runtime/kubernetes/kubernetes-runtime.js';
@@ -217,6 +217,23 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
     await new Promise((r) => setTimeout(r, 400));
     abort.abort();
     expect(await text).toMatch(/^(tick\n)+$/);
+  });
+
+  it('network none: a deny-all NetworkPolicy owned by the Pod, removed with it', async () => {
+    const networking = kc.makeApiClient(NetworkingV1Api);
+    const id = await runtime.create(request('isolated', { image: TEST_IMAGE, network: 'none' }));
+    const name = id.split('/')[1]!;
+    const p = await pod(id);
+    const policy = await networking.readNamespacedNetworkPolicy({ namespace: ns, name });
+    expect(policy.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'Pod', name, uid: p.metadata?.uid })]);
+    expect(policy.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'], podSelector: { matchLabels: expect.objectContaining({ 'berth.dev/name': 'isolated', 'berth.dev/network': 'none' }) } });
+    expect(policy.spec?.ingress ?? []).toEqual([]);
+    expect(policy.spec?.egress ?? []).toEqual([]);
+    // A Pod on the Pod network gets none.
+    const open = await runtime.create(request('open', { image: TEST_IMAGE }));
+    expect(await networking.readNamespacedNetworkPolicy({ namespace: ns, name: open.split('/')[1]! }).catch((e: { code?: number }) => e.code)).toBe(404);
+    await runtime.remove(id);
+    await eventually('the policy to go with its Pod (garbage collector)', async () => ((await networking.readNamespacedNetworkPolicy({ namespace: ns, name }).catch((e: { code?: number }) => e.code)) === 404 ? true : undefined), 60_000);
   });
 
   it('usage is empty without metrics.k8s.io', async () => {

@@ -29,6 +29,13 @@ export interface ApiDeps {
    * empty list that is not true yet. Always loaded when unset.
    */
   isLoaded?(): boolean;
+  /**
+   * Why this replica must not answer resource requests (a follower under
+   * leader election: its store is empty or stale and its writes would never
+   * be acted on); undefined while it serves. Resource reads and writes then
+   * get 503 with Retry-After, never an empty list.
+   */
+  notServing?(): string | undefined;
   /** When set, every request except /healthz and /readyz needs `Authorization: Bearer <token>`. */
   token?: string;
   /** Bytes kept per exec output stream; default 1 MiB. */

@@ -14,6 +14,9 @@ import { API_PREFIX, matchRoute, routeResource, type Route } from './routes.js';
 import { ApiError, badRequest, methodNotAllowed, sendError, sendJson } from './status.js';
 import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
 
+/** A follower's answer: try again after this long (a takeover takes about one lease duration). */
+const NOT_SERVING_RETRY_AFTER_S = 2;
+
 export type { ApiDeps, ApiLogger } from './context.js';
 export { assertListenAllowed, isLoopbackHost, readTokenFile } from './listen.js';
 import { loopbackAddressFor } from './listen.js';
@@ -99,6 +102,11 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     if (!timingSafeEqual(digest(m[1]!), tokenDigest)) throw new ApiError(401, 'Unauthorized', 'the bearer token is not valid for this controller', undefined, challenge);
   }
 
+  function refuseWhenNotServing(): void {
+    const why = deps.notServing?.();
+    if (why !== undefined) throw new ApiError(503, 'ServiceUnavailable', why, undefined, { 'Retry-After': String(NOT_SERVING_RETRY_AFTER_S) });
+  }
+
   async function dispatch(ctx: RequestContext, route: Route): Promise<void> {
     const { res, method } = ctx;
     switch (route.type) {
@@ -125,14 +133,17 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         onlyGet(method);
         return sendJson(res, 200, discovery());
       case 'collection':
+        refuseWhenNotServing();
         return handleCollection(ctx, deps, route);
       case 'object': {
+        refuseWhenNotServing();
         const key = { kind: route.kind, namespace: route.namespace, name: route.name };
         if (route.subresource === 'exec') return handleExec(ctx, deps, key);
         if (route.subresource === 'log') return handleLog(ctx, deps, key);
         return handleObject(ctx, deps, route);
       }
       case 'events':
+        refuseWhenNotServing();
         return handleEvents(ctx, deps, route.namespace);
       case 'unknown':
         throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${ctx.url.pathname})`);

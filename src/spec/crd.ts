@@ -27,6 +27,7 @@
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { GROUP, KIND_NAMES, KINDS, VERSION, type Kind } from './schema.js';
+import { withCelValidations } from './crd-validations.js';
 import { InstanceClaimStatusSchema, InstancePoolStatusSchema, InstanceStatusSchema } from './status-schema.js';
 
 /** An OpenAPI v3 schema node as the apiserver's JSONSchemaProps takes it. */
@@ -61,6 +62,8 @@ export interface JSONSchemaProps {
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  /** CEL rules (crd-validations.ts). */
+  'x-kubernetes-validations'?: Array<{ rule: string; message: string; fieldPath?: string }>;
 }
 
 export interface PrinterColumn {
@@ -188,7 +191,7 @@ function resourceSchema(kind: Kind): JSONSchemaProps {
       apiVersion: { description: 'The versioned schema of this representation of an object.', type: 'string' },
       kind: { description: 'The REST resource this object represents.', type: 'string' },
       metadata: { type: 'object', properties: { name: { type: 'string', ...pick(name, 'maxLength', 'pattern') } } },
-      spec: { description: `The desired state of the ${kind}.`, ...spec },
+      spec: withCelValidations({ description: `The desired state of the ${kind}.`, ...spec }),
       status: { description: `The observed state of the ${kind}, written by berth.`, ...toStructural(toJsonSchema(STATUS_SCHEMAS[kind]), 'status') },
     },
     required: ['spec'],

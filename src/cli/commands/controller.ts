@@ -179,6 +179,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     // A follower has not loaded the sources: 503 with Retry-After, never an empty list.
     isLoaded: () => manager.sourcesLoaded,
     degradedSources: () => manager.degradedSources(),
+    notServing: () => runner.notServing(),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,

@@ -48,7 +48,7 @@
 // - usage: metrics.k8s.io when served (metrics-server), else {} (no pids).
 // - berth never touches a Pod without its managed-by label: mutating calls
 //   read the Pod first and refuse one that lacks it.
-import { CoreV1Api, CustomObjectsApi, VersionApi, type KubeConfig, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, VersionApi, type KubeConfig, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, isRuntimeError } from '../errors.js';
 import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type Runtime, type RuntimeEvent } from '../types.js';
@@ -57,6 +57,7 @@ import { subscribePodEvents } from './events.js';
 import { runPodExec } from './exec.js';
 import { podLogs } from './logs.js';
 import { isTerminalPhase, labelSelector, observedFromPod, parsePodId, podId, podState, startFailure } from './observe.js';
+import { isolationPolicyFor } from './network-policy.js';
 import { ANNOTATION_CONTAINER_NAME, podFor, recreateBody } from './pod-spec.js';
 import { openStream } from './stream.js';
 import { usageFromPodMetrics, type PodMetricsDocument } from './usage.js';
@@ -89,6 +90,7 @@ export class KubernetesRuntime implements Runtime {
   readonly timeouts: KubeTimeouts;
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
+  private readonly networking: NetworkingV1Api;
   private readonly versionApi: VersionApi;
   private readonly namespace: string | undefined;
   private readonly allowForeignVolumes: boolean;
@@ -102,6 +104,7 @@ export class KubernetesRuntime implements Runtime {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     this.custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.networking = opts.kubeConfig.makeApiClient(NetworkingV1Api);
     this.versionApi = opts.kubeConfig.makeApiClient(VersionApi);
     this.namespace = opts.namespace;
     this.allowForeignVolumes = opts.allowForeignVolumes ?? false;
@@ -333,16 +336,41 @@ export class KubernetesRuntime implements Runtime {
     const namespace = body.metadata!.namespace!;
     const name = body.metadata!.name!;
     const post = (): Promise<V1Pod> => kubeCall(`create pod ${namespace}/${name}`, this.timeouts.create, signal, (s) => this.core.createNamespacedPod({ namespace, body }, callOptions(s)));
+    let created: V1Pod;
     try {
-      await post();
+      created = await post();
     } catch (e) {
       if (!isRuntimeError(e, 'Conflict')) throw e;
       const holder = await this.getPod(namespace, name, signal).catch(() => undefined);
       if (!holder?.metadata?.labels?.[LABEL.managedBy] || !holder.metadata.deletionTimestamp) throw e;
       await this.waitGone(namespace, name, holder.metadata.uid, this.releaseWaitMs(holder), signal);
-      await post();
+      created = await post();
     }
+    await this.isolate(created, signal);
     return podId(namespace, name);
+  }
+
+  /**
+   * network `none`: a deny-all NetworkPolicy (no ingress, no egress) for the
+   * Pod, owned by it so the garbage collector removes it with the Pod. A
+   * policy left by the Pod's previous run under the same name (start()
+   * re-creates Pods) is taken over: replaced with this Pod as its owner.
+   * Enforced by the cluster's network plugin (one that implements
+   * NetworkPolicy: Calico, Cilium, ...).
+   */
+  private async isolate(pod: V1Pod, signal?: AbortSignal): Promise<void> {
+    const policy = isolationPolicyFor(pod);
+    if (!policy) return;
+    const namespace = policy.metadata!.namespace!;
+    const name = policy.metadata!.name!;
+    try {
+      await kubeCall(`create networkpolicy ${namespace}/${name}`, this.timeouts.call, signal, (s) => this.networking.createNamespacedNetworkPolicy({ namespace, body: policy }, callOptions(s)));
+    } catch (e) {
+      if (!isRuntimeError(e, 'Conflict')) throw e;
+      const existing = await kubeCall(`get networkpolicy ${namespace}/${name}`, this.timeouts.call, signal, (s) => this.networking.readNamespacedNetworkPolicy({ namespace, name }, callOptions(s)));
+      policy.metadata!.resourceVersion = existing.metadata?.resourceVersion;
+      await kubeCall(`replace networkpolicy ${namespace}/${name}`, this.timeouts.call, signal, (s) => this.networking.replaceNamespacedNetworkPolicy({ namespace, name, body: policy }, callOptions(s)));
+    }
   }
 
   /** DELETE with the uid as precondition; gone (404) or replaced meanwhile (409) is success. */

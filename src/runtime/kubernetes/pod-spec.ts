@@ -31,8 +31,9 @@
 //   hostPath (only reached when the controller allows bind mounts).
 // - network: host -> hostNetwork; bridge -> the Pod network; `none` or a named
 //   network cannot be expressed per Pod: the Pod joins the Pod network and
-//   carries the label berth.dev/network=<value>, which a NetworkPolicy must
-//   select to isolate it (berth creates none).
+//   carries the label berth.dev/network=<value>. For `none` the runtime
+//   creates a deny-all NetworkPolicy owned by the Pod (network-policy.ts),
+//   enforced where the network plugin implements NetworkPolicy.
 // - Kubernetes expands $(VAR) in command, args and env values, and turns $$
 //   into $. Docker does not, so every $ is written as $$: the process sees
 //   exactly the template's text.

@@ -81,10 +81,20 @@ export class ControllerRunner {
     return (!this.elector || this.elector.isLeader) && this.current.manager.ready;
   }
 
-  /** For /readyz: a follower standing by is ready (a rollout must not wait on it to lead). */
+  /**
+   * For /readyz: only the replica that acts is ready, so a Service sends API
+   * requests to the leader alone (a follower's store is empty: it answered
+   * lists with no items and kept claims it never acted on).
+   */
   get ready(): boolean {
-    if (this.elector && !this.elector.isLeader) return true;
+    if (this.elector && !this.elector.isLeader) return false;
     return this.current.manager.ready;
+  }
+
+  /** Why the API must not answer resource requests here (see ApiDeps.notServing). */
+  notServing(): string | undefined {
+    if (!this.elector || this.elector.isLeader) return undefined;
+    return 'this replica is a follower standing by for the leader lease: it serves no resources; ask the leader (the Service routes to the ready replica) or retry';
   }
 
   /**
