@@ -220,7 +220,7 @@ class HostKubelet {
     }
   }
 
-  private exec(ns: string, pod: string, command: string[], stdin: Buffer | undefined): Promise<{ stdout?: string; stderr?: string; exitCode: number }> {
+  private exec(ns: string, pod: string, command: string[], stdin: Buffer | undefined): Promise<{ stdout?: string | Buffer; stderr?: string | Buffer; exitCode: number }> {
     const c = [...this.containers.values()].find((x) => x.ns === ns && x.name === pod && !x.exited);
     if (!c) return Promise.resolve({ stderr: 'container not running', exitCode: 126 });
     const missing = (file: string) => ({ stdout: `OCI runtime exec failed: exec failed: unable to start container process: exec: "${file}": executable file not found in $PATH: unknown\r\n`, exitCode: 126 });
@@ -228,10 +228,11 @@ class HostKubelet {
     return new Promise((resolve) => {
       const child = spawn(command[0]!, command.slice(1), { cwd: this.dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...c.env }, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
       c.execs.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      // Bytes, not text: berth cp moves tar archives through exec.
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout!.on('data', (d: Buffer) => out.push(d));
+      child.stderr!.on('data', (d: Buffer) => err.push(d));
       child.stdin!.on('error', () => undefined);
       child.stdin!.end(stdin ?? Buffer.alloc(0));
       child.on('error', () => {
@@ -240,7 +241,7 @@ class HostKubelet {
       });
       child.on('close', (code, signal) => {
         c.execs.delete(child);
-        resolve({ stdout, stderr, exitCode: exitCode(code, signal) });
+        resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err), exitCode: exitCode(code, signal) });
       });
     });
   }

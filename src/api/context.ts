@@ -18,6 +18,8 @@ export interface ApiDeps {
   recorder: EventRecorder;
   /** Only exec and logs are used. */
   runtime: Pick<Runtime, 'exec' | 'logs'>;
+  /** Files in and out of containers (berth cp); usually the same runtime. Without it the archive route answers 404. */
+  archive?: Pick<Runtime, 'statPath' | 'getArchive' | 'putArchive'>;
   registry: Registry;
   /** /readyz answers 200 while this is true, else 503. */
   isReady(): boolean;
@@ -25,6 +27,8 @@ export interface ApiDeps {
   token?: string;
   /** Bytes kept per exec output stream; default 1 MiB. */
   execCapBytes?: number;
+  /** Cap on one copied archive (berth cp), in and out; default 64 MiB. */
+  archiveLimitBytes?: number;
   /** Request body limit; default 1 MiB. */
   bodyLimitBytes?: number;
   /** What applied specs may ask for (privileged, host network, ...); DEFAULT_POLICY if unset. */

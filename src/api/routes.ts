@@ -5,7 +5,7 @@
 import { GROUP, KIND_NAMES, KINDS, VERSION, type Kind } from '../spec/schema.js';
 import { badRequest } from './status.js';
 
-export type Subresource = 'status' | 'exec' | 'log';
+export type Subresource = 'status' | 'exec' | 'log' | 'archive';
 
 export type Route =
   | { type: 'healthz' }
@@ -25,6 +25,7 @@ const SUBRESOURCES: Record<Subresource, Kind[]> = {
   status: ['Instance', 'InstancePool', 'InstanceClaim'],
   exec: ['Instance'],
   log: ['Instance'],
+  archive: ['Instance'],
 };
 
 export function matchRoute(pathname: string): Route {

@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { KIND_NAMES, KINDS, VERSION, GROUP } from '../spec/schema.js';
 import type { ApiDeps, RequestContext } from './context.js';
+import { handleArchive } from './archive.js';
 import { handleEvents } from './events.js';
 import { handleExec, handleLog } from './exec.js';
 import { apiRequestHistogram } from './metrics.js';
@@ -113,6 +114,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         const key = { kind: route.kind, namespace: route.namespace, name: route.name };
         if (route.subresource === 'exec') return handleExec(ctx, deps, key);
         if (route.subresource === 'log') return handleLog(ctx, deps, key);
+        if (route.subresource === 'archive') return handleArchive(ctx, deps, key);
         return handleObject(ctx, deps, route);
       }
       case 'events':
@@ -153,6 +155,7 @@ function verbOf(method: string, route: Route, url: URL): string {
   const watching = ['true', '1', ''].includes(url.searchParams.get('watch') ?? 'false');
   if (route.type === 'object' && route.subresource === 'exec') return 'exec';
   if (route.type === 'object' && route.subresource === 'log') return 'log';
+  if (route.type === 'object' && route.subresource === 'archive') return method === 'GET' ? 'copy-from' : 'copy-to';
   if (method === 'GET') {
     if (watching && (route.type === 'collection' || route.type === 'object' || route.type === 'events')) return 'watch';
     return route.type === 'collection' || route.type === 'events' ? 'list' : 'get';
@@ -187,6 +190,7 @@ function discovery(): object {
           ? [
               { name: 'instances/exec', singularName: '', namespaced: true, kind: 'ExecResult', verbs: ['create'] },
               { name: 'instances/log', singularName: '', namespaced: true, kind: 'Instance', verbs: ['get'] },
+              { name: 'instances/archive', singularName: '', namespaced: true, kind: 'Instance', verbs: ['get', 'update'] },
             ]
           : []),
       ];

@@ -97,6 +97,12 @@ export interface RuntimeEvent {
   time: number;
 }
 
+/** What is at a path inside a container. */
+export interface PathStat {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+}
+
 export interface ListFilter {
   /** Only containers with this managed-by value (always set by the controller). */
   managedBy: string;
@@ -119,6 +125,16 @@ export interface Runtime {
   exec(id: string, req: ExecRequest, signal?: AbortSignal): Promise<ExecResult>;
   logs(id: string, opts: { tail?: number; follow?: boolean }, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
   usage(id: string, signal?: AbortSignal): Promise<ContainerUsage>;
+  /** What is at `path` in the container (links not followed); undefined when nothing is. */
+  statPath(id: string, path: string, signal?: AbortSignal): Promise<PathStat | undefined>;
+  /**
+   * A tar of `path` in the container, its last element as the top entry (as
+   * `docker cp` makes it). More than maxBytes is an ArchiveLimitError; a
+   * missing path NotFound.
+   */
+  getArchive(id: string, path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
+  /** Unpacks a tar into the existing directory `dir` of the container. */
+  putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void>;
   /** Events of managed containers; resubscribes after the engine restarts until the signal aborts. */
   events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void;
   ping(signal?: AbortSignal): Promise<void>;

@@ -16,6 +16,8 @@ import type { Runtime } from '../../runtime/types.js';
 import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
 import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
 import { formatDuration, parseDuration } from '../duration.js';
+import { CliError } from '../errors.js';
+import { parseMemory } from '../../spec/quantity.js';
 
 interface ControllerFlags {
   specs: string[];
@@ -33,6 +35,7 @@ interface ControllerFlags {
   defaultMemory: string;
   defaultPids: string;
   logLevel: string;
+  maxCopySize: string;
   source?: string;
   runtime: string;
   kubeconfig?: string;
@@ -61,6 +64,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'concurrent reconciles', '8')
     .option('--max-concurrent-ops <n>', 'concurrent engine operations', '16')
     .option('--resync <seconds>', 'periodic full resync', '300')
+    .option('--max-copy-size <quantity>', 'largest archive berth cp moves in or out of a container (e.g. 64Mi)', '64Mi')
     .option('--allow-privileged', 'allow privileged containers')
     .option('--allow-host-network', 'allow network: host')
     .option('--allow-bind-mounts', 'allow bind mounts')
@@ -162,6 +166,8 @@ async function runController(flags: ControllerFlags): Promise<void> {
     apiSource: manager.apiSource,
     recorder: manager.recorder,
     runtime,
+    archive: runtime,
+    archiveLimitBytes: copyLimit(flags.maxCopySize),
     registry: manager.metrics.registry,
     policy,
     isReady: () => runner.ready,
@@ -227,5 +233,11 @@ function splitHostPort(listen: string): [string, string] {
 function positiveInt(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function copyLimit(text: string): number {
+  const n = parseMemory(text);
+  if (n === undefined || n <= 0) throw new CliError(`--max-copy-size: ${JSON.stringify(text)} is not a size such as 64Mi or 1048576`);
   return n;
 }

@@ -3,8 +3,9 @@
 // and images live in their own files; this class only wires them together.
 import Dockerode from 'dockerode';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { DEFAULT_TIMEOUTS, dockerCall, type DockerTimeouts } from './call.js';
+import { getArchive, putArchive, statPath } from './archive.js';
 import { createOptions } from './create-options.js';
 import { subscribeEvents } from './events.js';
 import { runExec } from './exec.js';
@@ -156,6 +157,18 @@ export class DockerRuntime implements Runtime {
       this.docker.getContainer(id).stats({ stream: false, abortSignal: s } as { stream?: false }),
     );
     return usageFromStats(stats as StatsDocument);
+  }
+
+  async statPath(id: string, path: string, signal?: AbortSignal): Promise<PathStat | undefined> {
+    return statPath(this.docker, await this.assertManaged(id, 'stat a path in', signal), path, this.timeouts, signal);
+  }
+
+  async getArchive(id: string, path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    return getArchive(this.docker, await this.assertManaged(id, 'copy from', signal), path, maxBytes, this.timeouts, signal);
+  }
+
+  async putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void> {
+    await putArchive(this.docker, await this.assertManaged(id, 'copy into', signal), dir, archive, this.timeouts, signal);
   }
 
   events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {

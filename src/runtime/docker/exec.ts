@@ -58,6 +58,11 @@ export class CappedSink extends Writable {
     callback();
   }
 
+  /** The kept bytes, as written. */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
   /** The kept bytes as UTF-8; a character cut by the cap is dropped rather than mangled. */
   text(): string {
     const buf = Buffer.concat(this.chunks);
