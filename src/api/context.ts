@@ -34,6 +34,10 @@ export interface ApiDeps {
   /** What applied specs may ask for (privileged, host network, ...); DEFAULT_POLICY if unset. */
   policy?: ControllerPolicy;
   logger?: ApiLogger;
+  /** leader or follower under leader election; standalone otherwise (the status page shows it). */
+  role?: () => 'leader' | 'follower' | 'standalone';
+  /** Where the built status page is (dist/ui); tried in order. */
+  uiDirs?: readonly string[];
   /** Container of a pool member addressed as an instance (`<pool>-<member>`, a claim's status.instance). */
   resolveInstance?: (namespace: string, name: string) => string | undefined;
 }

@@ -7,6 +7,8 @@ import { KIND_NAMES, KINDS, VERSION, GROUP } from '../spec/schema.js';
 import type { ApiDeps, RequestContext } from './context.js';
 import { handleArchive } from './archive.js';
 import { handleEvents } from './events.js';
+import { handleOverview } from './overview.js';
+import { defaultUiDir, handleUiAsset } from './ui-assets.js';
 import { handleExec, handleLog } from './exec.js';
 import { apiRequestHistogram } from './metrics.js';
 import { handleCollection, handleObject } from './resources.js';
@@ -61,7 +63,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       const route = matchRoute(url.pathname);
       resource = routeResource(route);
       verb = verbOf(method, route, url);
-      if (route.type !== 'healthz' && route.type !== 'readyz') authorize(req);
+      if (route.type !== 'healthz' && route.type !== 'readyz' && route.type !== 'ui-asset') authorize(req);
       const ctx: RequestContext = { req, res, url, method, signal: abort.signal, markStreaming: () => observe(200) };
       await dispatch(ctx, route);
     } catch (e) {
@@ -119,6 +121,10 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       }
       case 'events':
         return handleEvents(ctx, deps, route.namespace);
+      case 'ui-asset':
+        return handleUiAsset(ctx, deps.uiDirs ?? defaultUiDir(), route.file);
+      case 'ui-overview':
+        return handleOverview(ctx, deps);
       case 'unknown':
         throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${ctx.url.pathname})`);
     }

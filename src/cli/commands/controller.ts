@@ -171,6 +171,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     registry: manager.metrics.registry,
     policy,
     isReady: () => runner.ready,
+    role: () => (runner.leaderElector ? (runner.leaderElector.isLeader ? 'leader' : 'follower') : 'standalone'),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
