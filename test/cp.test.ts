@@ -58,6 +58,9 @@ describe.skipIf(noEngine())('berth cp through the controller process', () => {
   beforeAll(async () => {
     d = await testDirs();
     await writeSpec(d, 'box.yaml', instanceYaml('box'));
+    // Hardened like the sandboxes: read-only root, a tmpfs /tmp, not root. The engine's archive API
+    // cannot write here, so berth goes through tar over exec.
+    await writeSpec(d, 'locked.yaml', instanceYaml('locked', { user: '65534', security: { readOnlyRootFilesystem: true }, mounts: [{ type: 'tmpfs', target: '/tmp' }] }));
     await writeSpec(d, 'pool.yaml', JSON.stringify(pool) + '\n');
     proc = await spawnController(d, await freePort(), ['--max-copy-size', String(LIMIT)]);
     env = { BERTH_SERVER: proc.server };
@@ -105,6 +108,26 @@ describe.skipIf(noEngine())('berth cp through the controller process', () => {
     await mkdir(here);
     expect((await cli('cp', 'box:/tmp/out.txt', here)).code).toBe(0);
     expect(await readFile(join(here, 'out.txt'), 'utf8')).toBe('result=42\n');
+  });
+
+  it('copies into and out of a read-only root with a tmpfs (tar over exec), as the container user', async () => {
+    await eventually('locked running', async () => {
+      const r = await fetch(`${proc.server}${API}/instances/locked`).catch(() => undefined);
+      const s = r?.ok ? ((await r.json()) as { status?: { containerId?: string; phase?: string } }).status : undefined;
+      return s?.containerId && s.phase !== 'Creating' ? true : undefined;
+    }, 60_000);
+    const src = join(d.root, 'src');
+    const before = await manifest(src);
+    const put = await cli('cp', src, 'locked:/tmp/work');
+    expect(put.stderr).toBe('');
+    const owner = await cli('exec', 'locked', '--', 'sh', '-c', 'stat -c %u /tmp/work/main.py');
+    expect(owner.stdout.trim()).toBe('65534');
+    const back = join(d.root, 'back-locked');
+    expect((await cli('cp', 'locked:/tmp/work', back)).code).toBe(0);
+    expect(await manifest(back)).toEqual(before);
+    const ro = await cli('cp', join(src, 'main.py'), 'locked:/etc/main.py');
+    expect(ro.code).toBe(1);
+    expect(ro.stderr).toMatch(/Read-only file system|Permission denied/i);
   });
 
   it('works on a claimed pool member addressed as <pool>-<member>', async () => {

@@ -68,7 +68,9 @@ export interface CreateRequest {
 
 export interface ExecRequest {
   command: string[];
-  stdin?: string;
+  stdin?: string | Buffer;
+  /** Also hand back stdout as bytes (stdoutBytes), for binary output such as a tar. */
+  binaryStdout?: boolean;
   timeoutMs: number;
   /** Bytes kept per stream; the rest is dropped and reported as truncated. */
   outputCapBytes?: number;
@@ -81,6 +83,8 @@ export interface ExecResult {
   durationMs: number;
   timedOut: boolean;
   truncated: boolean;
+  /** stdout as bytes, when the request asked for binaryStdout. */
+  stdoutBytes?: Buffer;
 }
 
 export interface ContainerUsage {

@@ -1,13 +1,16 @@
 // Files in and out of a container through the engine's archive API
-// (HEAD/GET/PUT /containers/{id}/archive), the calls `docker cp` makes. The
-// engine resolves paths inside the container's root, so nothing it unpacks
-// can land on the host; berth still checks every entry before it sends one.
+// (HEAD/GET/PUT /containers/{id}/archive), the calls `docker cp` makes, or tar
+// over exec where that API cannot reach (needsExec). The engine resolves paths
+// inside the container's root, so nothing it unpacks can land on the host;
+// berth still checks every entry before it sends one.
 import type Dockerode from 'dockerode';
-import { ArchiveLimitError } from '../../archive/limits.js';
+import { ArchiveLimitError, mib } from '../../archive/limits.js';
 import { readCapped } from '../../archive/tar-entries.js';
 import { RuntimeError, isRuntimeError } from '../errors.js';
+import { statCommand, statFromAnswer, tarCreateCommand, tarExtractCommand, tarFailure } from '../tar-exec.js';
 import type { PathStat } from '../types.js';
 import { dockerCall, type DockerTimeouts } from './call.js';
+import { runExec } from './exec.js';
 
 /** Go's os.FileMode type bits, as the engine sends them in X-Docker-Container-Path-Stat. */
 const MODE_DIR = 2 ** 31;
@@ -61,4 +64,39 @@ export async function putArchive(docker: Dockerode, id: string, dir: string, arc
     if (isRuntimeError(e) && (e.code === 'Unknown' || e.code === 'Invalid')) throw new RuntimeError('Invalid', e.message, { cause: e });
     throw e;
   }
+}
+
+/**
+ * The engine's archive API writes into the container's own layer: it refuses a
+ * read-only root, and under a tmpfs mount it would read and write the layer
+ * beneath the mount, not what the container sees. Those paths go through tar
+ * over exec instead (src/runtime/tar-exec.ts).
+ */
+export function needsExec(info: Pick<Dockerode.ContainerInspectInfo, 'HostConfig' | 'Mounts'>, path: string): boolean {
+  if (info.HostConfig?.ReadonlyRootfs) return true;
+  const tmpfs = [...Object.keys(info.HostConfig?.Tmpfs ?? {}), ...(info.Mounts ?? []).filter((m) => (m.Type as string) === 'tmpfs').map((m) => m.Destination)];
+  return tmpfs.some((t) => path === t || path.startsWith(t.endsWith('/') ? t : `${t}/`));
+}
+
+export async function statPathByExec(docker: Dockerode, id: string, path: string, t: DockerTimeouts, signal?: AbortSignal): Promise<PathStat | undefined> {
+  const what = `stat ${path} in container ${id.slice(0, 12)}`;
+  const r = await runExec(docker, id, { command: statCommand(path), timeoutMs: t.archive, outputCapBytes: 4096 }, t, signal);
+  if (r.exitCode !== 0) throw tarFailure(what, r.exitCode, r.stderr || r.stdout);
+  return statFromAnswer(r.stdout, what);
+}
+
+export async function getArchiveByExec(docker: Dockerode, id: string, path: string, maxBytes: number, t: DockerTimeouts, signal?: AbortSignal): Promise<Buffer> {
+  const r = await runExec(docker, id, { command: tarCreateCommand(path), timeoutMs: t.archive, outputCapBytes: maxBytes, binaryStdout: true }, t, signal);
+  if (r.timedOut) throw new RuntimeError('Timeout', `tar of ${path} did not finish within ${t.archive} ms`);
+  // tar's own failure first: GNU tar still writes an end-of-archive block for a missing path.
+  if (r.exitCode !== 0) throw tarFailure(`tar of ${path} in container ${id.slice(0, 12)}`, r.exitCode, r.stderr);
+  const out = r.stdoutBytes ?? Buffer.alloc(0);
+  if (r.truncated && out.length >= maxBytes) throw new ArchiveLimitError(`the archive of ${path} is larger than the limit of ${mib(maxBytes)}`);
+  return out;
+}
+
+export async function putArchiveByExec(docker: Dockerode, id: string, dir: string, archive: Buffer, t: DockerTimeouts, signal?: AbortSignal): Promise<void> {
+  const r = await runExec(docker, id, { command: tarExtractCommand(dir), stdin: archive, timeoutMs: t.archive, outputCapBytes: 64 * 1024 }, t, signal);
+  if (r.timedOut) throw new RuntimeError('Timeout', `unpacking into ${dir} did not finish within ${t.archive} ms`);
+  if (r.exitCode !== 0) throw tarFailure(`unpacking into ${dir} in container ${id.slice(0, 12)}`, r.exitCode, r.stderr || r.stdout);
 }

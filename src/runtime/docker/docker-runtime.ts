@@ -5,7 +5,7 @@ import Dockerode from 'dockerode';
 import { RuntimeError, isRuntimeError } from '../errors.js';
 import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { DEFAULT_TIMEOUTS, dockerCall, type DockerTimeouts } from './call.js';
-import { getArchive, putArchive, statPath } from './archive.js';
+import { getArchive, getArchiveByExec, needsExec, putArchive, putArchiveByExec, statPath, statPathByExec } from './archive.js';
 import { createOptions } from './create-options.js';
 import { subscribeEvents } from './events.js';
 import { runExec } from './exec.js';
@@ -160,15 +160,21 @@ export class DockerRuntime implements Runtime {
   }
 
   async statPath(id: string, path: string, signal?: AbortSignal): Promise<PathStat | undefined> {
-    return statPath(this.docker, await this.assertManaged(id, 'stat a path in', signal), path, this.timeouts, signal);
+    const info = await this.managedInfo(id, 'stat a path in', signal);
+    if (needsExec(info, path)) return statPathByExec(this.docker, info.Id, path, this.timeouts, signal);
+    return statPath(this.docker, info.Id, path, this.timeouts, signal);
   }
 
   async getArchive(id: string, path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
-    return getArchive(this.docker, await this.assertManaged(id, 'copy from', signal), path, maxBytes, this.timeouts, signal);
+    const info = await this.managedInfo(id, 'copy from', signal);
+    if (needsExec(info, path)) return getArchiveByExec(this.docker, info.Id, path, maxBytes, this.timeouts, signal);
+    return getArchive(this.docker, info.Id, path, maxBytes, this.timeouts, signal);
   }
 
   async putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void> {
-    await putArchive(this.docker, await this.assertManaged(id, 'copy into', signal), dir, archive, this.timeouts, signal);
+    const info = await this.managedInfo(id, 'copy into', signal);
+    if (needsExec(info, dir)) return putArchiveByExec(this.docker, info.Id, dir, archive, this.timeouts, signal);
+    await putArchive(this.docker, info.Id, dir, archive, this.timeouts, signal);
   }
 
   events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {
@@ -186,9 +192,13 @@ export class DockerRuntime implements Runtime {
    * on the full id the check saw (never on a name that could move meanwhile).
    */
   private async assertManaged(id: string, op: string, signal?: AbortSignal): Promise<string> {
+    return (await this.managedInfo(id, op, signal)).Id;
+  }
+
+  private async managedInfo(id: string, op: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {
     const info = await this.inspectRaw(id, signal);
     if (!info.Config?.Labels?.[LABEL.managedBy]) throw notManaged(id, op);
-    return info.Id;
+    return info;
   }
 }
 

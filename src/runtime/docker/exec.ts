@@ -241,6 +241,7 @@ export async function runExec(docker: Dockerode, id: string, req: ExecRequest, t
   const result = (exitCode: number, timedOut: boolean, note = ''): ExecResult => ({
     exitCode,
     stdout: stdout.text(),
+    ...(req.binaryStdout ? { stdoutBytes: stdout.bytes() } : {}),
     stderr: stderr.text() + note,
     durationMs: durationMs(),
     timedOut,
