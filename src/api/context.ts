@@ -18,6 +18,8 @@ export interface ApiDeps {
   recorder: EventRecorder;
   /** Only exec and logs are used. */
   runtime: Pick<Runtime, 'exec' | 'logs'>;
+  /** Files in and out of containers (berth cp); usually the same runtime. Without it the archive route answers 404. */
+  archive?: Pick<Runtime, 'statPath' | 'getArchive' | 'putArchive'>;
   registry: Registry;
   /** /readyz answers 200 while this is true, else 503. */
   isReady(): boolean;
@@ -40,11 +42,17 @@ export interface ApiDeps {
   token?: string;
   /** Bytes kept per exec output stream; default 1 MiB. */
   execCapBytes?: number;
+  /** Cap on one copied archive (berth cp), in and out; default 64 MiB. */
+  archiveLimitBytes?: number;
   /** Request body limit; default 1 MiB. */
   bodyLimitBytes?: number;
   /** What applied specs may ask for (privileged, host network, ...); DEFAULT_POLICY if unset. */
   policy?: ControllerPolicy;
   logger?: ApiLogger;
+  /** leader or follower under leader election; standalone otherwise (the status page shows it). */
+  role?: () => 'leader' | 'follower' | 'standalone';
+  /** Where the built status page is (dist/ui); tried in order. */
+  uiDirs?: readonly string[];
   /** Container of a pool member addressed as an instance (`<pool>-<member>`, a claim's status.instance). */
   resolveInstance?: (namespace: string, name: string) => string | undefined;
 }

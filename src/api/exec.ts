@@ -23,7 +23,7 @@ export const ExecRequestBodySchema = z.strictObject({
 });
 export type ExecRequestBody = z.infer<typeof ExecRequestBodySchema>;
 
-function containerOf(deps: ApiDeps, key: ResourceKey): string {
+export function containerOf(deps: ApiDeps, key: ResourceKey): string {
   const entry = deps.store.get(key);
   if (!entry) {
     const member = deps.resolveInstance?.(key.namespace, key.name);
@@ -41,7 +41,7 @@ function containerOf(deps: ApiDeps, key: ResourceKey): string {
   return id;
 }
 
-function runtimeFailure(e: unknown, key: ResourceKey, containerId: string): ApiError | undefined {
+export function runtimeFailure(e: unknown, key: ResourceKey, containerId: string): ApiError | undefined {
   if (!isRuntimeError(e)) return undefined;
   const what = `instance "${key.name}" (container ${containerId.slice(0, 12)})`;
   switch (e.code) {

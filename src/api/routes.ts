@@ -5,7 +5,7 @@
 import { GROUP, KIND_NAMES, KINDS, VERSION, type Kind } from '../spec/schema.js';
 import { badRequest } from './status.js';
 
-export type Subresource = 'status' | 'exec' | 'log';
+export type Subresource = 'status' | 'exec' | 'log' | 'archive';
 
 export type Route =
   | { type: 'healthz' }
@@ -15,6 +15,8 @@ export type Route =
   | { type: 'collection'; kind: Kind; plural: string; namespace?: string }
   | { type: 'object'; kind: Kind; plural: string; namespace: string; name: string; subresource?: Subresource }
   | { type: 'events'; namespace?: string }
+  | { type: 'ui-asset'; file: string }
+  | { type: 'ui-overview' }
   | { type: 'unknown' };
 
 export const API_PREFIX = `/apis/${GROUP}/${VERSION}`;
@@ -25,12 +27,15 @@ const SUBRESOURCES: Record<Subresource, Kind[]> = {
   status: ['Instance', 'InstancePool', 'InstanceClaim'],
   exec: ['Instance'],
   log: ['Instance'],
+  archive: ['Instance'],
 };
 
 export function matchRoute(pathname: string): Route {
   if (pathname === '/healthz' || pathname === '/livez') return { type: 'healthz' };
   if (pathname === '/readyz') return { type: 'readyz' };
   if (pathname === '/metrics') return { type: 'metrics' };
+  const ui = matchUiRoute(pathname);
+  if (ui) return ui;
   const trimmed = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
   if (trimmed === API_PREFIX) return { type: 'discovery' };
   if (!trimmed.startsWith(API_PREFIX + '/')) return { type: 'unknown' };
@@ -60,6 +65,14 @@ export function matchRoute(pathname: string): Route {
   return { type: 'object', kind, plural, namespace, name, subresource: sub as Subresource };
 }
 
+/** The status page: / and /ui/<file> (static, no data), /ui/overview (data: needs the token). */
+function matchUiRoute(pathname: string): Route | undefined {
+  if (pathname === '/' || pathname === '/ui' || pathname === '/ui/') return { type: 'ui-asset', file: 'index.html' };
+  if (pathname === '/ui/overview') return { type: 'ui-overview' };
+  const m = /^\/ui\/([^/]+)$/.exec(pathname);
+  return m ? { type: 'ui-asset', file: m[1]! } : undefined;
+}
+
 /** Label value for metrics: bounded, never the raw path. */
 export function routeResource(route: Route): string {
   switch (route.type) {
@@ -71,6 +84,8 @@ export function routeResource(route: Route): string {
       return 'events';
     case 'unknown':
       return '';
+    case 'ui-asset':
+      return 'ui';
     default:
       return route.type;
   }

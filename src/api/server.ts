@@ -6,7 +6,10 @@ import { setMaxListeners } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { KIND_NAMES, KINDS, VERSION, GROUP } from '../spec/schema.js';
 import type { ApiDeps, RequestContext } from './context.js';
+import { handleArchive } from './archive.js';
 import { handleEvents } from './events.js';
+import { handleOverview } from './overview.js';
+import { defaultUiDir, handleUiAsset } from './ui-assets.js';
 import { handleExec, handleLog } from './exec.js';
 import { apiRequestHistogram } from './metrics.js';
 import { handleCollection, handleObject } from './resources.js';
@@ -71,7 +74,8 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       verb = verbOf(method, route, url);
       if (route.type !== 'healthz' && route.type !== 'readyz') {
         checkRequestOrigin(req, method, listenAddress, tokenDigest !== undefined);
-        authorize(req);
+        // The page's own files carry no data: the page asks for the token and sends it with its API requests.
+        if (route.type !== 'ui-asset') authorize(req);
         if (needsLoadedSources(route) && deps.isLoaded && !deps.isLoaded()) {
           throw new ApiError(503, 'ServiceUnavailable', 'the controller is still loading its sources (spec files, applied resources); try again in a moment', undefined, { 'Retry-After': '1' });
         }
@@ -140,11 +144,16 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         const key = { kind: route.kind, namespace: route.namespace, name: route.name };
         if (route.subresource === 'exec') return handleExec(ctx, deps, key);
         if (route.subresource === 'log') return handleLog(ctx, deps, key);
+        if (route.subresource === 'archive') return handleArchive(ctx, deps, key);
         return handleObject(ctx, deps, route);
       }
       case 'events':
         refuseWhenNotServing();
         return handleEvents(ctx, deps, route.namespace);
+      case 'ui-asset':
+        return handleUiAsset(ctx, deps.uiDirs ?? defaultUiDir(), route.file);
+      case 'ui-overview':
+        return handleOverview(ctx, deps);
       case 'unknown':
         throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${ctx.url.pathname})`);
     }
@@ -196,6 +205,7 @@ function verbOf(method: string, route: Route, url: URL): string {
   const watching = ['true', '1', ''].includes(url.searchParams.get('watch') ?? 'false');
   if (route.type === 'object' && route.subresource === 'exec') return 'exec';
   if (route.type === 'object' && route.subresource === 'log') return 'log';
+  if (route.type === 'object' && route.subresource === 'archive') return method === 'GET' ? 'copy-from' : 'copy-to';
   if (method === 'GET') {
     if (watching && (route.type === 'collection' || route.type === 'object' || route.type === 'events')) return 'watch';
     return route.type === 'collection' || route.type === 'events' ? 'list' : 'get';
@@ -230,6 +240,7 @@ function discovery(): object {
           ? [
               { name: 'instances/exec', singularName: '', namespaced: true, kind: 'ExecResult', verbs: ['create'] },
               { name: 'instances/log', singularName: '', namespaced: true, kind: 'Instance', verbs: ['get'] },
+              { name: 'instances/archive', singularName: '', namespaced: true, kind: 'Instance', verbs: ['get', 'update'] },
             ]
           : []),
       ];

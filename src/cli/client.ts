@@ -117,6 +117,22 @@ export class BerthClient {
     return { status: code, headers: res.headers, body };
   }
 
+  /** One exchange with a binary body (a tar for berth cp); a non-2xx answer throws its Status. */
+  async requestBytes(method: string, path: string, opts: { query?: Query; body?: Buffer; contentType?: string; signal?: AbortSignal } = {}): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+    const res = await this.send(method, this.url(path, opts.query), opts.body, opts.signal, opts.contentType);
+    const code = res.statusCode ?? 0;
+    let body: Buffer;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+      body = Buffer.concat(chunks);
+    } catch (e) {
+      throw this.connectionError(e);
+    }
+    if (code < 200 || code >= 300) throw statusError(code, body.toString('utf8'));
+    return { status: code, headers: res.headers, body };
+  }
+
   async get<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
     return (await this.request<T>('GET', path, { ...(query ? { query } : {}), ...(signal ? { signal } : {}) })).body;
   }
@@ -130,9 +146,9 @@ export class BerthClient {
   }
 
   /** One HTTP exchange, resolved at the response headers (any status). No client-side timeout: exec may run 10 minutes. */
-  private send(method: string, url: URL, payload: string | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+  private send(method: string, url: URL, payload: string | Buffer | undefined, signal?: AbortSignal, contentType = 'application/json'): Promise<IncomingMessage> {
     const lib = url.protocol === 'https:' ? https : http;
-    const headers = this.headers(payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) });
+    const headers = this.headers(payload === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) });
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = lib.request(url, { method, headers, lookup: localhostAwareLookup, ...(signal ? { signal } : {}) }, resolve);
       req.on('error', (e) => reject(signal?.aborted ? e : this.connectionError(e)));

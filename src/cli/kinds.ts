@@ -35,7 +35,7 @@ const seg = encodeURIComponent;
 export const collectionPath = (kind: Kind, namespace: string | undefined): string =>
   namespace === undefined ? `${API_PREFIX}/${KINDS[kind].plural}` : `${API_PREFIX}/namespaces/${seg(namespace)}/${KINDS[kind].plural}`;
 
-export const objectPath = (kind: Kind, namespace: string, name: string, subresource?: 'status' | 'exec' | 'log'): string =>
+export const objectPath = (kind: Kind, namespace: string, name: string, subresource?: 'status' | 'exec' | 'log' | 'archive'): string =>
   `${collectionPath(kind, namespace)}/${seg(name)}${subresource ? `/${subresource}` : ''}`;
 
 export const eventsPath = (namespace: string | undefined): string =>

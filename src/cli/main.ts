@@ -5,6 +5,7 @@
 import { register as apply } from './commands/apply.js';
 import { register as claim } from './commands/claim.js';
 import { register as controller } from './commands/controller.js';
+import { register as cp } from './commands/cp.js';
 import { register as crds } from './commands/crds.js';
 import { register as deleteCommand } from './commands/delete.js';
 import { register as describe } from './commands/describe.js';
@@ -18,7 +19,7 @@ import { register as validate } from './commands/validate.js';
 import { register as wait } from './commands/wait.js';
 import { run, type Register } from './program.js';
 
-const COMMANDS: readonly Register[] = [controller, apply, deleteCommand, get, describe, wait, diff, validate, claim, release, exec, logs, events, crds];
+const COMMANDS: readonly Register[] = [controller, apply, deleteCommand, get, describe, wait, diff, validate, claim, release, exec, cp, logs, events, crds];
 
 // `berth get inst | head -1`: a closed pipe ends the output, not with a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -68,7 +68,9 @@ export interface CreateRequest {
 
 export interface ExecRequest {
   command: string[];
-  stdin?: string;
+  stdin?: string | Buffer;
+  /** Also hand back stdout as bytes (stdoutBytes), for binary output such as a tar. */
+  binaryStdout?: boolean;
   timeoutMs: number;
   /** Bytes kept per stream; the rest is dropped and reported as truncated. */
   outputCapBytes?: number;
@@ -81,6 +83,8 @@ export interface ExecResult {
   durationMs: number;
   timedOut: boolean;
   truncated: boolean;
+  /** stdout as bytes, when the request asked for binaryStdout. */
+  stdoutBytes?: Buffer;
 }
 
 export interface ContainerUsage {
@@ -95,6 +99,12 @@ export interface RuntimeEvent {
   containerId: string;
   labels: Record<string, string>;
   time: number;
+}
+
+/** What is at a path inside a container. */
+export interface PathStat {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
 }
 
 export interface ListFilter {
@@ -119,6 +129,16 @@ export interface Runtime {
   exec(id: string, req: ExecRequest, signal?: AbortSignal): Promise<ExecResult>;
   logs(id: string, opts: { tail?: number; follow?: boolean }, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
   usage(id: string, signal?: AbortSignal): Promise<ContainerUsage>;
+  /** What is at `path` in the container (links not followed); undefined when nothing is. */
+  statPath(id: string, path: string, signal?: AbortSignal): Promise<PathStat | undefined>;
+  /**
+   * A tar of `path` in the container, its last element as the top entry (as
+   * `docker cp` makes it). More than maxBytes is an ArchiveLimitError; a
+   * missing path NotFound.
+   */
+  getArchive(id: string, path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
+  /** Unpacks a tar into the existing directory `dir` of the container. */
+  putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void>;
   /** Events of managed containers; resubscribes after the engine restarts until the signal aborts. */
   events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void;
   ping(signal?: AbortSignal): Promise<void>;

@@ -9,6 +9,8 @@ import { ContainerTemplateSchema, type Kind } from '../../src/spec/schema.js';
 import { effectiveTemplate } from '../../src/spec/policy.js';
 import { configHash, encodeFieldDigests, HASH_VERSION } from '../../src/spec/hash.js';
 import { isRuntimeError } from '../../src/runtime/errors.js';
+import { ArchiveLimitError } from '../../src/archive/limits.js';
+import { packTarEntries, readTarEntries } from '../../src/archive/tar-entries.js';
 import { LABEL, type CreateRequest, type ObservedContainer, type Runtime, type RuntimeEvent } from '../../src/runtime/types.js';
 import { TEST_IMAGE } from './engine.js';
 import { noEngine, noKube } from './provided.js';
@@ -200,6 +202,46 @@ export function runtimeContract(name: string, makeRuntime: () => Promise<Contrac
       expect(r.stdout).toBe('a'.repeat(1000));
       expect(r.stderr).toBe('short\n');
       expect(r.truncated).toBe(true);
+    });
+
+    it('archives: putArchive unpacks a tar into a directory, statPath tells what is there, getArchive brings it back byte for byte', async () => {
+      const dir = `/tmp/berth-cp-${managedBy}`;
+      expect((await runtime.exec(ids.alpha, { command: ['mkdir', '-p', dir], timeoutMs: 10_000 })).exitCode).toBe(0);
+      const binary = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+      const sent = [
+        { path: 'tree', type: 'directory' as const, mode: 0o755, mtime: new Date(1_700_000_000_000), data: Buffer.alloc(0) },
+        { path: 'tree/bin.dat', type: 'file' as const, mode: 0o640, mtime: new Date(1_700_000_000_000), data: binary },
+        { path: 'tree/sub', type: 'directory' as const, mode: 0o750, mtime: new Date(1_700_000_000_000), data: Buffer.alloc(0) },
+        { path: 'tree/sub/a.txt', type: 'file' as const, mode: 0o600, mtime: new Date(1_700_000_000_000), data: Buffer.from('hello\n') },
+        { path: 'tree/sub/link', type: 'symlink' as const, mode: 0o777, mtime: new Date(1_700_000_000_000), data: Buffer.alloc(0), linkname: 'a.txt' },
+      ];
+      await runtime.putArchive(ids.alpha, dir, await packTarEntries(sent));
+      expect(await runtime.statPath(ids.alpha, `${dir}/tree`)).toMatchObject({ type: 'directory' });
+      expect(await runtime.statPath(ids.alpha, `${dir}/tree/sub/a.txt`)).toMatchObject({ type: 'file' });
+      expect(await runtime.statPath(ids.alpha, `${dir}/tree/sub/link`)).toMatchObject({ type: 'symlink' });
+      expect(await runtime.statPath(ids.alpha, `${dir}/absent`)).toBeUndefined();
+      const sum = await runtime.exec(ids.alpha, { command: ['sh', '-c', `cat ${dir}/tree/sub/link; wc -c < ${dir}/tree/bin.dat`], timeoutMs: 10_000 });
+      expect(sum.stdout.replace(/ +/g, '')).toBe('hello\n70000\n');
+
+      const back = await readTarEntries(await runtime.getArchive(ids.alpha, `${dir}/tree`, 1024 * 1024), { maxBytes: 1024 * 1024, what: 'the archive' });
+      const byPath = new Map(back.map((e) => [e.path, e]));
+      expect([...byPath.keys()].sort()).toEqual(sent.map((e) => e.path).sort());
+      expect(byPath.get('tree/bin.dat')!.data.equals(binary)).toBe(true);
+      expect(byPath.get('tree/bin.dat')!.mode).toBe(0o640);
+      expect(byPath.get('tree/sub/a.txt')!.data.toString()).toBe('hello\n');
+      expect(byPath.get('tree/sub/link')).toMatchObject({ type: 'symlink', linkname: 'a.txt' });
+      const single = await readTarEntries(await runtime.getArchive(ids.alpha, `${dir}/tree/sub/a.txt`, 1024 * 1024), { maxBytes: 1024 * 1024, what: 'the archive' });
+      expect(single.map((e) => [e.path, e.data.toString()])).toEqual([['a.txt', 'hello\n']]);
+    });
+
+    it('archives: more than maxBytes is an ArchiveLimitError; a missing path NotFound', async () => {
+      const dir = `/tmp/berth-cp-${managedBy}`;
+      const big = await runtime.getArchive(ids.alpha, `${dir}/tree`, 10_000).catch((e: unknown) => e);
+      expect(big).toBeInstanceOf(ArchiveLimitError);
+      expect((big as Error).message).toMatch(/larger than the limit/);
+      const missing = await runtime.getArchive(ids.alpha, `${dir}/absent`, 10_000).catch((e: unknown) => e);
+      expect(isRuntimeError(missing, 'NotFound'), String(missing)).toBe(true);
+      await runtime.exec(ids.alpha, { command: ['rm', '-rf', dir], timeoutMs: 10_000 });
     });
 
     it('logs return what the container printed, stdout and stderr', async () => {

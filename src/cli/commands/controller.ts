@@ -19,6 +19,7 @@ import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js'
 import { formatDuration, parseDuration } from '../duration.js';
 import { addPolicyOptions, policyFromFlags } from '../policy-flags.js';
 import { CliError } from '../errors.js';
+import { parseMemory } from '../../spec/quantity.js';
 
 interface ControllerFlags extends Record<string, unknown> {
   specs: string[];
@@ -33,6 +34,7 @@ interface ControllerFlags extends Record<string, unknown> {
   defaultMemory: string;
   defaultPids: string;
   logLevel: string;
+  maxCopySize: string;
   source?: string;
   runtime: string;
   kubeconfig?: string;
@@ -62,6 +64,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'concurrent reconciles', '8')
     .option('--max-concurrent-ops <n>', 'concurrent engine operations', '16')
     .option('--resync <seconds>', 'periodic full resync', '300')
+    .option('--max-copy-size <quantity>', 'largest archive berth cp moves in or out of a container (e.g. 64Mi)', '64Mi')
     .option('--default-cpus <cpus>', 'CPU limit of templates that set none', DEFAULT_POLICY.defaults.cpus)
     .option('--default-memory <quantity>', 'memory limit of templates that set none', DEFAULT_POLICY.defaults.memory)
     .option('--default-pids <n>', 'pids limit of templates that set none', String(DEFAULT_POLICY.defaults.pids))
@@ -173,6 +176,8 @@ async function runController(flags: ControllerFlags): Promise<void> {
     apiSource: manager.apiSource,
     recorder: manager.recorder,
     runtime,
+    archive: runtime,
+    archiveLimitBytes: copyLimit(flags.maxCopySize),
     registry: manager.metrics.registry,
     policy,
     isReady: () => runner.ready,
@@ -180,6 +185,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
     isLoaded: () => manager.sourcesLoaded,
     degradedSources: () => manager.degradedSources(),
     notServing: () => runner.notServing(),
+    role: () => (runner.leaderElector ? (runner.leaderElector.isLeader ? 'leader' : 'follower') : 'standalone'),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
@@ -249,5 +255,11 @@ function splitHostPort(listen: string): [string, string] {
 function positiveInt(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function copyLimit(text: string): number {
+  const n = parseMemory(text);
+  if (n === undefined || n <= 0) throw new CliError(`--max-copy-size: ${JSON.stringify(text)} is not a size such as 64Mi or 1048576`);
   return n;
 }

@@ -26,6 +26,8 @@ export interface DockerTimeouts {
   stats: number;
   /** Opening the events stream. */
   eventsConnect: number;
+  /** One archive transfer (berth cp), start to end: stat, get (read whole) or put. */
+  archive: number;
 }
 
 export const DEFAULT_TIMEOUTS: DockerTimeouts = {
@@ -43,6 +45,7 @@ export const DEFAULT_TIMEOUTS: DockerTimeouts = {
   logs: 10_000,
   stats: 10_000,
   eventsConnect: 10_000,
+  archive: 60_000,
 };
 
 /**

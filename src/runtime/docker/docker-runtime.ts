@@ -3,8 +3,9 @@
 // and images live in their own files; this class only wires them together.
 import Dockerode from 'dockerode';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { DEFAULT_TIMEOUTS, dockerCall, type DockerTimeouts } from './call.js';
+import { getArchive, getArchiveByExec, needsExec, putArchive, putArchiveByExec, statPath, statPathByExec } from './archive.js';
 import { createOptions } from './create-options.js';
 import { subscribeEvents } from './events.js';
 import { runExec } from './exec.js';
@@ -164,6 +165,24 @@ export class DockerRuntime implements Runtime {
     return usageFromStats(stats as StatsDocument);
   }
 
+  async statPath(id: string, path: string, signal?: AbortSignal): Promise<PathStat | undefined> {
+    const info = await this.managedInfo(id, 'stat a path in', signal);
+    if (needsExec(info, path)) return statPathByExec(this.docker, info.Id, path, this.timeouts, signal);
+    return statPath(this.docker, info.Id, path, this.timeouts, signal);
+  }
+
+  async getArchive(id: string, path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const info = await this.managedInfo(id, 'copy from', signal);
+    if (needsExec(info, path)) return getArchiveByExec(this.docker, info.Id, path, maxBytes, this.timeouts, signal);
+    return getArchive(this.docker, info.Id, path, maxBytes, this.timeouts, signal);
+  }
+
+  async putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void> {
+    const info = await this.managedInfo(id, 'copy into', signal);
+    if (needsExec(info, dir)) return putArchiveByExec(this.docker, info.Id, dir, archive, this.timeouts, signal);
+    await putArchive(this.docker, info.Id, dir, archive, this.timeouts, signal);
+  }
+
   events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {
     subscribeEvents(this.docker, onEvent, signal, onError, { connectTimeoutMs: this.timeouts.eventsConnect });
   }
@@ -179,9 +198,13 @@ export class DockerRuntime implements Runtime {
    * on the full id the check saw (never on a name that could move meanwhile).
    */
   private async assertManaged(id: string, op: string, signal?: AbortSignal): Promise<string> {
+    return (await this.managedInfo(id, op, signal)).Id;
+  }
+
+  private async managedInfo(id: string, op: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {
     const info = await this.inspectRaw(id, signal);
     if (!info.Config?.Labels?.[LABEL.managedBy]) throw notManaged(id, op);
-    return info.Id;
+    return info;
   }
 }
 

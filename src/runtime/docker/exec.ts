@@ -58,6 +58,11 @@ export class CappedSink extends Writable {
     callback();
   }
 
+  /** The kept bytes, as written. */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
   /** The kept bytes as UTF-8; a character cut by the cap is dropped rather than mangled. */
   text(): string {
     const buf = Buffer.concat(this.chunks);
@@ -236,6 +241,7 @@ export async function runExec(docker: Dockerode, id: string, req: ExecRequest, t
   const result = (exitCode: number, timedOut: boolean, note = ''): ExecResult => ({
     exitCode,
     stdout: stdout.text(),
+    ...(req.binaryStdout ? { stdoutBytes: stdout.bytes() } : {}),
     stderr: stderr.text() + note,
     durationMs: durationMs(),
     timedOut,

@@ -38,6 +38,8 @@ export interface KubeTimeouts {
   metrics: number;
   /** Opening a watch (response headers). */
   watchConnect: number;
+  /** One archive transfer (berth cp: tar over exec), start to end. */
+  archive: number;
 }
 
 export const DEFAULT_TIMEOUTS: KubeTimeouts = {
@@ -50,6 +52,7 @@ export const DEFAULT_TIMEOUTS: KubeTimeouts = {
   removeExtra: 15_000,
   execControl: 10_000,
   logs: 10_000,
+  archive: 60_000,
   metrics: 10_000,
   watchConnect: 10_000,
 };

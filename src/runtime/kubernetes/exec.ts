@@ -84,7 +84,7 @@ interface Ending {
   closedEarly: boolean;
 }
 
-interface Running {
+export interface Running {
   ended: Promise<Ending>;
   close(): void;
   stdout: CappedSink;
@@ -99,7 +99,7 @@ export interface ExecContext {
 }
 
 /** Opens one exec; resolves once the stream is open (within execControl), rejects with a RuntimeError. */
-async function openExec(ctx: ExecContext, namespace: string, pod: string, command: string[], stdin: string | undefined, cap: number, signal?: AbortSignal): Promise<Running> {
+export async function openExec(ctx: ExecContext, namespace: string, pod: string, command: string[], stdin: string | Buffer | undefined, cap: number, signal?: AbortSignal): Promise<Running> {
   if (signal?.aborted) throw abortError(signal);
   const stdout = new CappedSink(cap);
   const stderr = new CappedSink(cap);
@@ -160,9 +160,9 @@ async function openExec(ctx: ExecContext, namespace: string, pod: string, comman
   };
 }
 
-type Outcome = { kind: 'ended'; ending: Ending } | { kind: 'timeout' } | { kind: 'aborted' };
+export type Outcome = { kind: 'ended'; ending: Ending } | { kind: 'timeout' } | { kind: 'aborted' };
 
-function waitFor(ended: Promise<Ending>, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
+export function waitFor(ended: Promise<Ending>, timeoutMs: number, signal?: AbortSignal): Promise<Outcome> {
   return new Promise((resolve) => {
     const done = (o: Outcome): void => {
       clearTimeout(timer);

@@ -51,10 +51,11 @@
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, VersionApi, type KubeConfig, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { DEFAULT_TIMEOUTS, MERGE_PATCH, abortError, callOptions, httpCodeOf, kubeCall, type KubeTimeouts } from './call.js';
 import { subscribePodEvents } from './events.js';
-import { runPodExec } from './exec.js';
+import { getPodArchive, putPodArchive, statPodPath } from './archive.js';
+import { runPodExec, type ExecContext } from './exec.js';
 import { podLogs } from './logs.js';
 import { isTerminalPhase, labelSelector, observedFromPod, parsePodId, podId, podState, startFailure } from './observe.js';
 import { isolationPolicyFor } from './network-policy.js';
@@ -249,6 +250,28 @@ export class KubernetesRuntime implements Runtime {
       explain: (code: number, s?: AbortSignal) => this.explainExecRefusal(ref.namespace, ref.name, code, s),
     };
     return runPodExec(ctx, ref.namespace, ref.name, req, { noEnv: this.noEnv }, signal);
+  }
+
+  statPath(id: string, path: string, signal?: AbortSignal): Promise<PathStat | undefined> {
+    const { ref, ctx } = this.archiveContext(id);
+    return statPodPath(ctx, ref.namespace, ref.name, path, signal);
+  }
+
+  getArchive(id: string, path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const { ref, ctx } = this.archiveContext(id);
+    return getPodArchive(ctx, ref.namespace, ref.name, path, maxBytes, signal);
+  }
+
+  async putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void> {
+    const { ref, ctx } = this.archiveContext(id);
+    await this.managedPod(id, 'copy into', signal); // never write into a Pod berth does not manage
+    return putPodArchive(ctx, ref.namespace, ref.name, dir, archive, signal);
+  }
+
+  private archiveContext(id: string): { ref: { namespace: string; name: string }; ctx: ExecContext } {
+    const ref = parsePodId(id);
+    if (!ref) throw notAPod(id);
+    return { ref, ctx: { kc: this.kubeConfig, t: this.timeouts, explain: (code: number, s?: AbortSignal) => this.explainExecRefusal(ref.namespace, ref.name, code, s) } };
   }
 
   logs(id: string, opts: { tail?: number; follow?: boolean }, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
