@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts'],
           environment: 'node',
+          // Property tests run thousands of cases: seconds on a busy 2-core machine. Nothing here asserts a duration.
+          testTimeout: 30_000,
         },
       },
       {

@@ -76,6 +76,8 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         checkRequestOrigin(req, method, listenAddress, tokenDigest !== undefined);
         // The page's own files carry no data: the page asks for the token and sends it with its API requests.
         if (route.type !== 'ui-asset') authorize(req);
+        // A follower says so first: it is not loading, it never serves (issue 14).
+        if (needsLoadedSources(route)) refuseWhenNotServing();
         if (needsLoadedSources(route) && deps.isLoaded && !deps.isLoaded()) {
           throw new ApiError(503, 'ServiceUnavailable', 'the controller is still loading its sources (spec files, applied resources); try again in a moment', undefined, { 'Retry-After': '1' });
         }

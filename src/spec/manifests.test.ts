@@ -137,6 +137,9 @@ describe('manifests/', () => {
         'core pods/log: get',
         'core events: create,patch',
         'events.k8s.io events: create,patch',
+        // network: none on the Pod runtime: a deny-all NetworkPolicy per Pod; usage from metrics-server.
+        'networking.k8s.io networkpolicies: create,get,update',
+        'metrics.k8s.io pods: get',
       ].sort(),
     );
     const role = find(objects, 'Role');

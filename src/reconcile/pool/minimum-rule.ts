@@ -22,8 +22,9 @@ export const minimumRule: PoolRule = (view, decided) => {
   const stale = warm.length - current;
   const surge = stale > 0 ? maxSurge : 0;
   const want = Math.max(0, Math.min(target - current, target + surge - warm.length));
-  // Members still terminating hold their place within maxSize until they are gone.
-  const count = Math.max(0, Math.min(want, maxSize - kept.length - terminating));
+  // Members still terminating hold their place within maxSize until they are gone, and so do those this plan removes.
+  const removing = view.members.length - kept.length;
+  const count = Math.max(0, Math.min(want, maxSize - kept.length - terminating - removing));
 
   const actions: PoolAction[] = [];
   const ids = newMemberIds(view, count);
@@ -32,7 +33,8 @@ export const minimumRule: PoolRule = (view, decided) => {
     actions.push({ type: 'create', member, cause });
   });
 
-  const inFlight = warm.some((w) => !w.stale && !w.ready);
+  // A member starting or one still terminating is progress: the roll goes on when it is ready or gone.
+  const inFlight = warm.some((w) => !w.stale && !w.ready) || terminating > 0;
   const rotating = new Set(view.members.filter((m) => m.stale && isWarm(m)).map((m) => m.containerId));
   const rotatedNow = decided.some((a) => a.type === 'remove' && rotating.has(a.containerId));
   if (stale > 0 && actions.length === 0 && !inFlight && !rotatedNow) {

@@ -166,7 +166,8 @@ describe('planPool: invariants', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+    // 2000 random pools: seconds on a busy machine; the default 5 s is a timing, not what this checks.
+  }, 60_000);
 
   it('only acts on members this controller manages of this pool (labels are ownership)', () => {
     fc.assert(
@@ -453,8 +454,8 @@ describe('planPool: golden plans', () => {
         'remove m-2 a2a2a2a2a2a2 (released; replaced by a fresh member)',
         'remove m-3 a3a3a3a3a3a3 (health check failing)',
         'remove m-4 a4a4a4a4a4a4 (config hash changed: env)',
+        // maxSize 6: the three removed members hold their places until they are gone, so one create fits now.
         'create m-6 (below pool minimum)',
-        'create m-7 (claims waiting)',
         'rollout 4 of 5 members updated',
       ),
     );

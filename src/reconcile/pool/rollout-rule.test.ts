@@ -99,11 +99,11 @@ describe('rollout rule: drifted and aged warm members rotate out, surge first', 
         'rollout 0 of 2 members updated',
       ),
     );
-    // With maxUnavailable 1 the same pool rolls one member at a time.
+    // With maxUnavailable 1 the same pool rolls one member at a time; the removed one holds its place within maxSize until it is gone.
     const full1 = desiredPoolOf({ minReady: 2, maxSize: 2, updateStrategy: { maxUnavailable: 1 } });
-    expect(poolPlanText(full1, [memberOf(old, 1), memberOf(old, 2)])).toBe(
-      lines('remove m-1 a1a1a1a1a1a1 (config hash changed: image)', 'create m-3 (below pool minimum)', 'rollout 0 of 2 members updated'),
-    );
+    expect(poolPlanText(full1, [memberOf(old, 1), memberOf(old, 2)])).toBe(lines('remove m-1 a1a1a1a1a1a1 (config hash changed: image)', 'rollout 0 of 2 members updated'));
+    expect(poolPlanText(full1, [memberOf(old, 2)], { terminating: 1 })).toBe(lines('nothing to do', 'rollout 0 of 1 members updated'));
+    expect(poolPlanText(full1, [memberOf(old, 2)])).toBe(lines('create m-3 (below pool minimum)', 'rollout 0 of 1 members updated'));
   });
 
   it('changes of pool sizes, timeouts or policies roll nothing', () => {
