@@ -153,6 +153,8 @@ export class PoolReconciler {
   private observation(key: ResourceKey, observed: ObservedContainer[], actors: ActorView[], now: number): Observation {
     const poolId = keyString(key);
     const byId = new Map(actors.flatMap((a) => (a.containerId !== undefined ? [[a.containerId, a] as const] : [])));
+    // A container listed before the create call that made it returned belongs to the actor still creating it.
+    const creating = new Map(actors.flatMap((a) => (a.containerId === undefined && a.labels[LABEL.member] !== undefined ? [[a.labels[LABEL.member]!, a] as const] : [])));
     const listedIds = new Set(observed.map((c) => c.id));
     const members: ObservedMember[] = [];
     const present = new Set<string>();
@@ -160,7 +162,8 @@ export class PoolReconciler {
     for (const c of observed) {
       const id = c.member ?? c.id.slice(0, 12);
       present.add(id);
-      const actor = byId.get(c.id);
+      const actor = byId.get(c.id) ?? (c.member !== undefined ? creating.get(c.member) : undefined);
+      if (actor && actor.containerId === undefined) listedIds.add(`creating-${id}`);
       if (c.state === 'removing' || actor?.terminating) {
         terminating++;
         continue;
@@ -171,7 +174,7 @@ export class PoolReconciler {
     for (const a of actors) {
       if (a.containerId !== undefined && listedIds.has(a.containerId)) continue;
       const id = a.labels[LABEL.member];
-      if (id === undefined) continue;
+      if (id === undefined || listedIds.has(`creating-${id}`)) continue;
       present.add(id);
       if (a.terminating) {
         terminating++;

@@ -152,6 +152,8 @@ export class Supervisor {
         entry.actor.send({ type: 'OBSERVED', state: c.state, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}) });
         continue;
       }
+      // Listed before the create call that made it returned: the actor creating it owns it, not a second one.
+      if (this.creatingFor(owner, c.labels) !== undefined) continue;
       this.spawn(owner, health, { containerId: c.id, observedState: c.state, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}), graceSeconds }, { labels: c.labels, createdAt: c.createdAt, ports: c.ports });
     }
     for (const [actorId, entry] of this.entries) {
@@ -176,6 +178,16 @@ export class Supervisor {
    */
   launch(owner: ResourceKey, request: CreateRequest, health: HealthCheck | undefined): void {
     this.spawn(owner, health, { request, graceSeconds: request.template.stopGracePeriodSeconds }, { labels: request.labels, createdAt: Number(request.labels[LABEL.createdAt]) || Date.now(), ports: [] });
+  }
+
+  /** The actor of this owner still creating a container with these labels' member id (its id not known yet). */
+  private creatingFor(owner: ResourceKey, labels: Record<string, string>): Entry | undefined {
+    const member = labels[LABEL.member];
+    if (member === undefined) return undefined;
+    for (const e of this.entries.values()) {
+      if (sameKey(e.owner, owner) && e.labels[LABEL.member] === member && e.actor.getSnapshot().context.containerId === undefined) return e;
+    }
+    return undefined;
   }
 
   /** Starts stopping (within graceSeconds) and removing a container and returns at once. */
