@@ -9,7 +9,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts'],
+          exclude: ['src/**/*.fuzz.test.ts'],
           environment: 'node',
+        },
+      },
+      {
+        // The in-process fuzz suites (10,000 cases per route with CI=true) keep both cores busy for
+        // minutes: they run after the other projects, so no timing-sensitive test shares the machine with them.
+        test: {
+          name: 'fuzz',
+          include: ['src/**/*.fuzz.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: 1 },
         },
       },
       {

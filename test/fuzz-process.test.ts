@@ -2,8 +2,8 @@
 // with one sentinel Instance running, gets hostile requests on every route and
 // random layouts in its spec directory. It stays up, refuses with 4xx, keeps
 // its RSS bounded, and never touches the sentinel's container or makes another.
-// (The bulk, 10,000 cases per route, runs in process: src/api/fuzz.test.ts and
-// src/spec/load-fuzz.test.ts.) Cases a controller would accept are skipped:
+// (The bulk, 10,000 cases per route, runs in process: src/api/api.fuzz.test.ts and
+// src/spec/load.fuzz.test.ts.) Cases a controller would accept are skipped:
 // they would create containers, which is not what this checks.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
