@@ -9,9 +9,20 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts'],
+          exclude: ['src/**/*.fuzz.test.ts'],
           environment: 'node',
           // Property tests run thousands of cases: seconds on a busy 2-core machine. Nothing here asserts a duration.
           testTimeout: 30_000,
+        },
+      },
+      {
+        // The in-process fuzz suites (10,000 cases per route with CI=true) keep both cores busy for
+        // minutes: they run after the other projects, so no timing-sensitive test shares the machine with them.
+        test: {
+          name: 'fuzz',
+          include: ['src/**/*.fuzz.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: 1 },
         },
       },
       {

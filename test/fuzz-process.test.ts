@@ -2,10 +2,10 @@
 // with one sentinel Instance running, gets hostile requests on every route and
 // random layouts in its spec directory. It stays up, refuses with 4xx, keeps
 // its RSS bounded, and never touches the sentinel's container or makes another.
-// (The bulk, 10,000 cases per route, runs in process: src/api/fuzz.test.ts and
-// src/spec/load-fuzz.test.ts.) Cases a controller would accept are skipped:
+// (The bulk, 10,000 cases per route, runs in process: src/api/api.fuzz.test.ts and
+// src/spec/load.fuzz.test.ts.) Cases a controller would accept are skipped:
 // they would create containers, which is not what this checks.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -111,12 +111,18 @@ describe.skipIf(noEngine())('fuzz against a controller process on the real engin
     const sub = join(d.specDir, 'fuzz');
     await fc.assert(
       fc.asyncProperty(layout, async (entries) => {
+        // Made beside the spec directory first: a layout that declares more than the sentinel would
+        // create containers (not what this checks) and is dropped before the controller can see it.
+        const staging = join(d.root, 'staging');
+        await rm(staging, { recursive: true, force: true });
+        await materialize(staging, entries, d.specDir, { dir: outside, secretFile });
+        const staged = await loadSpecPaths([staging]);
+        fc.pre(staged.resources.every((r) => r.resource.metadata.name === 'sentinel'));
         await rm(sub, { recursive: true, force: true });
-        await materialize(sub, entries, d.specDir, { dir: outside, secretFile });
+        await rename(staging, sub);
         const local = await loadSpecPaths([d.specDir]);
-        // A layout that declares more than the sentinel would create containers: not what this checks.
+        expect(local.resources.map((r) => r.resource.metadata.name)).toEqual(['sentinel']);
         // Within 10 s, not the 30 s rescan: every change, in new directories too, is noticed by a watcher.
-        fc.pre(local.resources.every((r) => r.resource.metadata.name === 'sentinel'));
         const want = local.errors.length > 0 ? 503 : 200;
         await eventually(`/readyz ${want} for ${local.errors.map((e) => e.format()).join('; ') || 'a clean layout'}`, async () => ((await send('GET', '/readyz')).status === want ? true : undefined), 10_000);
       }),

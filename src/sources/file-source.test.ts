@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,6 +37,38 @@ describe('FileSource', () => {
     await sleep(400);
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeDefined();
     expect(events.filter((e) => e.type === 'DELETED')).toEqual([]);
+  });
+
+  it('a directory that vanishes, or a broken file, keeps every resource and says so; healed, it prunes again', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fs-'));
+    await writeFile(join(dir, 'a.yaml'), spec('web'));
+    await writeFile(join(dir, 'b.yaml'), spec('api'));
+    const { store, events } = await start();
+    expect(source!.mayPrune()).toBe(true);
+    const aside = `${dir}-aside`;
+    await rename(dir, aside);
+    for (let i = 0; i < 3; i++) await source!.reload();
+    await sleep(300);
+    await source!.reload();
+    expect([...source!.degradedDirs().values()]).toEqual([expect.stringMatching(/no such file or directory/)]);
+    expect(source!.mayPrune()).toBe(false);
+    expect(events.filter((e) => e.type === 'DELETED')).toEqual([]);
+    await rename(aside, dir);
+    // A typo in one file: nothing is deleted, not even what another file stopped declaring.
+    await writeFile(join(dir, 'a.yaml'), spec('web').replace('image', 'imgae'));
+    await rm(join(dir, 'b.yaml'));
+    await source!.reload();
+    await sleep(300);
+    await source!.reload();
+    expect(source!.mayPrune()).toBe(false);
+    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'api' })).toBeDefined();
+    await writeFile(join(dir, 'a.yaml'), spec('web'));
+    await source!.reload();
+    await sleep(300);
+    await source!.reload();
+    expect(source!.mayPrune()).toBe(true);
+    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'api' })).toBeUndefined();
+    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeDefined();
   });
 
   it('a deleted file deletes its resources once a second reload confirms it', async () => {
