@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 export type StatusReason =
   | 'BadRequest'
   | 'Unauthorized'
+  | 'Forbidden'
   | 'NotFound'
   | 'MethodNotAllowed'
   | 'AlreadyExists'

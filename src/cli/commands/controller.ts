@@ -172,6 +172,8 @@ async function runController(flags: ControllerFlags): Promise<void> {
     policy,
     isReady: () => runner.ready,
     notServing: () => runner.notServing(),
+    // Under --source kubernetes the custom resources are the only desired state: API writes become them.
+    ...(mode.source === 'kubernetes' ? { writer: new (await import('../../sources/kubernetes/api-writer.js')).KubernetesResourceWriter(kubeConfig!) } : {}),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,
