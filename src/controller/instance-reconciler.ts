@@ -92,6 +92,12 @@ export class InstanceReconciler {
       for (const action of plan.actions) await this.act(key, desired, action, acted, signal);
     } catch (e) {
       actError = e;
+      // What kept the container from running, as a Warning Event too (repeats fold into its count):
+      // `kubectl describe` shows why a Pod never started, not only the status.
+      if (desired && !signal.aborted) {
+        const { reason, message } = errorReason(e);
+        this.d.recorder.record({ type: 'Warning', reason, message, involvedObject: { kind: key.kind, namespace: key.namespace, name: key.name } });
+      }
     }
 
     // 5. Status, always.
