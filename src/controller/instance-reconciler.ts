@@ -221,7 +221,7 @@ export class InstanceReconciler {
       generation,
       ...(current ? { current } : {}),
       ...(snap ? { phase: phaseOf(snap) } : {}),
-      ...(last ? { lastProbe: { time: new Date(last.time).toISOString(), ok: last.ok, message: last.message } } : previous?.lastProbe && current && previous.containerId === current.id ? { lastProbe: previous.lastProbe } : {}),
+      ...(last ? { lastProbe: steadyProbe(previous?.containerId === current?.id ? previous?.lastProbe : undefined, last) } : previous?.lastProbe && current && previous.containerId === current.id ? { lastProbe: previous.lastProbe } : {}),
       plan,
       ...(actError ? { actError } : {}),
       memory: mem,
@@ -280,11 +280,24 @@ export class InstanceReconciler {
   recordProbe(key: ResourceKey, containerId: string, result: { ok: boolean; message: string; time: number }): void {
     const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;
     if (!status || status.containerId !== containerId) return;
-    this.d.store.setStatus(key, { ...status, lastProbe: { time: new Date(result.time).toISOString(), ok: result.ok, message: result.message } });
+    const lastProbe = steadyProbe(status.lastProbe, result);
+    if (lastProbe === status.lastProbe) return; // same answer: nothing a user reads changed, no status write
+    this.d.store.setStatus(key, { ...status, lastProbe });
   }
 }
 
 const emptyPlan = (key: ResourceKey): Plan => ({ key, actions: [] });
+
+/**
+ * status.lastProbe changes only when the probe's answer does (ok, message):
+ * its time is when that answer began. A new time on every probe rewrote the
+ * status every periodSeconds (7 resourceVersions in 30 s at periodSeconds 5)
+ * with nothing new for the user.
+ */
+function steadyProbe(previous: InstanceStatus['lastProbe'], result: { ok: boolean; message: string; time: number }): NonNullable<InstanceStatus['lastProbe']> {
+  if (previous && previous.ok === result.ok && previous.message === result.message) return previous;
+  return { time: new Date(result.time).toISOString(), ok: result.ok, message: result.message };
+}
 
 function readyTimeoutMs(desired: DesiredInstance): number {
   const h = desired.template.healthCheck;
