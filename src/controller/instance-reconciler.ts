@@ -19,6 +19,7 @@ import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { MemoryStore } from './memory-store.js';
 import type { Clock } from './clock.js';
+import { id12 } from '../reconcile/container.js';
 
 export interface InstanceReconcilerDeps {
   controllerId: string;
@@ -83,7 +84,7 @@ export class InstanceReconciler {
     const current = keptContainer(input);
     input.memory = { ...input.memory, probeFailures: current ? (supervisor.snapshot(current.id)?.context.probe.failures ?? 0) : 0 };
     const plan = planInstance(input);
-    this.d.logger?.debug({ plan: formatPlan(plan), observed: observed.map((c) => `${c.id.slice(0, 12)}:${c.state}:${c.exitCode ?? ''}`) }, 'plan');
+    this.d.logger?.debug({ plan: formatPlan(plan), observed: observed.map((c) => `${id12(c.id)}:${c.state}:${c.exitCode ?? ''}`) }, 'plan');
 
     // 4. Act.
     const acted: ObservedContainer[] = [...observed];
@@ -125,7 +126,7 @@ export class InstanceReconciler {
     switch (action.type) {
       case 'create': {
         const id = await this.createContainer(key, desired!, action.name, signal);
-        recorder.record({ type: 'Normal', reason: 'Created', message: `created container ${id.slice(0, 12)} (${action.cause})`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: 'Created', message: `created container ${id12(id)} (${action.cause})`, involvedObject: involved });
         world.push(await runtime.inspect(id, signal));
         return;
       }
@@ -134,7 +135,7 @@ export class InstanceReconciler {
         recorder.record({
           type: 'Normal',
           reason: action.cause.startsWith('max age') ? 'MaxAgeExceeded' : 'ConfigDrift',
-          message: `replacing container ${action.containerId.slice(0, 12)}: ${action.cause}${fields && !action.cause.includes(fields) ? ` (changed: ${fields})` : ''}`,
+          message: `replacing container ${id12(action.containerId)}: ${action.cause}${fields && !action.cause.includes(fields) ? ` (changed: ${fields})` : ''}`,
           involvedObject: involved,
         });
         if (action.driftedFields?.length) memory.update(key, { lastDrift: { fields: action.driftedFields, at: new Date(clock.now()).toISOString() } });
@@ -155,12 +156,12 @@ export class InstanceReconciler {
           world.push(await runtime.inspect(id, signal));
         }
         memory.update(key, { restartCount: 0, lastRestartAt: undefined });
-        recorder.record({ type: 'Normal', reason: 'Replaced', message: `container ${action.containerId.slice(0, 12)} replaced`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: 'Replaced', message: `container ${id12(action.containerId)} replaced`, involvedObject: involved });
         return;
       }
       case 'restart': {
         memory.update(key, { restartCount: action.attempt, lastRestartAt: clock.now() });
-        recorder.record({ type: 'Warning', reason: 'Restarted', message: `restarting container ${action.containerId.slice(0, 12)} (attempt ${action.attempt}): ${action.cause}`, involvedObject: involved });
+        recorder.record({ type: 'Warning', reason: 'Restarted', message: `restarting container ${id12(action.containerId)} (attempt ${action.attempt}): ${action.cause}`, involvedObject: involved });
         const c = world.find((x) => x.id === action.containerId);
         if (c && c.state === 'running') await supervisor.stop(key, action.containerId, signal);
         await supervisor.start(key, action.containerId, signal);
@@ -178,7 +179,7 @@ export class InstanceReconciler {
       }
       case 'stop': {
         await supervisor.stop(key, action.containerId, signal);
-        recorder.record({ type: 'Normal', reason: 'Stopped', message: `stopped container ${action.containerId.slice(0, 12)}: ${action.cause}`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: 'Stopped', message: `stopped container ${id12(action.containerId)}: ${action.cause}`, involvedObject: involved });
         replaceIn(world, await runtime.inspect(action.containerId, signal));
         return;
       }
@@ -186,7 +187,7 @@ export class InstanceReconciler {
         await supervisor.remove(key, action.containerId, signal);
         dropFrom(world, action.containerId);
         if (action.completed) memory.update(key, { completed: action.completed });
-        recorder.record({ type: 'Normal', reason: desired ? 'Removed' : 'Pruned', message: `removed container ${action.containerId.slice(0, 12)}: ${action.cause}`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: desired ? 'Removed' : 'Pruned', message: `removed container ${id12(action.containerId)}: ${action.cause}`, involvedObject: involved });
         return;
       }
     }
