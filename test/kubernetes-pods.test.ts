@@ -85,6 +85,20 @@ describe.skipIf(noKube())('--source kubernetes --runtime kubernetes (Pods)', () 
     });
   }
 
+  it('resources.pids, which a Pod cannot enforce, is reported as a Warning condition, not dropped silently', async () => {
+    await crs.create({ apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', metadata: { name: 'pids', namespace: ns }, spec: { image: TEST_IMAGE, command: ['sh', '-c', 'sleep 3600'], stopGracePeriodSeconds: 1, resources: { pids: 64 } } });
+    const o = await crs.waitForCondition('Instance', ns, 'pids', 'Warning', { timeoutMs: 60_000 });
+    expect(o.status?.conditions?.find((c) => c.type === 'Warning')).toMatchObject({ reason: 'NotEnforced', observedGeneration: 1 });
+    expect(o.status?.conditions?.find((c) => c.type === 'Warning')?.message).toContain('resources.pids (64)');
+    // Without pids in the spec the warning goes.
+    await crs.patch('Instance', ns, 'pids', { spec: { resources: null } });
+    await until('the Warning gone', async () => {
+      const x = await crs.get('Instance', ns, 'pids');
+      return x?.status?.observedGeneration === 2 && !x.status.conditions?.some((c) => c.type === 'Warning') ? true : undefined;
+    }, 60_000, 200);
+    await crs.delete('Instance', ns, 'pids');
+  });
+
   it('deleting the Instance deletes its Pod before the Instance disappears', async () => {
     await crs.delete('Instance', ns, 'web');
     const seen: string[] = [];

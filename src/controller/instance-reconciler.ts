@@ -229,6 +229,7 @@ export class InstanceReconciler {
       ...(previous ? { previous } : {}),
       ...(previous?.usage && previous.containerId === current?.id ? { usage: previous.usage } : {}),
       ...(mem.lastDrift ? { lastDrift: mem.lastDrift } : {}),
+      notEnforced: notEnforcedBy(this.d.runtime.name, desired),
       now: clock.now(),
     });
     store.setStatus(key, status);
@@ -288,6 +289,18 @@ export class InstanceReconciler {
 }
 
 const emptyPlan = (key: ResourceKey): Plan => ({ key, actions: [] });
+
+/**
+ * Spec fields the runtime cannot enforce: a Pod has no pids limit of its own
+ * (the kubelet's --pod-max-pids is node-wide), so a `resources.pids` the spec
+ * sets is reported instead of silently dropped.
+ */
+function notEnforcedBy(runtime: 'docker' | 'kubernetes', desired: DesiredInstance): string[] {
+  if (runtime === 'kubernetes' && desired.spec.resources?.pids !== undefined) {
+    return [`resources.pids (${desired.spec.resources.pids}): Pods have no per-Pod pids limit; the node's kubelet --pod-max-pids applies`];
+  }
+  return [];
+}
 
 /**
  * status.lastProbe changes only when the probe's answer does (ok, message):
