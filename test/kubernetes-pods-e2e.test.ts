@@ -114,6 +114,9 @@ describe.skipIf(noKube())('Pods on the real node: two namespace-scoped controlle
     // The claim is a real custom resource in the apiserver (issue 14, item 7: it lived only in the controller).
     const stored = await crs.get('InstanceClaim', a, bound.metadata.name);
     expect(stored?.status).toMatchObject({ phase: 'Bound', instance: bound.status.instance });
+    // Measured from the request to the ms (annotation berth.dev/requested-at), not from a whole-second creationTimestamp.
+    expect(stored?.metadata.annotations?.['berth.dev/requested-at']).toMatch(/^\d{13}$/);
+    expect((stored?.status as { waitDurationMs?: number }).waitDurationMs).toBeLessThan(1000);
     const exec = await runCli(['exec', bound.status.instance, '-n', a, '--', 'sh', '-c', 'id -u; hostname'], { BERTH_SERVER: server });
     expect(exec.code, exec.stderr).toBe(0);
     const [uid, host] = exec.stdout.trim().split('\n');

@@ -11,6 +11,7 @@ import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { ClaimState, ClaimRecord } from './claim-state.js';
 import type { Clock } from './clock.js';
+import { claimRequestedAt } from './claim-requested-at.js';
 
 /** A pool member as the pool reconciler last saw it. */
 export interface MemberView {
@@ -119,7 +120,7 @@ export class ClaimBinder {
       rec = {
         pool: keyString({ kind: 'InstancePool', namespace: claimKey.namespace, name: claim.spec.poolRef.name }),
         phase: 'Pending',
-        createdAt: Date.parse(entry.object.metadata.creationTimestamp) || clock.now(),
+        createdAt: claimRequestedAt(entry.object.metadata, clock.now()),
       };
       state.claims.set(id, rec);
     }

@@ -8,6 +8,7 @@ import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/cli
 import { API_VERSION, GROUP, KINDS, VERSION, type ResourceKey } from '../../spec/schema.js';
 import { callOptions, MERGE_PATCH } from './kube-api.js';
 import type { KubeObject } from './list-watch.js';
+import { ANNOTATION_REQUESTED_AT } from '../../controller/claim-requested-at.js';
 
 export interface ResourceWriter {
   /** Creates the object, or updates spec, labels and annotations of an existing one (as `kubectl apply` would). */
@@ -26,7 +27,9 @@ export class KubernetesResourceWriter implements ResourceWriter {
   async apply(body: Record<string, unknown>, key: ResourceKey): Promise<{ object: KubeObject; change: 'created' | 'configured' | 'unchanged' }> {
     const at = { group: GROUP, version: VERSION, plural: KINDS[key.kind].plural, namespace: key.namespace };
     const metadata = (body['metadata'] ?? {}) as Record<string, unknown>;
-    const sent: Record<string, unknown> = { ...body, apiVersion: API_VERSION, kind: key.kind, metadata: { ...metadata, namespace: key.namespace, name: key.name } };
+    // A claim's creationTimestamp has whole seconds: the request's time to the ms goes along (waitDurationMs).
+    const annotations = key.kind === 'InstanceClaim' ? { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}), [ANNOTATION_REQUESTED_AT]: String(Date.now()) } : metadata['annotations'];
+    const sent: Record<string, unknown> = { ...body, apiVersion: API_VERSION, kind: key.kind, metadata: { ...metadata, ...(annotations ? { annotations } : {}), namespace: key.namespace, name: key.name } };
     delete sent['status'];
     try {
       return { object: (await this.api.createNamespacedCustomObject({ ...at, body: sent })) as KubeObject, change: 'created' };
