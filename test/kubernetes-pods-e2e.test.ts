@@ -6,7 +6,7 @@
 // controllers scoped to two namespaces, with the same controller id (the
 // default a user gets), leave each other's Pods alone (issue 14, item 1: each
 // pruned the other's Pods, listing cluster-wide).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -111,6 +111,12 @@ describe.skipIf(noKube())('Pods on the real node: two namespace-scoped controlle
     expect(claim.code, claim.stderr).toBe(0);
     const bound = JSON.parse(claim.stdout) as { metadata: { name: string }; status: { phase: string; instance: string } };
     expect(bound.status.phase).toBe('Bound');
+    // The claim is a real custom resource in the apiserver (issue 14, item 7: it lived only in the controller).
+    const stored = await crs.get('InstanceClaim', a, bound.metadata.name);
+    expect(stored?.status).toMatchObject({ phase: 'Bound', instance: bound.status.instance });
+    // Measured from the request to the ms (annotation berth.dev/requested-at), not from a whole-second creationTimestamp.
+    expect(stored?.metadata.annotations?.['berth.dev/requested-at']).toMatch(/^\d{13}$/);
+    expect((stored?.status as { waitDurationMs?: number }).waitDurationMs).toBeLessThan(1000);
     const exec = await runCli(['exec', bound.status.instance, '-n', a, '--', 'sh', '-c', 'id -u; hostname'], { BERTH_SERVER: server });
     expect(exec.code, exec.stderr).toBe(0);
     const [uid, host] = exec.stdout.trim().split('\n');
@@ -119,6 +125,22 @@ describe.skipIf(noKube())('Pods on the real node: two namespace-scoped controlle
     expect(member?.metadata?.labels).toMatchObject({ 'berth.dev/name': 'runners' });
     const released = await runCli(['release', bound.metadata.name, '-n', a], { BERTH_SERVER: server });
     expect(released.code, released.stderr).toBe(0);
+    await until('the claim gone from the apiserver', async () => ((await crs.get('InstanceClaim', a, bound.metadata.name)) ? undefined : true), 30_000, 200);
+  });
+
+  it('berth apply under --source kubernetes creates the custom resource in the apiserver', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-e2e-apply-'));
+    const file = join(dir, 'api.yaml');
+    await writeFile(file, JSON.stringify(instance('from-api', a)));
+    const applied = await runCli(['apply', '-f', file], { BERTH_SERVER: procs[a]!.server });
+    await rm(dir, { recursive: true, force: true });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/created/);
+    const o = await crs.waitForCondition('Instance', a, 'from-api', 'Ready', { timeoutMs: 90_000 });
+    expect(o.metadata.uid).toBeTruthy();
+    const bad = await runCli(['apply', '-f', '-'], { BERTH_SERVER: procs[a]!.server });
+    expect(bad.code).not.toBe(0);
+    await crs.delete('Instance', a, 'from-api');
   });
 
   it('deleting the resources deletes their Pods before the resources disappear', async () => {

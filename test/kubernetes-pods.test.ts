@@ -22,6 +22,8 @@ describe.skipIf(noKube())('--source kubernetes --runtime kubernetes (Pods)', () 
   const pods = async (): Promise<V1Pod[]> =>
     (await cluster.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns, labelSelector: `berth.dev/managed-by=${controllerId}` })).items;
 
+  const webPods = async (): Promise<V1Pod[]> => (await pods()).filter((p) => p.metadata?.labels?.['berth.dev/name'] === 'web');
+
   beforeAll(async () => {
     cluster = await startTestCluster();
     crs = new CustomResources(cluster.kc);
@@ -58,15 +60,54 @@ describe.skipIf(noKube())('--source kubernetes --runtime kubernetes (Pods)', () 
     expect(pod.metadata?.ownerReferences).toEqual([expect.objectContaining({ apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', name: 'web', uid: created.metadata.uid, controller: true })]);
   });
 
+  // A Pod that does not start says why, within a bound, in status and as a Warning Event (issue 14, item 4:
+  // minutes in ContainerCreating or Unschedulable left no phase, no condition, no Event).
+  for (const [name, extra, reason, message] of [
+    ['no-pvc', { mounts: [{ type: 'volume', source: 'missing-claim', target: '/data' }] }, 'Unschedulable', /persistentvolumeclaim "missing-claim" not found/],
+    ['no-image', { image: 'berth-test/absent:1', imagePullPolicy: 'Never' }, 'ImagePullFailed', /ErrImageNeverPull/],
+  ] as const) {
+    it(`a Pod that cannot start reports ${reason} in status and an Event (${name})`, async () => {
+      const created = await crs.create({
+        apiVersion: 'berth.dev/v1alpha1',
+        kind: 'Instance',
+        metadata: { name, namespace: ns },
+        spec: { image: TEST_IMAGE, command: ['sh', '-c', 'sleep 3600'], stopGracePeriodSeconds: 1, ...extra },
+      });
+      const o = await until(`${name}: the reason in status`, async () => {
+        const x = await crs.get('Instance', ns, name);
+        return x?.status?.conditions?.some((c) => c.type === 'Ready' && c.reason === reason) ? x : undefined;
+      }, 40_000, 200);
+      expect(o.status?.observedGeneration).toBe(1);
+      expect(o.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(message);
+      const event = await until(`${name}: the Warning Event`, async () => (await crs.events(ns, created.metadata.uid!)).find((e) => e.reason === reason && e.type === 'Warning'), 20_000, 200);
+      expect(event.message).toMatch(message);
+      await crs.delete('Instance', ns, name);
+    });
+  }
+
+  it('resources.pids, which a Pod cannot enforce, is reported as a Warning condition, not dropped silently', async () => {
+    await crs.create({ apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', metadata: { name: 'pids', namespace: ns }, spec: { image: TEST_IMAGE, command: ['sh', '-c', 'sleep 3600'], stopGracePeriodSeconds: 1, resources: { pids: 64 } } });
+    const o = await crs.waitForCondition('Instance', ns, 'pids', 'Warning', { timeoutMs: 60_000 });
+    expect(o.status?.conditions?.find((c) => c.type === 'Warning')).toMatchObject({ reason: 'NotEnforced', observedGeneration: 1 });
+    expect(o.status?.conditions?.find((c) => c.type === 'Warning')?.message).toContain('resources.pids (64)');
+    // Without pids in the spec the warning goes.
+    await crs.patch('Instance', ns, 'pids', { spec: { resources: null } });
+    await until('the Warning gone', async () => {
+      const x = await crs.get('Instance', ns, 'pids');
+      return x?.status?.observedGeneration === 2 && !x.status.conditions?.some((c) => c.type === 'Warning') ? true : undefined;
+    }, 60_000, 200);
+    await crs.delete('Instance', ns, 'pids');
+  });
+
   it('deleting the Instance deletes its Pod before the Instance disappears', async () => {
     await crs.delete('Instance', ns, 'web');
     const seen: string[] = [];
     await until('the Instance to disappear', async () => {
-      const [cr, list] = await Promise.all([crs.get('Instance', ns, 'web'), pods()]);
+      const [cr, list] = await Promise.all([crs.get('Instance', ns, 'web'), webPods()]);
       seen.push(`${cr ? 'present' : 'gone'}/${list.length}`);
       return cr ? undefined : true;
     }, 60_000, 20);
-    expect(await pods()).toEqual([]);
+    expect(await webPods()).toEqual([]);
     expect(seen[0]).toBe('present/1');
     expect(seen.filter((s) => s.startsWith('gone/') && s !== 'gone/0')).toEqual([]);
   });

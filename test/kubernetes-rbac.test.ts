@@ -43,6 +43,8 @@ describe.skipIf(noKube())('manifests/rbac.yaml on the real authorizer', () => {
     ['watch', 'instances.berth.dev', 'tenants'],
     ['patch', 'instancepools.berth.dev', 'tenants'],
     ['update', 'instanceclaims.berth.dev/status', 'tenants'],
+    ['create', 'instanceclaims.berth.dev', 'tenants'],
+    ['delete', 'instances.berth.dev', 'tenants'],
     ['create', 'pods', 'tenants'],
     ['delete', 'pods', 'tenants'],
     ['create', 'pods/exec', 'tenants'],

@@ -125,6 +125,24 @@ describe.skipIf(noEngine() || noKube())('Kubernetes custom resources -> the real
     await crs.patch('Instance', ns, 'web', { metadata: { finalizers: [FINALIZER] } });
   });
 
+  it('status is written when something a user reads changes, not on every probe (issue 14, item 8)', async () => {
+    await crs.create(sleeper('probed', ns, { healthCheck: { exec: { command: ['true'] }, periodSeconds: 1 } }));
+    const ready = await crs.waitForCondition('Instance', ns, 'probed', 'Ready');
+    await new Promise((r) => setTimeout(r, 1500)); // settle: the last writes of the start
+    const versions = new Set<string>();
+    const first = (await crs.get('Instance', ns, 'probed'))!;
+    versions.add(first.metadata.resourceVersion!);
+    for (let i = 0; i < 12; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      versions.add((await crs.get('Instance', ns, 'probed'))!.metadata.resourceVersion!);
+    }
+    // Six probes passed in those 6 s, each with the same answer: no new resourceVersion.
+    expect([...versions]).toEqual([first.metadata.resourceVersion]);
+    expect((first.status as { lastProbe?: { ok: boolean } }).lastProbe).toMatchObject({ ok: true });
+    expect(ready.status?.phase).toBe('Ready');
+    await crs.delete('Instance', ns, 'probed');
+  });
+
   it('an invalid resource gets a Warning Event and an InvalidSpec condition naming the field; the others carry on', async () => {
     // A bind mount this controller does not allow: policy, which the CRD cannot know (its CEL rules refuse
     // what the schema can tell alone: test/kubernetes-crd-validation.test.ts).

@@ -154,8 +154,8 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
     expect(await runtime.inspect(id)).toMatchObject({ state: 'exited', exitCode: 4 });
     const first = (await pod(id)).metadata!.uid;
     await runtime.start(id);
-    await eventually('the one-shot to run again', async () => ((await pod(id)).metadata!.uid !== first ? true : undefined));
-    await eventually('the second run to exit', async () => ((await runtime.inspect(id)).exitCode === 4 ? true : undefined));
+    await eventually('the one-shot to run again', async () => ((await pod(id)).metadata!.uid !== first ? true : undefined), 30_000);
+    await eventually('the second run to exit', async () => ((await runtime.inspect(id)).exitCode === 4 ? true : undefined), 30_000);
   });
 
   it('rename records the berth name on the Pod, which keeps its own', async () => {

@@ -5,6 +5,7 @@ import type { EventRecorder } from '../controller/event-recorder.js';
 import type { ResourceStore } from '../controller/resource-store.js';
 import type { Runtime } from '../runtime/types.js';
 import type { ApiSource } from '../sources/api-source.js';
+import type { ResourceWriter } from '../sources/kubernetes/api-writer.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 
 export interface ApiLogger {
@@ -38,6 +39,11 @@ export interface ApiDeps {
    * get 503 with Retry-After, never an empty list.
    */
   notServing?(): string | undefined;
+  /**
+   * Where API writes go instead of apiSource (under --source kubernetes: the
+   * apiserver, as real custom resources).
+   */
+  writer?: ResourceWriter;
   /** When set, every request except /healthz and /readyz needs `Authorization: Bearer <token>`. */
   token?: string;
   /** Bytes kept per exec output stream; default 1 MiB. */

@@ -3,6 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { isRuntimeError } from '../runtime/errors.js';
+import { id12 } from '../reconcile/container.js';
 import type { ExecResult } from '../runtime/types.js';
 import { formatPath } from '../spec/errors.js';
 import type { ResourceKey } from '../spec/schema.js';
@@ -43,7 +44,7 @@ export function containerOf(deps: ApiDeps, key: ResourceKey): string {
 
 export function runtimeFailure(e: unknown, key: ResourceKey, containerId: string): ApiError | undefined {
   if (!isRuntimeError(e)) return undefined;
-  const what = `instance "${key.name}" (container ${containerId.slice(0, 12)})`;
+  const what = `instance "${key.name}" (container ${id12(containerId)})`;
   switch (e.code) {
     case 'NotFound':
       return new ApiError(409, 'Conflict', `the container of ${what} no longer exists: ${e.message}`);

@@ -9,6 +9,7 @@ import type { Route } from './routes.js';
 import { matchesFields, parseFieldSelector } from './selectors.js';
 import { ApiError, badRequest, methodNotAllowed, notFound, sendJson, successStatus } from './status.js';
 import { openWatch } from './stream.js';
+import { ApiServerRefusal } from '../sources/kubernetes/api-writer.js';
 
 type CollectionRoute = Extract<Route, { type: 'collection' }>;
 type ObjectRoute = Extract<Route, { type: 'object' }>;
@@ -143,13 +144,18 @@ async function apply(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: 
     });
   }
 
-  let result;
+  // The apiserver's answer is the stored object in the same shape (metadata, spec, status).
+  let result: { object: StoredObject; change: string };
   try {
-    result = await deps.apiSource.apply(resource);
+    if (deps.writer) result = (await deps.writer.apply(body, key)) as unknown as { object: StoredObject; change: string };
+    else {
+      const applied = await deps.apiSource.apply(resource);
+      result = { object: applied.entry.object, change: applied.change };
+    }
   } catch (e) {
-    throw conflictFrom(e, key) ?? e;
+    throw conflictFrom(e, key) ?? refusalFrom(e) ?? e;
   }
-  let object = result.entry.object;
+  let object = result.object;
   if (waitMs !== undefined) object = await waitForClaim(ctx, deps, key, object, waitMs);
   sendJson(ctx.res, result.change === 'created' ? 201 : 200, object, { [CHANGE_HEADER]: result.change });
 }
@@ -158,12 +164,19 @@ async function remove(ctx: RequestContext, deps: ApiDeps, key: ResourceKey, plur
   const entry = deps.store.get(key);
   let removed: boolean;
   try {
-    removed = await deps.apiSource.delete(key);
+    removed = deps.writer ? await deps.writer.delete(key) : await deps.apiSource.delete(key);
   } catch (e) {
-    throw conflictFrom(e, key) ?? e;
+    throw conflictFrom(e, key) ?? refusalFrom(e) ?? e;
   }
   if (!removed || !entry) throw notFound(plural, key.name);
   sendJson(ctx.res, 200, successStatus({ name: key.name, group: 'berth.dev', kind: plural, uid: entry.object.metadata.uid }));
+}
+
+/** The apiserver's answer to a write under --source kubernetes, passed on with its code. */
+function refusalFrom(e: unknown): ApiError | undefined {
+  if (!(e instanceof ApiServerRefusal)) return undefined;
+  const reason = e.code === 409 ? 'Conflict' : e.code === 422 ? 'Invalid' : e.code === 403 ? 'Forbidden' : e.code === 404 ? 'NotFound' : 'ServiceUnavailable';
+  return new ApiError(e.code >= 400 && e.code < 600 ? e.code : 503, reason, e.message);
 }
 
 function conflictFrom(e: unknown, key: ResourceKey): ApiError | undefined {

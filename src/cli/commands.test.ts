@@ -147,6 +147,16 @@ describe('get, describe, delete', () => {
     expect((await berth(['get', 'inst', '-A'])).out.split('\n')[0]).toMatch(/^NAMESPACE +NAME +PHASE/);
   });
 
+  it('takes several types at once, as kubectl does (get instances,instancepools)', async () => {
+    const both = await berth(['get', 'instances,instancepools', '-o', 'name']);
+    expect(both.code).toBe(0);
+    expect(both.out).toBe('instance.berth.dev/api\ninstance.berth.dev/web\n');
+    expect(both.err).toContain('No resources found in default namespace.');
+    const tables = await berth(['get', 'inst,claim']);
+    expect(tables.out.split('\n')[0]).toMatch(/^NAME +PHASE/);
+    expect((await berth(['get', 'inst,pool', 'web'])).code).not.toBe(0);
+  });
+
   it('says when there is nothing, and when a name is not found', async () => {
     expect(await berth(['get', 'pools'])).toMatchObject({ code: 0, out: '', err: 'No resources found in default namespace.\n' });
     expect(await berth(['get', 'inst', 'nope'])).toMatchObject({ code: 1, err: 'Error from server (NotFound): instances.berth.dev "nope" not found\n' });

@@ -56,7 +56,8 @@ export function shortHash(hash: string | undefined): string | undefined {
   return hash?.replace(/^v\d+-/, '').slice(0, 12);
 }
 
-export const shortId = (id: string | undefined): string | undefined => id?.slice(0, 12);
+/** Docker ids cut to 12 characters; Pod ids (`<namespace>/<name>`) whole. */
+export const shortId = (id: string | undefined): string | undefined => (id === undefined ? undefined : /^[0-9a-f]{13,}$/.test(id) ? id.slice(0, 12) : id);
 
 /** One line, at most `max` characters. */
 export function oneLine(s: string, max = 120): string {

@@ -18,6 +18,7 @@ import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { ClaimRecord, ClaimState } from './claim-state.js';
 import type { Clock } from './clock.js';
+import { claimRequestedAt } from './claim-requested-at.js';
 
 export interface ClaimMetrics {
   bound(pool: string, waitSeconds: number, warm: boolean): void;
@@ -162,7 +163,7 @@ export class ClaimBinder {
     const rec: ClaimRecord = {
       pool: keyString({ kind: 'InstancePool', namespace: claimKey.namespace, name: claim.spec.poolRef.name }),
       phase: 'Pending',
-      createdAt: Date.parse(entry.object.metadata.creationTimestamp) || this.d.clock.now(),
+      createdAt: claimRequestedAt(entry.object.metadata, this.d.clock.now()),
     };
     this.d.state.claims.set(id, rec);
     return rec;

@@ -4,7 +4,8 @@ import { isRuntimeError } from '../runtime/errors.js';
 
 export function errorReason(e: unknown): { reason: string; message: string } {
   if (isRuntimeError(e)) {
-    const reason = e.code === 'Unavailable' || e.code === 'Timeout' ? 'EngineUnavailable' : e.code === 'ImagePullFailed' ? 'ImagePullFailed' : 'CreateFailed';
+    // The engine's reason when it named one (a Pod that will not start says why), except pulls, which keep ImagePullFailed.
+    const reason = e.code === 'ImagePullFailed' ? 'ImagePullFailed' : e.reason ?? (e.code === 'Unavailable' || e.code === 'Timeout' ? 'EngineUnavailable' : 'CreateFailed');
     return { reason, message: e.message };
   }
   return { reason: 'ReconcileError', message: (e as Error)?.message ?? String(e) };

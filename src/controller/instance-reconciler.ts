@@ -19,6 +19,7 @@ import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { MemoryStore } from './memory-store.js';
 import type { Clock } from './clock.js';
+import { id12 } from '../reconcile/container.js';
 
 export interface InstanceReconcilerDeps {
   controllerId: string;
@@ -83,7 +84,7 @@ export class InstanceReconciler {
     const current = keptContainer(input);
     input.memory = { ...input.memory, probeFailures: current ? (supervisor.snapshot(current.id)?.context.probe.failures ?? 0) : 0 };
     const plan = planInstance(input);
-    this.d.logger?.debug({ plan: formatPlan(plan), observed: observed.map((c) => `${c.id.slice(0, 12)}:${c.state}:${c.exitCode ?? ''}`) }, 'plan');
+    this.d.logger?.debug({ plan: formatPlan(plan), observed: observed.map((c) => `${id12(c.id)}:${c.state}:${c.exitCode ?? ''}`) }, 'plan');
 
     // 4. Act.
     const acted: ObservedContainer[] = [...observed];
@@ -92,6 +93,12 @@ export class InstanceReconciler {
       for (const action of plan.actions) await this.act(key, desired, action, acted, signal);
     } catch (e) {
       actError = e;
+      // What kept the container from running, as a Warning Event too (repeats fold into its count):
+      // `kubectl describe` shows why a Pod never started, not only the status.
+      if (desired && !signal.aborted) {
+        const { reason, message } = errorReason(e);
+        this.d.recorder.record({ type: 'Warning', reason, message, involvedObject: { kind: key.kind, namespace: key.namespace, name: key.name } });
+      }
     }
 
     // 5. Status, always.
@@ -119,7 +126,7 @@ export class InstanceReconciler {
     switch (action.type) {
       case 'create': {
         const id = await this.createContainer(key, desired!, action.name, signal);
-        recorder.record({ type: 'Normal', reason: 'Created', message: `created container ${id.slice(0, 12)} (${action.cause})`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: 'Created', message: `created container ${id12(id)} (${action.cause})`, involvedObject: involved });
         world.push(await runtime.inspect(id, signal));
         return;
       }
@@ -128,7 +135,7 @@ export class InstanceReconciler {
         recorder.record({
           type: 'Normal',
           reason: action.cause.startsWith('max age') ? 'MaxAgeExceeded' : 'ConfigDrift',
-          message: `replacing container ${action.containerId.slice(0, 12)}: ${action.cause}${fields && !action.cause.includes(fields) ? ` (changed: ${fields})` : ''}`,
+          message: `replacing container ${id12(action.containerId)}: ${action.cause}${fields && !action.cause.includes(fields) ? ` (changed: ${fields})` : ''}`,
           involvedObject: involved,
         });
         if (action.driftedFields?.length) memory.update(key, { lastDrift: { fields: action.driftedFields, at: new Date(clock.now()).toISOString() } });
@@ -149,12 +156,12 @@ export class InstanceReconciler {
           world.push(await runtime.inspect(id, signal));
         }
         memory.update(key, { restartCount: 0, lastRestartAt: undefined });
-        recorder.record({ type: 'Normal', reason: 'Replaced', message: `container ${action.containerId.slice(0, 12)} replaced`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: 'Replaced', message: `container ${id12(action.containerId)} replaced`, involvedObject: involved });
         return;
       }
       case 'restart': {
         memory.update(key, { restartCount: action.attempt, lastRestartAt: clock.now() });
-        recorder.record({ type: 'Warning', reason: 'Restarted', message: `restarting container ${action.containerId.slice(0, 12)} (attempt ${action.attempt}): ${action.cause}`, involvedObject: involved });
+        recorder.record({ type: 'Warning', reason: 'Restarted', message: `restarting container ${id12(action.containerId)} (attempt ${action.attempt}): ${action.cause}`, involvedObject: involved });
         const c = world.find((x) => x.id === action.containerId);
         if (c && c.state === 'running') await supervisor.stop(key, action.containerId, signal);
         await supervisor.start(key, action.containerId, signal);
@@ -172,7 +179,7 @@ export class InstanceReconciler {
       }
       case 'stop': {
         await supervisor.stop(key, action.containerId, signal);
-        recorder.record({ type: 'Normal', reason: 'Stopped', message: `stopped container ${action.containerId.slice(0, 12)}: ${action.cause}`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: 'Stopped', message: `stopped container ${id12(action.containerId)}: ${action.cause}`, involvedObject: involved });
         replaceIn(world, await runtime.inspect(action.containerId, signal));
         return;
       }
@@ -180,7 +187,7 @@ export class InstanceReconciler {
         await supervisor.remove(key, action.containerId, signal);
         dropFrom(world, action.containerId);
         if (action.completed) memory.update(key, { completed: action.completed });
-        recorder.record({ type: 'Normal', reason: desired ? 'Removed' : 'Pruned', message: `removed container ${action.containerId.slice(0, 12)}: ${action.cause}`, involvedObject: involved });
+        recorder.record({ type: 'Normal', reason: desired ? 'Removed' : 'Pruned', message: `removed container ${id12(action.containerId)}: ${action.cause}`, involvedObject: involved });
         return;
       }
     }
@@ -215,13 +222,14 @@ export class InstanceReconciler {
       generation,
       ...(current ? { current } : {}),
       ...(snap ? { phase: phaseOf(snap) } : {}),
-      ...(last ? { lastProbe: { time: new Date(last.time).toISOString(), ok: last.ok, message: last.message } } : previous?.lastProbe && current && previous.containerId === current.id ? { lastProbe: previous.lastProbe } : {}),
+      ...(last ? { lastProbe: steadyProbe(previous?.containerId === current?.id ? previous?.lastProbe : undefined, last) } : previous?.lastProbe && current && previous.containerId === current.id ? { lastProbe: previous.lastProbe } : {}),
       plan,
       ...(actError ? { actError } : {}),
       memory: mem,
       ...(previous ? { previous } : {}),
       ...(previous?.usage && previous.containerId === current?.id ? { usage: previous.usage } : {}),
       ...(mem.lastDrift ? { lastDrift: mem.lastDrift } : {}),
+      notEnforced: notEnforcedBy(this.d.runtime.name, desired),
       now: clock.now(),
     });
     store.setStatus(key, status);
@@ -274,11 +282,36 @@ export class InstanceReconciler {
   recordProbe(key: ResourceKey, containerId: string, result: { ok: boolean; message: string; time: number }): void {
     const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;
     if (!status || status.containerId !== containerId) return;
-    this.d.store.setStatus(key, { ...status, lastProbe: { time: new Date(result.time).toISOString(), ok: result.ok, message: result.message } });
+    const lastProbe = steadyProbe(status.lastProbe, result);
+    if (lastProbe === status.lastProbe) return; // same answer: nothing a user reads changed, no status write
+    this.d.store.setStatus(key, { ...status, lastProbe });
   }
 }
 
 const emptyPlan = (key: ResourceKey): Plan => ({ key, actions: [] });
+
+/**
+ * Spec fields the runtime cannot enforce: a Pod has no pids limit of its own
+ * (the kubelet's --pod-max-pids is node-wide), so a `resources.pids` the spec
+ * sets is reported instead of silently dropped.
+ */
+function notEnforcedBy(runtime: 'docker' | 'kubernetes', desired: DesiredInstance): string[] {
+  if (runtime === 'kubernetes' && desired.spec.resources?.pids !== undefined) {
+    return [`resources.pids (${desired.spec.resources.pids}): Pods have no per-Pod pids limit; the node's kubelet --pod-max-pids applies`];
+  }
+  return [];
+}
+
+/**
+ * status.lastProbe changes only when the probe's answer does (ok, message):
+ * its time is when that answer began. A new time on every probe rewrote the
+ * status every periodSeconds (7 resourceVersions in 30 s at periodSeconds 5)
+ * with nothing new for the user.
+ */
+function steadyProbe(previous: InstanceStatus['lastProbe'], result: { ok: boolean; message: string; time: number }): NonNullable<InstanceStatus['lastProbe']> {
+  if (previous && previous.ok === result.ok && previous.message === result.message) return previous;
+  return { time: new Date(result.time).toISOString(), ok: result.ok, message: result.message };
+}
 
 function readyTimeoutMs(desired: DesiredInstance): number {
   const h = desired.template.healthCheck;

@@ -26,6 +26,7 @@ import { systemClock, type Clock } from './clock.js';
 import { createMetrics, type ControllerMetrics } from './metrics.js';
 import { ApiSource } from '../sources/api-source.js';
 import { FileSource } from '../sources/file-source.js';
+import { id12 } from '../reconcile/container.js';
 
 export interface ManagerOptions {
   controllerId: string;
@@ -182,7 +183,7 @@ export class Manager {
     this.o.runtime.events(
       (ev) => {
         if (ev.labels[LABEL.managedBy] !== this.o.controllerId) return;
-        log.debug({ action: ev.action, container: ev.containerId.slice(0, 12) }, 'engine event');
+        log.debug({ action: ev.action, container: id12(ev.containerId) }, 'engine event');
         const kind = ev.labels[LABEL.kind];
         const namespace = ev.labels[LABEL.namespace];
         const name = ev.labels[LABEL.name];

@@ -2,7 +2,12 @@
 import type { ObservedContainer } from '../runtime/types.js';
 
 /** The short id people see in `docker ps` and in plan text. */
-export const id12 = (id: string): string => id.slice(0, 12);
+/**
+ * A container id as people read it: a Docker id cut to 12 characters, as the
+ * docker CLI does; any other id (a Pod's `<namespace>/<name>`) whole, since
+ * cutting it cut Pod names in Events and messages.
+ */
+export const id12 = (id: string): string => (/^[0-9a-f]{13,}$/.test(id) ? id.slice(0, 12) : id);
 
 /** The process exists (running, paused, or being restarted by the engine itself). */
 export const isAlive = (c: ObservedContainer): boolean => c.state === 'running' || c.state === 'paused' || c.state === 'restarting';

@@ -20,6 +20,8 @@ export interface InstanceStatusInput {
   previous?: InstanceStatus;
   usage?: InstanceStatus['usage'];
   lastDrift?: InstanceStatus['lastDrift'];
+  /** What the spec asks for that the runtime does not enforce (e.g. resources.pids on Pods): a Warning condition says so. */
+  notEnforced?: string[];
   now: number;
 }
 
@@ -46,6 +48,12 @@ export function instanceStatus(input: InstanceStatusInput): InstanceStatus {
 
   let conditions = input.previous?.conditions ?? [];
   for (const c of [ready, progressing, degraded]) conditions = setCondition(conditions, { ...c, observedGeneration: input.generation }, nowIso);
+  // Only while there is something to warn about: no Warning=False on every Instance.
+  if (input.notEnforced?.length) {
+    conditions = setCondition(conditions, { type: 'Warning', status: 'True', reason: 'NotEnforced', message: `not enforced by this runtime: ${input.notEnforced.join('; ')}`, observedGeneration: input.generation }, nowIso);
+  } else {
+    conditions = conditions.filter((c) => c.type !== 'Warning');
+  }
 
   return {
     phase,

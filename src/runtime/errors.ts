@@ -7,12 +7,15 @@ export class RuntimeError extends Error {
   constructor(
     readonly code: RuntimeErrorCode,
     message: string,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; reason?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfterMs = options?.retryAfterMs;
+    this.reason = options?.reason;
   }
   readonly retryAfterMs: number | undefined;
+  /** The engine's own CamelCase reason when it gave one users can act on (Kubernetes: Unschedulable, ErrImageNeverPull, CreateContainerConfigError, ...). */
+  readonly reason: string | undefined;
 }
 
 export const isRuntimeError = (e: unknown, code?: RuntimeErrorCode): e is RuntimeError =>

@@ -132,7 +132,8 @@ const COLUMNS: Record<Kind, PrinterColumn[]> = {
     { name: 'Pool', type: 'string', jsonPath: '.spec.poolRef.name' },
     { name: 'Instance', type: 'string', jsonPath: '.status.instance' },
     AGE,
-    { name: 'Expires', type: 'date', jsonPath: '.status.expiresAt', priority: 1 },
+    // string, not date: kubectl prints a date column as an age, and a time in the future as <invalid>.
+    { name: 'Expires', type: 'string', jsonPath: '.status.expiresAt', priority: 1 },
   ],
 };
 

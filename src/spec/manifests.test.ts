@@ -129,12 +129,14 @@ describe('manifests/', () => {
     const plurals = KIND_NAMES.map((k) => KINDS[k].plural);
     expect(grants(find(objects, 'ClusterRole'))).toEqual(
       [
-        ...plurals.map((p) => `${GROUP} ${p}: get,list,patch,update,watch`),
+        ...plurals.map((p) => `${GROUP} ${p}: create,delete,get,list,patch,update,watch`),
         ...plurals.map((p) => `${GROUP} ${p}/status: get,patch,update`),
         ...plurals.map((p) => `${GROUP} ${p}/finalizers: update`),
         'core pods: create,delete,get,list,patch,watch',
         'core pods/exec: create,get',
         'core pods/log: get',
+        'networking.k8s.io networkpolicies: create,get,update',
+        'metrics.k8s.io pods: get',
         'core events: create,patch',
         'events.k8s.io events: create,patch',
         // network: none on the Pod runtime: a deny-all NetworkPolicy per Pod; usage from metrics-server.

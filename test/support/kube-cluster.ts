@@ -167,7 +167,7 @@ export async function deleteNamespaces(kc: KubeConfig, namespaces: string[]): Pr
 export interface BerthObject {
   apiVersion: string;
   kind: Kind;
-  metadata: { name: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string; finalizers?: string[]; deletionTimestamp?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string; finalizers?: string[]; deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: Record<string, unknown>;
   status?: {
     phase?: string;

@@ -63,7 +63,10 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
       ...(o.namespace ? { namespace: o.namespace } : {}),
       logger,
       statusCoalesceMs: 20,
-      informer: { stallTimeoutMs: o.stallTimeoutMs ?? 5_000, backoff: { initialMs: 100, maxMs: 2_000 } },
+      // Long server-side watch timeouts: with the short watchdogs here, the default (60-90 % of the
+      // watchdog) would renew every watch each second, and a fault meant for "the open watches" could
+      // miss one that was being renewed at that moment.
+      informer: { stallTimeoutMs: o.stallTimeoutMs ?? 5_000, backoff: { initialMs: 100, maxMs: 2_000 }, watchTimeoutSeconds: () => 300 },
     },
     ...(o.leaderElection ? { leaderElection: o.leaderElection } : {}),
     onLost: 'restart',

@@ -186,6 +186,8 @@ async function runController(flags: ControllerFlags): Promise<void> {
     degradedSources: () => manager.degradedSources(),
     notServing: () => runner.notServing(),
     role: () => (runner.leaderElector ? (runner.leaderElector.isLeader ? 'leader' : 'follower') : 'standalone'),
+    // Under --source kubernetes the custom resources are the only desired state: API writes become them.
+    ...(mode.source === 'kubernetes' ? { writer: new (await import('../../sources/kubernetes/api-writer.js')).KubernetesResourceWriter(kubeConfig!) } : {}),
     resolveInstance: (namespace, name) => manager.binder.resolveInstance(namespace, name),
     ...(token ? { token } : {}),
     logger,

@@ -27,6 +27,23 @@ export function register(program: Command): void {
     .option('--watch-only', 'print changes only, without the initial list');
   addNamespaceOptions(cmd, { allNamespaces: true });
   addClientOptions(cmd).action(async (type: string, names: string[], flags: GetFlags, cmd: Command) => {
+    // Several types at once, as kubectl takes them: `berth get instances,instancepools`.
+    const types = type.split(',').map((t) => t.trim()).filter(Boolean);
+    if (types.length > 1) {
+      if (type.includes('/') || names.length > 0) throw new CliError('names cannot be given with several types; use TYPE/NAME for one type');
+      if (flags.watch || flags.watchOnly) throw new CliError('watch is only supported for one type');
+      for (const [i, t] of types.entries()) {
+        if (i > 0 && isTableFormat(parseOutputFormat(flags.output))) ioOf(cmd).out('\n');
+        await getOne(t, [], flags, cmd);
+      }
+      return;
+    }
+    await getOne(type, names, flags, cmd);
+  });
+}
+
+async function getOne(type: string, names: string[], flags: GetFlags, cmd: Command): Promise<void> {
+  {
     const io = ioOf(cmd);
     const format = parseOutputFormat(flags.output);
     const target = parseTarget(type);
@@ -88,7 +105,7 @@ export function register(program: Command): void {
       },
       io.interrupted,
     );
-  });
+  }
 }
 
 function printRows(printer: TablePrinter, kind: Kind, objects: ApiObject[], format: OutputFormat, allNamespaces: boolean): void {

@@ -27,6 +27,8 @@ export interface KubeTimeouts {
   create: number;
   /** How long start() waits for a Pod to run (scheduling, image pull). */
   start: number;
+  /** How long start() lets the scheduler keep a Pod Unschedulable before it reports it (ms). */
+  unschedulableGrace: number;
   /** stop() waits the Pod's terminationGracePeriodSeconds plus this for the kubelet to report the exit. */
   stopExtra: number;
   /** remove() waits for a terminating Pod to be gone at most its grace period plus this, then returns anyway. */
@@ -48,6 +50,7 @@ export const DEFAULT_TIMEOUTS: KubeTimeouts = {
   call: 10_000,
   create: 30_000,
   start: 60_000,
+  unschedulableGrace: 5_000,
   stopExtra: 15_000,
   removeExtra: 15_000,
   execControl: 10_000,

@@ -20,6 +20,7 @@ import { RuntimeError } from '../errors.js';
 import type { ContainerState, RuntimeEvent } from '../types.js';
 import { LineSplitter } from '../docker/events.js';
 import { berthLabels, mainStatus, podId, podState, timeMs } from './observe.js';
+import { idleWatchSeconds } from './watch-timeout.js';
 
 /** What a Pod looked like, as far as its events are concerned. */
 export interface PodSummary {
@@ -86,7 +87,7 @@ export interface PodEventsSource {
 
 export interface PodEventsOptions {
   stallTimeoutMs: number;
-  /** The watch's timeoutSeconds, drawn per watch (default 300..360). */
+  /** The watch's timeoutSeconds, drawn per watch (default 60-90 % of stallTimeoutMs). */
   watchTimeoutSeconds?: () => number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -179,7 +180,8 @@ export function subscribePodEvents(source: PodEventsSource, onEvent: (e: Runtime
   const initial = opts.backoffInitialMs ?? 200;
   const max = opts.backoffMaxMs ?? 5_000;
   const now = opts.now ?? Date.now;
-  const timeoutSeconds = opts.watchTimeoutSeconds ?? (() => 300 + Math.floor(Math.random() * 60));
+  // Below the watchdog's timeout, so an idle watch ends cleanly instead of being taken for stalled (informer.ts).
+  const timeoutSeconds = opts.watchTimeoutSeconds ?? (() => idleWatchSeconds(opts.stallTimeoutMs));
   const report = (e: unknown): void => {
     try {
       onError?.(e instanceof Error ? e : new Error(String(e)));

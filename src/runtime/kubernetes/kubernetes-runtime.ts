@@ -428,6 +428,7 @@ export class KubernetesRuntime implements Runtime {
   /** Until the Pod runs (or already ran and exited); ImagePullFailed / Invalid when its container cannot start. */
   private async waitRunning(namespace: string, name: string, signal?: AbortSignal): Promise<V1Pod> {
     let last: V1Pod | undefined;
+    const waitingSince = Date.now();
     try {
       return await this.poll(`pod ${namespace}/${name} to run`, Date.now() + this.timeouts.start, signal, async () => {
         const pod = await this.getPod(namespace, name, signal);
@@ -437,16 +438,23 @@ export class KubernetesRuntime implements Runtime {
         const failure = startFailure(pod);
         if (failure?.imagePull) {
           const image = pod.spec?.containers[0]?.image ?? '';
-          throw new RuntimeError('ImagePullFailed', `pod ${namespace}/${name}: image ${image} cannot be pulled (${failure.reason}): ${failure.message}`);
+          throw new RuntimeError('ImagePullFailed', `pod ${namespace}/${name}: image ${image} cannot be pulled (${failure.reason}): ${failure.message}`, { reason: failure.reason });
         }
-        if (failure) throw new RuntimeError('Invalid', `pod ${namespace}/${name}: the container cannot start (${failure.reason}): ${failure.message}`);
+        if (failure) throw new RuntimeError('Invalid', `pod ${namespace}/${name}: the container cannot start (${failure.reason}): ${failure.message}`, { reason: failure.reason });
+        // The scheduler found no node (a missing PVC, no room): say so after a short grace instead of waiting out timeouts.start.
+        const scheduled = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
+        if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' && Date.now() - waitingSince >= this.timeouts.unschedulableGrace) {
+          throw new RuntimeError('Invalid', `pod ${namespace}/${name} cannot be scheduled (Unschedulable): ${scheduled.message ?? 'no node fits'}`, { reason: 'Unschedulable' });
+        }
         return undefined;
       });
     } catch (e) {
       if (isRuntimeError(e, 'Timeout') && last) {
         const scheduled = (last.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
-        const why = scheduled?.status === 'False' ? `not scheduled: ${scheduled.message ?? scheduled.reason ?? 'unknown'}` : `still ${last.status?.phase ?? 'Pending'}${last.status?.containerStatuses?.[0]?.state?.waiting?.reason ? ` (${last.status.containerStatuses[0].state.waiting.reason})` : ''}`;
-        throw new RuntimeError('Timeout', `pod ${namespace}/${name} did not start within ${this.timeouts.start} ms: ${why}`, { cause: e });
+        const waiting = last.status?.containerStatuses?.[0]?.state?.waiting;
+        const why = scheduled?.status === 'False' ? `not scheduled: ${scheduled.message ?? scheduled.reason ?? 'unknown'}` : `still ${last.status?.phase ?? 'Pending'}${waiting?.reason ? ` (${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''})` : ''}`;
+        // Bounded: the kubelet's reason (ContainerCreating, ...) is reported and the work queue retries with backoff.
+        throw new RuntimeError('Invalid', `pod ${namespace}/${name} did not start within ${this.timeouts.start} ms: ${why}`, { cause: e, reason: scheduled?.status === 'False' ? (scheduled.reason ?? 'Unschedulable') : 'StartTimeout' });
       }
       throw e;
     }

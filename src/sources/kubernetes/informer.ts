@@ -16,6 +16,7 @@
 // duplicates work.
 import type { KubeObject, ListWatch, WatchEvent } from './list-watch.js';
 import { Backoff, KubeApiError, sleep } from './kube-api.js';
+import { idleWatchSeconds } from '../../runtime/kubernetes/watch-timeout.js';
 
 export interface InformerHandlers<T> {
   onAdd(obj: T): void;
@@ -171,7 +172,7 @@ export class Informer<T extends KubeObject> {
     this.stats.watches++;
     arm();
     try {
-      const timeoutSeconds = this.o.watchTimeoutSeconds?.() ?? Math.floor(300 * (1 + (this.o.random ?? Math.random)()));
+      const timeoutSeconds = this.o.watchTimeoutSeconds?.() ?? idleWatchSeconds(this.stallTimeoutMs, this.o.random ?? Math.random);
       await this.o.listWatch.watch(
         this.rv,
         (e) => {
