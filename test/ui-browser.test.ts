@@ -158,6 +158,25 @@ describe.skipIf(noEngine() || noBrowser())('status page in headless chromium', (
     await other.close();
   });
 
+  it('fits a phone screen, and follows the dark theme', async () => {
+    const phone = await browser.context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.emulateMedia({ colorScheme: 'dark' });
+    await phone.goto(proc.server + '/');
+    await phone.evaluate(`sessionStorage.setItem('berth-token', '${TOKEN}')`);
+    await phone.reload();
+    await phone.locator('[data-testid=instance-row][data-key="tenants/alice-bot"]').waitFor({ timeout: 10_000 });
+    expect(await phone.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    const background = async (): Promise<number> => {
+      const rgb = (await phone.evaluate('getComputedStyle(document.body).backgroundColor')) as string;
+      return (rgb.match(/\d+/g) ?? []).slice(0, 3).reduce((n, v) => n + Number(v), 0);
+    };
+    expect(await background()).toBeLessThan(150); // dark
+    await phone.getByTestId('theme').click();
+    expect(await background()).toBeGreaterThan(600); // light
+    await phone.close();
+  });
+
   it('follows the controller through a restart (the watch re-lists)', async () => {
     await killController(proc);
     await page.getByTestId('health-link').filter({ hasText: 'reconnecting' }).waitFor({ timeout: 10_000 });
