@@ -57,6 +57,7 @@ describe.skipIf(noEngine())('Kubernetes custom resources -> the real engine', ()
       'Instance/alice-bot',
       'Instance/bob-bot',
       'Instance/nightly-report',
+      'InstancePool/ci-agents',
       'InstancePool/python-runners',
       'InstancePool/runners',
     ]);

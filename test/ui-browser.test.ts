@@ -147,6 +147,10 @@ describe.skipIf(noEngine() || noBrowser())('status page in headless chromium', (
   });
 
   it('a wrong token gets the login prompt, not data', async () => {
+    // Only the page's static files are served without the token; every figure needs it.
+    expect((await fetch(`${proc.server}/`)).status).toBe(200);
+    expect((await fetch(`${proc.server}/ui/overview`)).status).toBe(401);
+    expect((await fetch(`${proc.server}${API}/instances`, { headers: { Authorization: 'Bearer not-the-token' } })).status).toBe(401);
     const other = await browser.context.newPage();
     await other.goto(proc.server + '/');
     await other.evaluate(`sessionStorage.setItem('berth-token', 'not-the-token')`);
