@@ -7,6 +7,7 @@
 #   examples/run-code.sh                      # a small default snippet
 #   examples/run-code.sh 'print(2 ** 100)'
 #   echo 'print("from stdin")' | examples/run-code.sh -
+#   examples/run-code.sh -f hello.py         # copy a file in (berth cp) and run it
 #   RUN_TIMEOUT=2s examples/run-code.sh 'while True: pass'   # exit 124
 #
 # The code's stdout and stderr pass through; a summary (claim, instance,
@@ -21,8 +22,14 @@ set -uo pipefail
 
 usage() { sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0" | sed '/^set /d'; }
 case "${1:-}" in -h | --help) usage; exit 0 ;; esac
+file=
+if [ "${1:-}" = -f ]; then
+  if [ $# -ne 2 ] || [ ! -f "$2" ]; then echo "usage: $0 -f FILE.py" >&2; exit 2; fi
+  file=$2
+  set -- x
+fi
 if [ $# -gt 1 ]; then
-  echo "usage: $0 [CODE | -]" >&2; exit 2
+  echo "usage: $0 [CODE | - | -f FILE]" >&2; exit 2
 fi
 
 DEFAULT_CODE='import math, os, sys
@@ -98,7 +105,14 @@ say "claim $claim bound to $instance in $((t1 - t0)) ms"
 # after the command (bash runs traps between commands); fd 3 keeps this
 # script's stdin, which a background command would otherwise not get.
 exec 3<&0
-if [ "$code" = - ]; then
+if [ -n "$file" ]; then
+  # /tmp is the sandbox's writable tmpfs; the file lands as the sandbox user.
+  if ! "${berth[@]}" cp "$file" "$instance:/tmp/main.py" -n "$ns"; then
+    say "could not copy $file into $instance"
+    exit 125
+  fi
+  "${berth[@]}" exec "$instance" -n "$ns" --timeout "$timeout" -- python3 /tmp/main.py <&3 &
+elif [ "$code" = - ]; then
   "${berth[@]}" exec "$instance" -n "$ns" --timeout "$timeout" -i -- python3 - <&3 &
 else
   "${berth[@]}" exec "$instance" -n "$ns" --timeout "$timeout" -- python3 -c "$code" <&3 &

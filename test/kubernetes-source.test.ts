@@ -57,6 +57,7 @@ describe.skipIf(noEngine() || noKube())('Kubernetes custom resources -> the real
       'Instance/alice-bot',
       'Instance/bob-bot',
       'Instance/nightly-report',
+      'InstancePool/ci-agents',
       'InstancePool/python-runners',
       'InstancePool/runners',
     ]);

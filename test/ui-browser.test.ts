@@ -147,6 +147,10 @@ describe.skipIf(noEngine() || noBrowser())('status page in headless chromium', (
   });
 
   it('a wrong token gets the login prompt, not data', async () => {
+    // Only the page's static files are served without the token; every figure needs it.
+    expect((await fetch(`${proc.server}/`)).status).toBe(200);
+    expect((await fetch(`${proc.server}/ui/overview`)).status).toBe(401);
+    expect((await fetch(`${proc.server}${API}/instances`, { headers: { Authorization: 'Bearer not-the-token' } })).status).toBe(401);
     const other = await browser.context.newPage();
     await other.goto(proc.server + '/');
     await other.evaluate(`sessionStorage.setItem('berth-token', 'not-the-token')`);
@@ -156,6 +160,25 @@ describe.skipIf(noEngine() || noBrowser())('status page in headless chromium', (
     expect(await other.getByTestId('instance-row').count()).toBe(0);
     expect(await other.content()).not.toMatch(/alice-bot|nightly-report/);
     await other.close();
+  });
+
+  it('fits a phone screen, and follows the dark theme', async () => {
+    const phone = await browser.context.newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.emulateMedia({ colorScheme: 'dark' });
+    await phone.goto(proc.server + '/');
+    await phone.evaluate(`sessionStorage.setItem('berth-token', '${TOKEN}')`);
+    await phone.reload();
+    await phone.locator('[data-testid=instance-row][data-key="tenants/alice-bot"]').waitFor({ timeout: 10_000 });
+    expect(await phone.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    const background = async (): Promise<number> => {
+      const rgb = (await phone.evaluate('getComputedStyle(document.body).backgroundColor')) as string;
+      return (rgb.match(/\d+/g) ?? []).slice(0, 3).reduce((n, v) => n + Number(v), 0);
+    };
+    expect(await background()).toBeLessThan(150); // dark
+    await phone.getByTestId('theme').click();
+    expect(await background()).toBeGreaterThan(600); // light
+    await phone.close();
   });
 
   it('follows the controller through a restart (the watch re-lists)', async () => {

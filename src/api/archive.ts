@@ -99,7 +99,7 @@ async function copyIn(ctx: RequestContext, runtime: ArchiveRuntime, containerId:
     // The path itself becomes the copied file or directory, as docker cp does.
     if (path === '/') throw badRequest('cannot replace the root directory');
     if (tops.size !== 1) throw badRequest(`${where} is not a directory, so the upload must hold one file or directory, not ${tops.size}`);
-    const [top] = tops as Set<string> as unknown as [string];
+    const top = [...tops][0]!;
     const topEntry = entries.find((e) => e.path === top);
     if (stat && (stat.type === 'file' || stat.type === 'symlink' || stat.type === 'other') && topEntry?.type === 'directory') {
       throw new ApiError(409, 'Conflict', `cannot copy a directory onto the file ${where}`);

@@ -46,7 +46,7 @@ export function engineHealth(store: ResourceStore): Overview['engine'] {
   return { reachable: true };
 }
 
-interface MetricJson {
+export interface MetricJson {
   name: string;
   values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
 }
@@ -64,7 +64,7 @@ export async function readOverview(deps: Pick<ApiDeps, 'store' | 'registry' | 'i
   };
 }
 
-export function claimWaitHistograms(metrics: MetricJson[]): ClaimWaitHistogram[] {
+export function claimWaitHistograms(metrics: readonly MetricJson[]): ClaimWaitHistogram[] {
   const h = metrics.find((m) => m.name === 'berth_claim_wait_seconds');
   const byPool = new Map<string, ClaimWaitHistogram>();
   for (const v of h?.values ?? []) {

@@ -15,6 +15,7 @@ describe('examples/', () => {
       'Instance/jobs/nightly-report',
       'Instance/tenants/alice-bot',
       'Instance/tenants/bob-bot',
+      'InstancePool/agents/ci-agents',
       'InstancePool/sandboxes/python-runners',
       'InstancePool/sandboxes/runners',
     ]);

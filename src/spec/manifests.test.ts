@@ -139,9 +139,6 @@ describe('manifests/', () => {
         'metrics.k8s.io pods: get',
         'core events: create,patch',
         'events.k8s.io events: create,patch',
-        // network: none on the Pod runtime: a deny-all NetworkPolicy per Pod; usage from metrics-server.
-        'networking.k8s.io networkpolicies: create,get,update',
-        'metrics.k8s.io pods: get',
       ].sort(),
     );
     const role = find(objects, 'Role');
