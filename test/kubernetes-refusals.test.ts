@@ -31,7 +31,7 @@ describe.skipIf(noKube())('refusals on the Pod runtime (PodSecurity restricted)'
     crs = new CustomResources(cluster.kc);
     await applyCrds(cluster.kc);
     ns = await freshNamespace(cluster.kc, 'berth-restricted', { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
-    controller = await startKubeController({ kc: cluster.faultKc, controllerId: uniqueControllerId(), namespace: ns, runtime: 'kubernetes' });
+    controller = await startKubeController({ kc: cluster.faultKc, controllerId: uniqueControllerId(), namespace: ns, runtime: 'kubernetes', policy: { allowRootUser: true } });
   });
 
   afterAll(async () => {

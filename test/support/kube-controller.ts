@@ -26,6 +26,8 @@ export interface KubeControllerOptions {
   name?: string;
   /** docker (default: the real engine) or kubernetes (Pods, owned by their custom resource). */
   runtime?: 'docker' | 'kubernetes';
+  /** Controller policy flags beyond the defaults (e.g. allowRootUser). */
+  policy?: Partial<typeof DEFAULT_POLICY>;
 }
 
 export interface KubeController {
@@ -49,7 +51,7 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
       new Manager({
         controllerId: o.controllerId,
         runtime,
-        policy: DEFAULT_POLICY,
+        policy: { ...DEFAULT_POLICY, ...o.policy },
         stateDir,
         specDirs: [],
         workers: 4,
