@@ -143,6 +143,19 @@ describe.skipIf(noKube())('LeaderElector', () => {
     await b.done;
   });
 
+  it('releases on cancel even when a renew it did not see landed (stale resourceVersion): the holder is cleared', async () => {
+    const name = `le-${++n}`;
+    const a = candidate(name, 'replica-a', { leaseDurationMs: 10_000, renewDeadlineMs: 1500, retryPeriodMs: 1000 });
+    await waitFor('a to lead', () => a.elector.isLeader);
+    // What a renew aborted by SIGTERM leaves behind: the write reached the server, the answer never reached a.
+    const l = await readLease(name);
+    await leases.replaceNamespacedLease({ namespace: NS, name, body: { ...l, spec: { ...l.spec, renewTime: new V1MicroTime() } } });
+    a.abort.abort();
+    await a.done;
+    expect(a.log).toEqual(['started', 'stopped:released:aborted']);
+    expect((await readLease(name)).spec?.holderIdentity ?? '').toBe('');
+  });
+
   it('stops leading at once when renewing fails past the renew deadline', async () => {
     const name = `le-${++n}`;
     const a = candidate(name, 'replica-a');

@@ -30,7 +30,9 @@ describe.skipIf(noKube())('--source kubernetes --runtime kubernetes (Pods)', () 
     ns = `berth-pods-${cluster.runId}`;
     await applyCrds(cluster.kc);
     await createNamespace(cluster.kc, ns);
-    controller = await startKubeController({ kc: cluster.kc, controllerId, namespace: ns, runtime: 'kubernetes' });
+    // Foreign volumes allowed: the no-pvc case below mounts a claim berth did not make, as a user with
+    // their own PVCs would (the refusal without the flag is in kubernetes-refusals.test.ts).
+    controller = await startKubeController({ kc: cluster.kc, controllerId, namespace: ns, runtime: 'kubernetes', policy: { allowForeignVolumes: true } });
   });
 
   afterAll(async () => {

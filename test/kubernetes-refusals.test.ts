@@ -5,6 +5,7 @@
 // backoff, never in a hot loop (item 2: 263 refused creates in 15 s), with the
 // refusal in status. Requests are counted at the fault proxy the controller
 // talks through.
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IMAGE, uniqueControllerId } from './support/engine.js';
 import { applyCrds, CustomResources, deleteNamespaces, freshNamespace, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
@@ -64,5 +65,16 @@ describe.skipIf(noKube())('refusals on the Pod runtime (PodSecurity restricted)'
     expect(inEight).toBeLessThanOrEqual(15);
     // The other resource is unaffected.
     await crs.waitForCondition('Instance', ns, 'plain', 'Ready');
+  });
+
+  it('refuses to mount a PersistentVolumeClaim berth did not make (no --allow-foreign-volumes): CreateFailed, no Pod', async () => {
+    await crs.create(instance('foreign', { mounts: [{ type: 'volume', source: 'someone-elses', target: '/data' }] }));
+    const o = await until('the refusal in status', async () => {
+      const r = await crs.get('Instance', ns, 'foreign');
+      return r?.status?.conditions?.some((c) => c.type === 'Ready' && c.reason === 'CreateFailed') ? r : undefined;
+    }, 30_000, 200);
+    expect(o.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(/PersistentVolumeClaim "someone-elses" was not created by berth.*--allow-foreign-volumes/);
+    const pods = await cluster.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns, labelSelector: 'berth.dev/name=foreign' });
+    expect(pods.items).toHaveLength(0);
   });
 });

@@ -234,19 +234,33 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * Clears the holder so a follower takes over at once. A renew aborted by the
+   * cancel may still have landed on the server, leaving our resourceVersion
+   * stale: on a failed write, read the lease again and, while it is still
+   * ours, try once more with what the server holds.
+   */
   private async releaseLease(): Promise<void> {
-    const rec = this.observed;
-    if (!rec || rec.holderIdentity !== this.o.identity) return;
-    const now = this.now;
-    try {
-      const released = await this.o.lock.update(
-        { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: new Date(now), renewTime: new Date(now), leaseTransitions: rec.leaseTransitions, ...(rec.resourceVersion ? { resourceVersion: rec.resourceVersion } : {}) },
-        AbortSignal.timeout(this.renewDeadlineMs),
-      );
-      this.observe(released, now);
-      this.o.logger?.info({ lease: this.o.lock.description }, 'released the leader lease');
-    } catch (e) {
-      this.o.logger?.warn({ err: (e as Error).message }, 'releasing the lease failed; it expires on its own');
+    const signal = AbortSignal.timeout(this.renewDeadlineMs);
+    let rec = this.observed;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!rec || rec.holderIdentity !== this.o.identity) return;
+      const now = this.now;
+      try {
+        const released = await this.o.lock.update(
+          { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: new Date(now), renewTime: new Date(now), leaseTransitions: rec.leaseTransitions, ...(rec.resourceVersion ? { resourceVersion: rec.resourceVersion } : {}) },
+          signal,
+        );
+        this.observe(released, now);
+        this.o.logger?.info({ lease: this.o.lock.description }, 'released the leader lease');
+        return;
+      } catch (e) {
+        if (attempt === 1 || signal.aborted) {
+          this.o.logger?.warn({ err: (e as Error).message }, 'releasing the lease failed; it expires on its own');
+          return;
+        }
+        rec = await this.o.lock.get(signal).catch(() => undefined);
+      }
     }
   }
 

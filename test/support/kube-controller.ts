@@ -43,15 +43,19 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
   const logger = pino({ level: process.env['BERTH_TEST_LOG'] ?? 'silent', base: { replica: o.name ?? 'controller' } });
   let runner: ControllerRunner | undefined;
   // As the CLI does: a namespace-scoped controller's Pods live (and are listed) in its namespace only.
+  const policy = { ...DEFAULT_POLICY, ...o.policy };
+  const { allowForeignVolumes } = policy;
   const runtime: Runtime =
-    o.runtime === 'kubernetes' ? new KubernetesRuntime({ kubeConfig: o.kc, ...(o.namespace ? { namespace: o.namespace } : {}), ownerReference: (labels) => runner?.ownerReference(labels) }) : new DockerRuntime({});
+    o.runtime === 'kubernetes'
+      ? new KubernetesRuntime({ kubeConfig: o.kc, allowForeignVolumes, ...(o.namespace ? { namespace: o.namespace } : {}), ownerReference: (labels) => runner?.ownerReference(labels) })
+      : new DockerRuntime({ allowForeignVolumes });
   runner = new ControllerRunner({
     kubeConfig: o.kc,
     createManager: (onPruned) =>
       new Manager({
         controllerId: o.controllerId,
         runtime,
-        policy: { ...DEFAULT_POLICY, ...o.policy },
+        policy,
         stateDir,
         specDirs: [],
         workers: 4,
@@ -63,6 +67,8 @@ export async function startKubeController(o: KubeControllerOptions): Promise<Kub
       }),
     kubernetesSource: {
       ...(o.namespace ? { namespace: o.namespace } : {}),
+      // As the CLI does: the source validates specs with the same policy the controller enforces.
+      policy,
       logger,
       statusCoalesceMs: 20,
       // Long server-side watch timeouts: with the short watchdogs here, the default (60-90 % of the
