@@ -5,6 +5,8 @@
 // message says where the problem is, a refused request changes nothing, the
 // sentinel resource is never touched, and memory stays bounded.
 // FUZZ_RUNS sets the cases per route: 10,000 with CI=true, 1,000 otherwise.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +25,13 @@ let h: Harness;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 const calls = { exec: 0, logs: 0 };
 let sentinelVersion = '';
-let rssAtStart = 0;
+let heapAtStart = 0;
+
+/** A full collection without --expose-gc on the worker's command line (the flag is set at run time). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose_gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 interface Answer {
   status: number;
@@ -117,7 +125,8 @@ describe('API fuzz: every route, hostile and random requests', () => {
     await h.deps.apiSource.apply(sentinel);
     h.deps.store.setStatus(SENTINEL, { phase: 'Ready', containerId: 'sentinel-container', conditions: [] });
     sentinelVersion = h.deps.store.get(SENTINEL)!.object.metadata.resourceVersion;
-    rssAtStart = process.memoryUsage().rss;
+    collectGarbage();
+    heapAtStart = process.memoryUsage().heapUsed;
   });
 
   afterAll(async () => {
@@ -238,7 +247,12 @@ describe('API fuzz: every route, hostile and random requests', () => {
   it('afterwards: the sentinel is untouched, the server answers, memory is bounded', async () => {
     expect(h.deps.store.get(SENTINEL)?.object.metadata.resourceVersion).toBe(sentinelVersion);
     expect((await send('GET', '/healthz')).status).toBe(200);
-    const grownMiB = (process.memoryUsage().rss - rssAtStart) / 1024 / 1024;
-    expect(grownMiB).toBeLessThan(400);
+    // Bounded: nothing the fuzz created is left in the store, and the live heap after a full collection is
+    // close to where it started. RSS is not the measure: V8 keeps the pages of its high-water mark
+    // (60,000 hostile bodies grew RSS by 650 MiB while the live heap grew by 30).
+    expect(h.deps.store.list().map((e) => e.object.metadata.name)).toEqual(['sentinel']);
+    collectGarbage();
+    const grownMiB = (process.memoryUsage().heapUsed - heapAtStart) / 2 ** 20;
+    expect(grownMiB).toBeLessThan(100);
   });
 });
