@@ -16,7 +16,7 @@ import { cpuMeter } from './proc.js';
 import { errorText, median, quantile } from './stats.js';
 import { IMAGE, NAMESPACE } from './workload.js';
 import { createOptions } from '../src/runtime/docker/create-options.js';
-import { desiredPool, ownerLabels } from '../src/spec/desired.js';
+import { desiredPool, ownerLabels } from '../src/reconcile/desired.js';
 import { validateResource } from '../src/spec/load.js';
 import { DEFAULT_POLICY } from '../src/spec/policy.js';
 import type { InstancePool } from '../src/spec/schema.js';

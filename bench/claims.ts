@@ -19,7 +19,7 @@ import type Dockerode from 'dockerode';
 import { createOptions } from '../src/runtime/docker/create-options.js';
 import { LABEL } from '../src/runtime/types.js';
 import { writeFileAtomic } from '../src/sources/atomic-file.js';
-import { desiredPool, ownerLabels } from '../src/spec/desired.js';
+import { desiredPool, ownerLabels } from '../src/reconcile/desired.js';
 import { validateResource } from '../src/spec/load.js';
 import { DEFAULT_POLICY } from '../src/spec/policy.js';
 import type { InstancePool } from '../src/spec/schema.js';

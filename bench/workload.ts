@@ -4,7 +4,7 @@
 // send (same image, command, env, limits, hardening, label set), built by
 // berth's own code, so the comparison measures orchestration, not payload.
 import type Dockerode from 'dockerode';
-import { desiredInstance, ownerLabels } from '../src/spec/desired.js';
+import { desiredInstance, ownerLabels } from '../src/reconcile/desired.js';
 import { validateResource } from '../src/spec/load.js';
 import { DEFAULT_POLICY } from '../src/spec/policy.js';
 import type { Instance } from '../src/spec/schema.js';

@@ -10,7 +10,7 @@ import { eventually } from './support/runtime-contract.js';
 import { TEST_IMAGE, testDocker } from './support/engine.js';
 import { instanceYaml, isReady, managedContainers, removeDirs, startManager, statusOf, testDirs, writeSpec, type TestDirs } from './support/controller.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
-import { ownerLabels } from '../src/spec/desired.js';
+import { ownerLabels } from '../src/reconcile/desired.js';
 import { configHash } from '../src/spec/hash.js';
 import { effectiveTemplate } from '../src/spec/policy.js';
 import { ContainerTemplateSchema } from '../src/spec/schema.js';

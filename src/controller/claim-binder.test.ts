@@ -2,8 +2,11 @@
 // that becomes ready serves the oldest waiting claim without any list; a bind
 // wakes the pool; a deleted claim's member is released and its finalizer waits
 // for the member to be handled; bindings survive a rebuild from statuses.
+// Claims reconcile through the same Reconciler as every kind.
 import { describe, expect, it } from 'vitest';
 import { ClaimBinder } from './claim-binder.js';
+import { ClaimSteps } from './claim-reconciler.js';
+import { Reconciler } from './reconciler.js';
 import { ClaimState } from './claim-state.js';
 import { FakeClock } from './clock.js';
 import { EventRecorder } from './event-recorder.js';
@@ -32,6 +35,9 @@ function setup() {
     wakeClaim: () => undefined,
     onReleased: (k) => released.push(k.name),
   });
+  // Claims reconcile through the generic reconciler, as in the Manager.
+  const reconciler = new Reconciler(new ClaimSteps({ binder, state }), { store, clock, onPruned: (k) => released.push(k.name) });
+  const reconcile = (name: string) => reconciler.reconcile({ kind: 'InstanceClaim', namespace: 'sb', name }, new AbortController().signal);
   store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstancePool', metadata: { name: 'runners', namespace: 'sb' }, spec: { template: { image: 'x' }, minReady: 1, claimTimeoutSeconds: 30 } } as never, ORIGIN);
   const claim = (name: string) => {
     store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace: 'sb' }, spec: { poolRef: { name: 'runners' } } } as never, ORIGIN);
@@ -40,7 +46,7 @@ function setup() {
   const member = (id: string, over: Partial<ActorView> = {}): ActorView => ({ containerId: `cid-${id}`, labels: { 'berth.dev/member': id }, createdAt: NOW - 1000, ports: [], phase: 'Ready', ready: true, terminating: false, ...over });
   const phase = (name: string) => (store.get({ kind: 'InstanceClaim', namespace: 'sb', name })?.object.status as { phase?: string; instance?: string } | undefined);
   const tick = (ms: number) => clock.advance(ms);
-  return { store, state, binder, members, woken, released, claim, member, phase, tick };
+  return { store, state, binder, members, woken, released, claim, member, phase, tick, reconcile };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -79,11 +85,11 @@ describe('ClaimBinder', () => {
     t.claim('one');
     await flush();
     t.store.delete({ kind: 'InstanceClaim', namespace: 'sb', name: 'one' }, ORIGIN);
-    await t.binder.reconcile({ kind: 'InstanceClaim', namespace: 'sb', name: 'one' });
+    await t.reconcile('one');
     expect(t.state.member('InstancePool/sb/runners', 'a')).toMatchObject({ released: true, releasedBy: 'InstanceClaim/sb/one', uses: 1 });
     expect(t.released).toEqual([]);
     // A second look at the deleted claim still waits for the member.
-    await t.binder.reconcile({ kind: 'InstanceClaim', namespace: 'sb', name: 'one' });
+    await t.reconcile('one');
     expect(t.released).toEqual([]);
     t.binder.memberHandled('InstanceClaim/sb/one');
     expect(t.released).toEqual(['one']);
@@ -92,9 +98,9 @@ describe('ClaimBinder', () => {
   it('a claim that waits claimTimeoutSeconds fails with ClaimTimeout', async () => {
     const t = setup();
     t.claim('late');
-    await t.binder.reconcile({ kind: 'InstanceClaim', namespace: 'sb', name: 'late' });
+    await t.reconcile('late');
     t.tick(30_000);
-    await t.binder.reconcile({ kind: 'InstanceClaim', namespace: 'sb', name: 'late' });
+    await t.reconcile('late');
     expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
   });
 
@@ -106,7 +112,7 @@ describe('ClaimBinder', () => {
     t.claim('fresh');
     await flush();
     expect(t.phase('fresh')).toBeUndefined();
-    await t.binder.reconcile({ kind: 'InstanceClaim', namespace: 'sb', name: 'held' });
+    await t.reconcile('held');
     expect(t.state.claims.get('InstanceClaim/sb/held')).toMatchObject({ phase: 'Bound', member: 'a' });
   });
 });

@@ -9,9 +9,10 @@
 // a deadline falls due. No list call and no pool reconcile stand between a
 // ready member and the oldest waiting claim.
 import { keyString, parseKeyString, type InstanceClaim, type InstancePool, type ResourceKey } from '../spec/schema.js';
-import { setCondition, type ClaimStatus } from '../spec/status.js';
-import { planClaims, queuePosition } from '../reconcile/claim/plan-claims.js';
-import type { ClaimDecision, ClaimPlan, ClaimView, MemberView } from '../reconcile/claim/types.js';
+import type { ClaimStatus } from '../spec/status.js';
+import { planClaims } from '../reconcile/claim/plan-claims.js';
+import { claimStatus } from '../reconcile/claim/status.js';
+import type { ClaimDecision, ClaimPlan, ClaimPlanInput, ClaimView, MemberView } from '../reconcile/claim/types.js';
 import { LABEL, type ObservedPort } from '../runtime/types.js';
 import type { ActorView } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
@@ -81,37 +82,20 @@ export class ClaimBinder {
     if (this.pendingCount(pool) > 0) void this.settle(pool).catch(() => undefined);
   }
 
-  /** Level-triggered handling of one claim: its pool's rules run, and the claim is looked at again at its next deadline. */
-  async reconcile(claimKey: ResourceKey): Promise<{ requeueAfterMs?: number }> {
-    const id = keyString(claimKey);
-    const rec = this.recordFor(claimKey) ?? this.d.state.claims.get(id);
-    if (!rec) {
-      // Never known, or released: done once no member it released still awaits recycling.
-      if (!this.d.state.awaitsRecycling(id)) this.d.onReleased?.(claimKey);
-      return {};
-    }
-    const plan = await this.settle(parseKeyString(rec.pool));
-    const now = this.d.clock.now();
-    const after = this.d.state.claims.get(id);
-    if (!after) return {};
-    this.writeStatus(claimKey, after, queuePosition(plan, id));
-    if (after.phase === 'Pending') {
-      const deadline = after.createdAt + this.timeoutSeconds(after.pool) * 1000;
-      return { requeueAfterMs: Math.max(0, deadline - now) };
-    }
-    if (after.phase === 'Bound' && after.expiresAt !== undefined) return { requeueAfterMs: Math.max(0, after.expiresAt - now) };
-    return {};
-  }
-
   /**
    * Runs the claim rules for one pool: decisions are applied to the records
    * at once, made durable together, then reported.
    */
   async settle(pool: ResourceKey): Promise<ClaimPlan> {
-    const { state, clock } = this.d;
+    const plan = planClaims(this.planInput(pool));
+    await this.carryOut(pool, plan);
+    return plan;
+  }
+
+  /** What the claim rules read of one pool: its claims (records and resources) and its members (live). */
+  planInput(pool: ResourceKey): ClaimPlanInput {
+    const { state } = this.d;
     const poolId = keyString(pool);
-    const now = clock.now();
-    const members = this.memberViews(pool);
     const claims: ClaimView[] = [];
     for (const [id, r] of state.claims) {
       if (r.pool !== poolId) continue;
@@ -128,14 +112,23 @@ export class ClaimBinder {
         ...(entry ? {} : { deleted: true }),
       });
     }
-    const plan = planClaims({ pool: poolId, poolExists: this.d.store.get(pool) !== undefined, claimTimeoutSeconds: this.timeoutSeconds(poolId), claims, members: members.map((m) => m.view), now });
-    if (!plan.decisions.length) return plan;
+    return { pool: poolId, poolExists: this.d.store.get(pool) !== undefined, claimTimeoutSeconds: this.timeoutSeconds(poolId), claims, members: this.memberViews(pool).map((m) => m.view), now: this.d.clock.now() };
+  }
 
-    const byMember = new Map(members.map((m) => [m.view.member, m]));
+  /** Applies a plan's decisions to the records at once (no await in between), makes them durable together, then reports them. */
+  async carryOut(pool: ResourceKey, plan: ClaimPlan): Promise<void> {
+    if (!plan.decisions.length) return;
+    const now = this.d.clock.now();
+    const byMember = new Map(this.memberViews(pool).map((m) => [m.view.member, m]));
     for (const d of plan.decisions) this.apply(d, byMember, now);
-    await state.commit();
+    await this.d.state.commit();
     for (const d of plan.decisions) this.report(d, pool);
-    return plan;
+  }
+
+  /** The claim's wait timeout (its pool's claimTimeoutSeconds). */
+  timeoutSeconds(poolId: string): number {
+    const pool = this.d.store.get(parseKeyString(poolId))?.resource as InstancePool | undefined;
+    return pool?.spec.claimTimeoutSeconds ?? DEFAULT_CLAIM_TIMEOUT_SECONDS;
   }
 
   /** Container of a pool member addressed as an instance (`<pool>-<member>`), for exec and logs. */
@@ -153,7 +146,7 @@ export class ClaimBinder {
   // -------------------------------------------------------------------------
 
   /** The claim's record, created from the store on first sight; undefined when the claim is neither stored nor recorded. */
-  private recordFor(claimKey: ResourceKey): ClaimRecord | undefined {
+  recordFor(claimKey: ResourceKey): ClaimRecord | undefined {
     const id = keyString(claimKey);
     const existing = this.d.state.claims.get(id);
     if (existing) return existing;
@@ -167,11 +160,6 @@ export class ClaimBinder {
     };
     this.d.state.claims.set(id, rec);
     return rec;
-  }
-
-  private timeoutSeconds(poolId: string): number {
-    const pool = this.d.store.get(parseKeyString(poolId))?.resource as InstancePool | undefined;
-    return pool?.spec.claimTimeoutSeconds ?? DEFAULT_CLAIM_TIMEOUT_SECONDS;
   }
 
   private memberViews(pool: ResourceKey): Array<{ view: MemberView; ports: ObservedPort[] }> {
@@ -269,7 +257,7 @@ export class ClaimBinder {
     switch (d.type) {
       case 'bind':
         if (!rec) return;
-        this.writeStatus(key, rec, undefined);
+        this.writeStatus(key, rec);
         this.recordWait(poolId, d.waitMs);
         this.d.metrics?.bound(poolId, d.waitMs / 1000, rec.warm ?? false);
         this.d.metrics?.outcome(poolId, 'bound');
@@ -280,12 +268,12 @@ export class ClaimBinder {
         return;
       case 'timeout':
         if (!rec) return;
-        this.writeStatus(key, rec, undefined);
+        this.writeStatus(key, rec);
         this.d.metrics?.outcome(poolId, 'timeout');
         this.d.recorder.record({ type: 'Warning', reason: rec.reason ?? d.reason, message: rec.message ?? '', involvedObject: involved });
         return;
       case 'expire':
-        if (rec) this.writeStatus(key, rec, undefined);
+        if (rec) this.writeStatus(key, rec);
         this.d.metrics?.outcome(poolId, 'expired');
         this.d.recorder.record({ type: 'Normal', reason: 'Expired', message: rec?.message ?? 'the lease expired', involvedObject: involved });
         this.d.wakePool(pool);
@@ -306,36 +294,22 @@ export class ClaimBinder {
     this.waits.set(pool, w);
   }
 
-  private writeStatus(key: ResourceKey, rec: ClaimRecord, position: number | undefined): void {
+  /** The claim's status from its record (also written by the fast path, between reconciles). */
+  statusOf(key: ResourceKey, rec: ClaimRecord, position: number | undefined, generation: number, previous: ClaimStatus | undefined): ClaimStatus {
+    return claimStatus({
+      binding: rec,
+      poolName: parseKeyString(rec.pool).name,
+      poolExists: this.d.store.get(parseKeyString(rec.pool)) !== undefined,
+      ...(position !== undefined ? { position } : {}),
+      generation,
+      ...(previous ? { previous } : {}),
+      now: this.d.clock.now(),
+    });
+  }
+
+  private writeStatus(key: ResourceKey, rec: ClaimRecord): void {
     const entry = this.d.store.get(key);
     if (!entry) return;
-    const previous = entry.object.status as ClaimStatus | undefined;
-    const nowIso = new Date(this.d.clock.now()).toISOString();
-    const bound = rec.phase === 'Bound';
-    const poolName = parseKeyString(rec.pool).name;
-    const pool = this.d.store.get(parseKeyString(rec.pool));
-    const [reason, message] =
-      rec.phase === 'Pending'
-        ? pool
-          ? ['WaitingForMember', `waiting for a warm member of pool ${poolName}${position !== undefined ? ` (position ${position} in the queue)` : ''}`]
-          : ['PoolNotFound', `pool ${poolName} does not exist (yet)`]
-        : [rec.reason ?? rec.phase, rec.message ?? ''];
-    const conditions = setCondition(
-      previous?.conditions ?? [],
-      { type: 'Bound', status: bound ? 'True' : 'False', reason, message, observedGeneration: entry.object.metadata.generation },
-      nowIso,
-    );
-    const status: ClaimStatus = {
-      phase: rec.phase,
-      ...(rec.instance !== undefined ? { instance: rec.instance } : {}),
-      ...(rec.containerId !== undefined ? { containerId: rec.containerId } : {}),
-      ...(rec.ports !== undefined ? { ports: rec.ports } : {}),
-      ...(rec.boundAt !== undefined ? { boundAt: new Date(rec.boundAt).toISOString() } : {}),
-      ...(rec.expiresAt !== undefined ? { expiresAt: new Date(rec.expiresAt).toISOString() } : {}),
-      ...(rec.waitMs !== undefined ? { waitDurationMs: rec.waitMs } : {}),
-      observedGeneration: entry.object.metadata.generation,
-      conditions,
-    };
-    this.d.store.setStatus(key, status);
+    this.d.store.setStatus(key, this.statusOf(key, rec, undefined, entry.object.metadata.generation, entry.object.status as ClaimStatus | undefined));
   }
 }

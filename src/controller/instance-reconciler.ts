@@ -1,11 +1,11 @@
-// One Instance reconcile, as numbered steps: load, observe once, plan (pure),
-// act through the lifecycle supervisor, write status always, then throw the
-// act error (so the retry happens with status already true) or requeue at the
-// next deadline.
-import { containerNameFor, desiredInstance, ownerLabels } from '../spec/desired.js';
+// The steps of one Instance reconcile (the order is Reconciler's): observe
+// the Instance's containers once, plan with the pure Instance rules, carry
+// the plan out through the lifecycle supervisor (awaiting each action: one
+// container, one thing at a time), and the status from what came of it.
+import { containerNameFor, desiredInstance, ownerLabels } from '../reconcile/desired.js';
 import type { ControllerPolicy } from '../spec/policy.js';
-import type { Instance, ResourceKey } from '../spec/schema.js';
-import { PRUNE_ANNOTATION, type Action, type DesiredInstance, type Plan, type PlanInput } from '../reconcile/types.js';
+import { keyString, type Instance, type ResourceKey } from '../spec/schema.js';
+import type { Action, DesiredInstance, Plan, PlanInput } from '../reconcile/types.js';
 import { keptContainer, planInstance } from '../reconcile/plan-instance.js';
 import { formatPlan } from '../reconcile/format.js';
 import { instanceStatus } from '../reconcile/instance-status.js';
@@ -13,15 +13,16 @@ import type { InstanceStatus } from '../spec/status.js';
 import type { ObservedContainer, Runtime } from '../runtime/types.js';
 import { RuntimeError, isRuntimeError } from '../runtime/errors.js';
 import { errorReason } from './error-reason.js';
-import { unobservedStatus } from './unobserved-status.js';
 import { phaseOf, type Supervisor } from '../lifecycle/supervisor.js';
-import type { ResourceStore } from './resource-store.js';
+import type { ResourceStore, StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
-import type { MemoryStore } from './memory-store.js';
+import type { MemoryStore, OwnerMemory } from './memory-store.js';
 import type { Clock } from './clock.js';
+import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
+import { UsageSampler, type Usage } from './usage-sampler.js';
 import { id12 } from '../reconcile/container.js';
 
-export interface InstanceReconcilerDeps {
+export interface InstanceStepsDeps {
   controllerId: string;
   store: ResourceStore;
   runtime: Runtime;
@@ -30,94 +31,159 @@ export interface InstanceReconcilerDeps {
   memory: MemoryStore;
   policy: ControllerPolicy;
   clock: Clock;
-  /** How long a replacement may take to pass its probe before the old container goes anyway. */
+  /** Look at the Instance again (a usage sample arrived that status does not show yet). */
+  wake: (key: ResourceKey) => void;
+  /** Overrides the plan's probe wait for a replacement (tests). */
   replaceReadyTimeoutMs?: number;
   usageRefreshMs?: number;
-  logger?: { debug(o: object, msg?: string): void };
-  /** The spec is gone and so are its containers (or pruning is disabled): a finalizer may be removed. */
-  onPruned?: (key: ResourceKey) => void;
+}
+
+/** What one Instance reconcile observed: its containers, and what berth remembers of it. */
+export interface InstanceWorld {
+  containers: ObservedContainer[];
+  memory: OwnerMemory;
+  /** Consecutive failed probes per container id, from the lifecycle actors. */
+  probeFailures: Record<string, number>;
+  /** The last resource usage sample per container id. */
+  usage: Record<string, Usage>;
 }
 
 const USAGE_REFRESH_MS = 30_000;
 
-export class InstanceReconciler {
-  /** Specs seen last, so a deleted spec's prune opt-out is still known. */
-  private readonly lastPruneDisabled = new Map<string, boolean>();
-  private readonly usageAt = new Map<string, number>();
+export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWorld, Plan> {
+  readonly recheckAfterPrune = true;
+  private readonly usage = new UsageSampler();
 
-  constructor(private readonly d: InstanceReconcilerDeps) {}
+  constructor(private readonly d: InstanceStepsDeps) {}
 
-  async reconcile(key: ResourceKey, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
-    const { store, runtime, supervisor, memory, clock } = this.d;
-    const id = `${key.namespace}/${key.name}`;
+  desired(entry: StoredEntry): DesiredInstance {
+    return desiredInstance(entry.resource as Instance, this.d.policy);
+  }
 
-    // 1. Load the desired state (absent: the spec was deleted, so prune).
-    const entry = store.get(key);
-    const resource = entry?.resource as Instance | undefined;
-    const desired = resource ? desiredInstance(resource, this.d.policy) : undefined;
-    if (desired) this.lastPruneDisabled.set(id, desired.annotations[PRUNE_ANNOTATION] === 'disabled');
+  async observe(key: ResourceKey, desired: DesiredInstance | undefined, signal: AbortSignal): Promise<InstanceWorld> {
+    const containers = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
+    this.d.supervisor.observe(key, containers, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10);
+    const running = containers.find((c) => c.state === 'running');
+    if (desired && running) this.sampleUsage(key, running.id);
+    return this.snapshotWorld(key, containers);
+  }
 
-    // 2. Observe once.
-    let observed: ObservedContainer[];
-    try {
-      observed = await runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
-    } catch (e) {
-      const previous = entry?.object.status as InstanceStatus | undefined;
-      if (desired && entry && previous) store.setStatus(key, unobservedStatus(previous, errorReason(e), entry.object.metadata.generation, clock.now()));
-      else if (desired && entry) this.writeStatus(key, desired, entry.object.metadata.generation, undefined, emptyPlan(key), errorReason(e));
-      throw e;
+  /** The world a list shows, without touching the actors (also for needsReconcile). */
+  snapshotWorld(key: ResourceKey, containers: ObservedContainer[]): InstanceWorld {
+    const probeFailures: Record<string, number> = {};
+    for (const c of containers) {
+      const failures = this.d.supervisor.snapshot(c.id)?.context.probe.failures;
+      if (failures) probeFailures[c.id] = failures;
     }
-    supervisor.observe(key, observed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10);
+    const usage: Record<string, Usage> = {};
+    for (const c of containers) {
+      const sample = this.usage.get(keyString(key), c.id);
+      if (sample) usage[c.id] = sample;
+    }
+    return { containers, memory: this.d.memory.get(key), probeFailures, usage };
+  }
 
-    // 3. Plan, pure.
-    const now = clock.now();
-    const input: PlanInput = {
-      controllerId: this.d.controllerId,
-      desired,
-      key,
-      observed,
-      memory: memory.get(key),
-      now,
-      containerName: containerNameFor(key),
-      pruneDisabled: this.lastPruneDisabled.get(id) ?? false,
-    };
+  plan(ctx: PlanContext<DesiredInstance, InstanceWorld>): Plan {
+    const input = this.planInput(ctx.key, ctx.desired, ctx.world, ctx.now, ctx.pruneDisabled);
     const current = keptContainer(input);
-    input.memory = { ...input.memory, probeFailures: current ? (supervisor.snapshot(current.id)?.context.probe.failures ?? 0) : 0 };
-    const plan = planInstance(input);
-    this.d.logger?.debug({ plan: formatPlan(plan), observed: observed.map((c) => `${id12(c.id)}:${c.state}:${c.exitCode ?? ''}`) }, 'plan');
+    input.memory = { ...input.memory, probeFailures: current ? (ctx.world.probeFailures[current.id] ?? 0) : 0 };
+    return planInstance(input);
+  }
 
-    // 4. Act.
-    const acted: ObservedContainer[] = [...observed];
-    let actError: unknown;
+  describe(plan: Plan): string {
+    return formatPlan(plan);
+  }
+
+  async execute(ctx: PlanContext<DesiredInstance, InstanceWorld>, plan: Plan, signal: AbortSignal): Promise<{ world: InstanceWorld; error?: unknown }> {
+    const acted: ObservedContainer[] = [...ctx.world.containers];
     try {
-      for (const action of plan.actions) await this.act(key, desired, action, acted, signal);
+      for (const action of plan.actions) await this.act(ctx.key, ctx.desired, action, acted, signal);
+      return { world: { ...ctx.world, containers: acted, memory: this.d.memory.get(ctx.key) } };
     } catch (e) {
-      actError = e;
       // What kept the container from running, as a Warning Event too (repeats fold into its count):
       // `kubectl describe` shows why a Pod never started, not only the status.
-      if (desired && !signal.aborted) {
+      if (ctx.desired && !signal.aborted) {
         const { reason, message } = errorReason(e);
-        this.d.recorder.record({ type: 'Warning', reason, message, involvedObject: { kind: key.kind, namespace: key.namespace, name: key.name } });
+        this.d.recorder.record({ type: 'Warning', reason, message, involvedObject: { kind: ctx.key.kind, namespace: ctx.key.namespace, name: ctx.key.name } });
       }
+      return { world: { ...ctx.world, containers: acted, memory: this.d.memory.get(ctx.key) }, error: e };
     }
+  }
 
-    // 5. Status, always.
-    if (!desired) {
-      if (plan.actions.length === 0 && !actError) {
-        memory.delete(key);
-        this.lastPruneDisabled.delete(id);
-        this.d.onPruned?.(key);
-      } else if (!actError) {
-        // Look once more so the owner learns the prune finished (a finalizer waits on it).
-        return { requeueAfterMs: 0 };
-      }
-    } else if (entry) {
-      this.writeStatus(key, desired, entry.object.metadata.generation, keptContainer({ ...input, observed: acted, now: clock.now() }), plan, actError ? errorReason(actError) : undefined);
+  status(input: StatusInput<DesiredInstance, InstanceWorld, Plan>): InstanceStatus {
+    const { key, desired, world } = input;
+    const { supervisor, clock } = this.d;
+    const previous = input.previous as InstanceStatus | undefined;
+    const current = world ? keptContainer(this.planInput(key, desired, world, clock.now(), false)) : undefined;
+    const snap = current ? supervisor.snapshot(current.id) : undefined;
+    const last = snap?.context.probe.last;
+    const mem = world?.memory ?? this.d.memory.get(key);
+    const usage = current && current.state === 'running' ? world?.usage[current.id] : undefined;
+    return instanceStatus({
+      desired,
+      generation: input.generation,
+      ...(current ? { current } : {}),
+      ...(snap ? { phase: phaseOf(snap) } : {}),
+      ...(last ? { lastProbe: steadyProbe(previous?.containerId === current?.id ? previous?.lastProbe : undefined, last) } : previous?.lastProbe && current && previous.containerId === current.id ? { lastProbe: previous.lastProbe } : {}),
+      plan: input.plan ?? { key, actions: [] },
+      ...(input.actError ? { actError: input.actError } : {}),
+      memory: mem,
+      ...(previous ? { previous } : {}),
+      ...(usage ? { usage } : {}),
+      ...(mem.lastDrift ? { lastDrift: mem.lastDrift } : {}),
+      notEnforced: notEnforcedBy(this.d.runtime.name, desired),
+      now: input.now,
+    });
+  }
+
+  pruned(plan: Plan): boolean {
+    return plan.actions.length === 0;
+  }
+
+  forget(key: ResourceKey): void {
+    this.d.memory.delete(key);
+    this.usage.forget(keyString(key));
+  }
+
+  /**
+   * A probe answered: status shows its answer, so when the answer (ok,
+   * message) is not the one status holds, the Instance is looked at again.
+   */
+  probeAnswered(key: ResourceKey, containerId: string, result: { ok: boolean; message: string }): void {
+    const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;
+    if (!status || status.containerId !== containerId) return;
+    if (status.lastProbe?.ok === result.ok && status.lastProbe.message === result.message) return;
+    this.d.wake(key);
+  }
+
+  private planInput(key: ResourceKey, desired: DesiredInstance | undefined, world: InstanceWorld, now: number, pruneDisabled: boolean): PlanInput {
+    return { controllerId: this.d.controllerId, desired, key, observed: world.containers, memory: world.memory, now, containerName: containerNameFor(key), pruneDisabled };
+  }
+
+  /**
+   * Usage costs a stats call per container, so a sample is taken at most
+   * every 30 s, off the reconcile path; status shows the last sample, and a
+   * sample that differs from what status shows wakes the Instance.
+   */
+  private sampleUsage(key: ResourceKey, containerId: string): void {
+    const id = keyString(key);
+    const now = this.d.clock.now();
+    if (this.usage.due(id, now, this.d.usageRefreshMs ?? USAGE_REFRESH_MS)) {
+      this.usage.taking(id, now);
+      this.d.runtime.usage(containerId, AbortSignal.timeout(5000)).then(
+        (u) => {
+          const usage = {
+            ...(u.cpuPercent !== undefined ? { cpu: `${u.cpuPercent.toFixed(1)}%` } : {}),
+            ...(u.memoryBytes !== undefined ? { memory: `${Math.round(u.memoryBytes / 1024 / 1024)}Mi` } : {}),
+            ...(u.pids !== undefined ? { pids: u.pids } : {}),
+          };
+          const shown = (this.d.store.get(key)?.object.status as InstanceStatus | undefined)?.usage;
+          this.usage.set(id, containerId, usage);
+          if (JSON.stringify(shown) !== JSON.stringify(usage)) this.d.wake(key);
+        },
+        () => undefined,
+      );
     }
-    if (actError) throw actError;
-
-    // 6. Deadlines become requeues.
-    return plan.nextDeadline !== undefined ? { requeueAfterMs: Math.max(0, plan.nextDeadline - clock.now()) } : {};
   }
 
   private async act(key: ResourceKey, desired: DesiredInstance | undefined, action: Action, world: ObservedContainer[], signal: AbortSignal): Promise<void> {
@@ -134,7 +200,7 @@ export class InstanceReconciler {
         const fields = action.driftedFields?.length ? action.driftedFields.join(', ') : undefined;
         recorder.record({
           type: 'Normal',
-          reason: action.cause.startsWith('max age') ? 'MaxAgeExceeded' : 'ConfigDrift',
+          reason: action.reason,
           message: `replacing container ${id12(action.containerId)}: ${action.cause}${fields && !action.cause.includes(fields) ? ` (changed: ${fields})` : ''}`,
           involvedObject: involved,
         });
@@ -147,9 +213,11 @@ export class InstanceReconciler {
           world.push(await runtime.inspect(id, signal));
         } else {
           // Create the new one beside the old under a temporary name, let it pass its probe, then swap.
-          const tempName = `${action.name}-${desired!.hash.hash.slice(3, 11)}`;
-          const id = await this.createContainer(key, desired!, tempName, signal);
-          await supervisor.waitReady(key, id, this.d.replaceReadyTimeoutMs ?? readyTimeoutMs(desired!), signal);
+          const id = await this.createContainer(key, desired!, action.tempName, signal);
+          const readyTimeoutMs = this.d.replaceReadyTimeoutMs ?? action.readyTimeoutMs;
+          if (!(await supervisor.waitReady(key, id, readyTimeoutMs, signal)) && readyTimeoutMs > 0) {
+            recorder.record({ type: 'Warning', reason: 'ReplacementNotReady', message: `container ${id12(id)} did not pass its probe within ${Math.round(readyTimeoutMs / 1000)}s; replacing ${id12(action.containerId)} anyway`, involvedObject: involved });
+          }
           await supervisor.remove(key, action.containerId, signal);
           dropFrom(world, action.containerId);
           await runtime.rename(id, old?.name ?? action.name, signal);
@@ -203,92 +271,7 @@ export class InstanceReconciler {
       throw e;
     }
   }
-
-  private writeStatus(
-    key: ResourceKey,
-    desired: DesiredInstance,
-    generation: number,
-    current: ObservedContainer | undefined,
-    plan: Plan,
-    actError: { reason: string; message: string } | undefined,
-  ): void {
-    const { store, supervisor, memory, clock } = this.d;
-    const previous = store.get(key)?.object.status as InstanceStatus | undefined;
-    const snap = current ? supervisor.snapshot(current.id) : undefined;
-    const last = snap?.context.probe.last;
-    const mem = memory.get(key);
-    const status = instanceStatus({
-      desired,
-      generation,
-      ...(current ? { current } : {}),
-      ...(snap ? { phase: phaseOf(snap) } : {}),
-      ...(last ? { lastProbe: steadyProbe(previous?.containerId === current?.id ? previous?.lastProbe : undefined, last) } : previous?.lastProbe && current && previous.containerId === current.id ? { lastProbe: previous.lastProbe } : {}),
-      plan,
-      ...(actError ? { actError } : {}),
-      memory: mem,
-      ...(previous ? { previous } : {}),
-      ...(previous?.usage && previous.containerId === current?.id ? { usage: previous.usage } : {}),
-      ...(mem.lastDrift ? { lastDrift: mem.lastDrift } : {}),
-      notEnforced: notEnforcedBy(this.d.runtime.name, desired),
-      now: clock.now(),
-    });
-    store.setStatus(key, status);
-    if (current && current.state === 'running') this.refreshUsage(key, current.id);
-  }
-
-  /** Usage costs a stats call per container, so it is refreshed at most every 30 s, off the reconcile path. */
-  private refreshUsage(key: ResourceKey, containerId: string): void {
-    const id = `${key.namespace}/${key.name}`;
-    const now = this.d.clock.now();
-    if (now - (this.usageAt.get(id) ?? 0) < (this.d.usageRefreshMs ?? USAGE_REFRESH_MS)) return;
-    this.usageAt.set(id, now);
-    this.d.runtime.usage(containerId, AbortSignal.timeout(5000)).then(
-      (u) => {
-        const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;
-        if (!status || status.containerId !== containerId) return;
-        const usage = {
-          ...(u.cpuPercent !== undefined ? { cpu: `${u.cpuPercent.toFixed(1)}%` } : {}),
-          ...(u.memoryBytes !== undefined ? { memory: `${Math.round(u.memoryBytes / 1024 / 1024)}Mi` } : {}),
-          ...(u.pids !== undefined ? { pids: u.pids } : {}),
-        };
-        this.d.store.setStatus(key, { ...status, usage });
-      },
-      () => undefined,
-    );
-  }
-
-  /** Whether a resync snapshot shows work for this key (so a converged system is left alone). */
-  needsReconcile(key: ResourceKey, observed: ObservedContainer[]): boolean {
-    const entry = this.d.store.get(key);
-    const desired = entry ? desiredInstance(entry.resource as Instance, this.d.policy) : undefined;
-    const status = entry?.object.status as InstanceStatus | undefined;
-    if (entry && (!status || status.observedGeneration !== entry.object.metadata.generation)) return true;
-    if (status?.containerId !== undefined && !observed.some((c) => c.id === status.containerId)) return true;
-    const now = this.d.clock.now();
-    const plan = planInstance({
-      controllerId: this.d.controllerId,
-      desired,
-      key,
-      observed,
-      memory: this.d.memory.get(key),
-      now,
-      containerName: containerNameFor(key),
-      pruneDisabled: this.lastPruneDisabled.get(`${key.namespace}/${key.name}`) ?? false,
-    });
-    return plan.actions.length > 0 || (plan.nextDeadline !== undefined && plan.nextDeadline <= now);
-  }
-
-  /** Writes a probe result into status without a reconcile (probes run every period; reconciles should not). */
-  recordProbe(key: ResourceKey, containerId: string, result: { ok: boolean; message: string; time: number }): void {
-    const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;
-    if (!status || status.containerId !== containerId) return;
-    const lastProbe = steadyProbe(status.lastProbe, result);
-    if (lastProbe === status.lastProbe) return; // same answer: nothing a user reads changed, no status write
-    this.d.store.setStatus(key, { ...status, lastProbe });
-  }
 }
-
-const emptyPlan = (key: ResourceKey): Plan => ({ key, actions: [] });
 
 /**
  * Spec fields the runtime cannot enforce: a Pod has no pids limit of its own
@@ -312,13 +295,6 @@ function steadyProbe(previous: InstanceStatus['lastProbe'], result: { ok: boolea
   if (previous && previous.ok === result.ok && previous.message === result.message) return previous;
   return { time: new Date(result.time).toISOString(), ok: result.ok, message: result.message };
 }
-
-function readyTimeoutMs(desired: DesiredInstance): number {
-  const h = desired.template.healthCheck;
-  if (!h) return 0;
-  return (h.initialDelaySeconds + h.periodSeconds * (h.failureThreshold + 1)) * 1000;
-}
-
 
 const dropFrom = (world: ObservedContainer[], id: string): void => {
   const i = world.findIndex((c) => c.id === id);

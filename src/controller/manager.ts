@@ -5,7 +5,7 @@
 
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { keyString, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
+import { keyOf, keyString, parseKeyString, type Kind, type Resource, type ResourceKey } from '../spec/schema.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { SpecError } from '../spec/errors.js';
 import { LABEL, type ObservedContainer, type Runtime } from '../runtime/types.js';
@@ -14,8 +14,12 @@ import { Supervisor } from '../lifecycle/supervisor.js';
 import { ResourceStore } from './resource-store.js';
 import { EventRecorder } from './event-recorder.js';
 import { MemoryStore } from './memory-store.js';
-import { InstanceReconciler } from './instance-reconciler.js';
-import { PoolReconciler } from './pool-reconciler.js';
+import { InstanceSteps, type InstanceWorld } from './instance-reconciler.js';
+import { PoolSteps, type PoolWorld } from './pool-reconciler.js';
+import { ClaimSteps, type ClaimStepPlan, type ClaimWorld, type DesiredClaim } from './claim-reconciler.js';
+import { Reconciler } from './reconciler.js';
+import type { DesiredInstance, Plan } from '../reconcile/types.js';
+import type { DesiredPool, PoolPlan } from '../reconcile/pool/types.js';
 import { ClaimBinder } from './claim-binder.js';
 import { ClaimState } from './claim-state.js';
 import { WorkQueue } from './workqueue.js';
@@ -60,8 +64,12 @@ export class Manager {
   readonly apiSource: ApiSource;
   readonly metrics: ControllerMetrics;
   private readonly queue: WorkQueue<string>;
-  private readonly instances: InstanceReconciler;
-  private readonly pools: PoolReconciler;
+  private readonly instanceSteps: InstanceSteps;
+  private readonly poolSteps: PoolSteps;
+  private readonly claimSteps: ClaimSteps;
+  private readonly instances: Reconciler<DesiredInstance, InstanceWorld, Plan>;
+  private readonly pools: Reconciler<DesiredPool, PoolWorld, PoolPlan>;
+  private readonly claimReconciler: Reconciler<DesiredClaim, ClaimWorld, ClaimStepPlan>;
   readonly claims: ClaimState;
   readonly binder: ClaimBinder;
   private readonly files: FileSource | undefined;
@@ -94,19 +102,20 @@ export class Manager {
       runtime: o.runtime,
       limiter: { run: (fn, signal) => limiter.run(fn, signal) },
       onTransition: (owner, phase) => {
-        // A pool looks again when a member came up, passed or failed its probe, stopped, or is gone;
+        // An owner looks again when a container came up, passed or failed its probe, stopped, or is gone;
         // the steps in between change nothing it decides on.
-        if (owner.kind !== 'InstancePool' || POOL_WAKING_PHASES.has(phase)) this.enqueue(owner);
+        if (WAKING_PHASES.has(phase)) this.enqueue(owner);
         // A member passing its probe serves the oldest waiting claim now, not after a list.
         if (owner.kind === 'InstancePool' && phase === 'Ready') this.binder.memberChanged(owner);
       },
       onFailed: (owner) => this.queue.addRateLimited(keyString(owner)),
       onProbe: (owner, id, result) => {
-        if (owner.kind === 'Instance') this.instances.recordProbe(owner, id, result);
+        if (owner.kind === 'Instance') this.instanceSteps.probeAnswered(owner, id, result);
       },
       observeOp: (op, result, seconds) => this.metrics.runtimeOp.observe({ op, result }, seconds),
     });
-    this.instances = new InstanceReconciler({
+    const reconcilerDeps = { store: this.store, clock: this.clock, logger: o.logger, ...(o.onPruned ? { onPruned: o.onPruned } : {}) };
+    this.instanceSteps = new InstanceSteps({
       controllerId: o.controllerId,
       store: this.store,
       runtime: o.runtime,
@@ -115,9 +124,9 @@ export class Manager {
       memory: this.memory,
       policy: o.policy,
       clock: this.clock,
-      logger: o.logger,
-      ...(o.onPruned ? { onPruned: o.onPruned } : {}),
+      wake: (key) => this.enqueue(key),
     });
+    this.instances = new Reconciler(this.instanceSteps, reconcilerDeps);
     const claimsInSource = o.claimRecord === 'source';
     this.claims = new ClaimState(claimsInSource ? undefined : o.stateDir, () => this.apiSource.appliedClaims());
     this.binder = new ClaimBinder({
@@ -131,9 +140,8 @@ export class Manager {
       metrics: this.metrics.claims,
       ...(o.onPruned ? { onReleased: o.onPruned } : {}),
     });
-    this.pools = new PoolReconciler({
+    this.poolSteps = new PoolSteps({
       controllerId: o.controllerId,
-      store: this.store,
       runtime: o.runtime,
       supervisor: this.supervisor,
       recorder: this.recorder,
@@ -142,8 +150,10 @@ export class Manager {
       policy: o.policy,
       clock: this.clock,
       logger: o.logger,
-      ...(o.onPruned ? { onPruned: o.onPruned } : {}),
     });
+    this.pools = new Reconciler(this.poolSteps, reconcilerDeps);
+    this.claimSteps = new ClaimSteps({ binder: this.binder, state: this.claims });
+    this.claimReconciler = new Reconciler(this.claimSteps, reconcilerDeps);
     this.apiSource = new ApiSource(this.store, o.stateDir, claimsInSource ? undefined : () => this.claims.commit());
     this.files = o.specDirs.length
       ? new FileSource({
@@ -227,6 +237,40 @@ export class Manager {
     await this.memory.flush();
   }
 
+  /**
+   * What the controller would do now for these resources, without doing it
+   * (`berth diff`): the same observation and planners as a reconcile, on one
+   * list of the runtime. With `prune`, containers of resources not given are
+   * planned too (their removal).
+   */
+  async preview(resources: Resource[], prune: boolean, signal: AbortSignal): Promise<Array<{ key: ResourceKey; plan: string; actions: number }>> {
+    await this.memory.load();
+    await this.claims.load(() => undefined);
+    for (const r of resources) this.store.apply(r, { source: 'api' });
+    const observed = await this.o.runtime.list({ managedBy: this.o.controllerId }, signal);
+    const keys = new Map<string, ResourceKey>();
+    for (const e of this.store.list()) if (e.object.kind !== 'InstanceClaim') keys.set(keyString(keyOf(e.resource)), keyOf(e.resource));
+    const byOwner = new Map<string, ObservedContainer[]>();
+    for (const c of observed) {
+      if (c.kind !== 'Instance' && c.kind !== 'InstancePool') continue;
+      const key: ResourceKey = { kind: c.kind, namespace: c.namespace, name: c.owner };
+      const k = keyString(key);
+      byOwner.set(k, [...(byOwner.get(k) ?? []), c]);
+      if (prune) keys.set(k, key);
+    }
+    return [...keys]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, key]) => {
+        const containers = byOwner.get(k) ?? [];
+        if (key.kind === 'InstancePool') {
+          const plan = this.pools.preview(key, this.poolSteps.snapshotWorld(key, containers));
+          return { key, plan: this.poolSteps.describe(plan), actions: plan.actions.length };
+        }
+        const plan = this.instances.preview(key, this.instanceSteps.snapshotWorld(key, containers));
+        return { key, plan: this.instanceSteps.describe(plan), actions: plan.actions.length };
+      });
+  }
+
   enqueue(key: ResourceKey): void {
     this.queue.add(keyString(key));
   }
@@ -267,17 +311,15 @@ export class Manager {
     this.o.logger.debug({ containers: observed.length, keys: keys.size, enqueued, full }, 'resync');
   }
 
+  /** Whether a resync snapshot shows work for this key: each kind's planner decides, on the snapshot. */
   private needsReconcile(key: ResourceKey, observed: ObservedContainer[]): boolean {
     switch (key.kind) {
       case 'Instance':
-        return this.instances.needsReconcile(key, observed);
+        return this.instances.needsReconcile(key, this.instanceSteps.snapshotWorld(key, observed));
       case 'InstancePool':
-        return this.pools.needsReconcile(key, observed);
-      case 'InstanceClaim': {
-        const inStore = this.store.get(key) !== undefined;
-        const known = this.claims.claims.has(keyString(key));
-        return inStore !== known;
-      }
+        return this.pools.needsReconcile(key, this.poolSteps.snapshotWorld(key, observed));
+      case 'InstanceClaim':
+        return this.claimReconciler.needsReconcile(key, this.claimSteps.snapshotWorld(key));
     }
   }
 
@@ -334,7 +376,7 @@ export class Manager {
       case 'InstancePool':
         return this.pools.reconcile(key, signal);
       case 'InstanceClaim':
-        return this.binder.reconcile(key);
+        return this.claimReconciler.reconcile(key, signal);
     }
   }
 
@@ -373,7 +415,7 @@ export class Manager {
   }
 }
 
-const POOL_WAKING_PHASES = new Set(['Probing', 'Ready', 'Unhealthy', 'Stopped', 'Failed', 'Removed']);
+const WAKING_PHASES = new Set(['Probing', 'Ready', 'Unhealthy', 'Stopped', 'Failed', 'Removed']);
 const SHUTDOWN_SIGNAL_LISTENERS = 10_000;
 
 const CONTROLLER_NAMES: Record<Kind, string> = { Instance: 'instance', InstancePool: 'instancepool', InstanceClaim: 'instanceclaim' };

@@ -1,32 +1,31 @@
-// One InstancePool reconcile: load, observe members once, plan (pure), start
-// the plan's creates and removes through the lifecycle actors, write status,
-// return. It never waits for the engine: members come up and go away in the
-// background, and each of their transitions (created, probe passed or failed,
-// gone) wakes the pool again. Members being removed are terminating: they
-// hold their place within maxSize and are never warm.
+// The steps of one InstancePool reconcile (the order is Reconciler's):
+// observe the members once (the list, corrected by the actors), plan with the
+// pure pool rules, start the plan's creates and removes through the lifecycle
+// actors and return. It never waits for the engine: members come up and go
+// away in the background, and each of their transitions (created, probe
+// passed or failed, gone) wakes the pool again. Members being removed are
+// terminating: they hold their place within maxSize and are never warm.
 import { randomBytes } from 'node:crypto';
-import { containerNameFor, desiredPool, ownerLabels } from '../spec/desired.js';
+import { containerNameFor, desiredPool, ownerLabels } from '../reconcile/desired.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { keyString, type InstancePool, type ResourceKey } from '../spec/schema.js';
 import { planPool } from '../reconcile/pool/plan-pool.js';
 import { formatPoolPlan } from '../reconcile/pool/format.js';
 import { poolStatus } from '../reconcile/pool/status.js';
 import type { PoolStatus } from '../reconcile/pool/status-types.js';
-import type { DesiredPool, MemberHealth, ObservedMember, PoolAction } from '../reconcile/pool/types.js';
-import { PRUNE_ANNOTATION } from '../reconcile/types.js';
-import { LABEL, type ObservedContainer, type Runtime } from '../runtime/types.js';
-import type { ActorView, Supervisor } from '../lifecycle/supervisor.js';
-import type { ResourceStore } from './resource-store.js';
+import { observeMembers, type MemberObservation } from '../reconcile/pool/member-observation.js';
+import type { DesiredPool, PoolAction, PoolPlan } from '../reconcile/pool/types.js';
+import type { ObservedContainer, Runtime } from '../runtime/types.js';
+import type { Supervisor } from '../lifecycle/supervisor.js';
+import type { StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { ClaimBinder } from './claim-binder.js';
 import type { ClaimState } from './claim-state.js';
 import type { Clock } from './clock.js';
-import { errorReason } from './error-reason.js';
-import { unobservedStatus } from './unobserved-status.js';
+import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 
-export interface PoolReconcilerDeps {
+export interface PoolStepsDeps {
   controllerId: string;
-  store: ResourceStore;
   runtime: Runtime;
   supervisor: Supervisor;
   recorder: EventRecorder;
@@ -34,8 +33,17 @@ export interface PoolReconcilerDeps {
   claims: ClaimState;
   policy: ControllerPolicy;
   clock: Clock;
-  logger?: { debug(o: object, msg?: string): void; warn?(o: object, msg?: string): void };
-  onPruned?: (key: ResourceKey) => void;
+  logger?: { warn?(o: object, msg?: string): void };
+}
+
+/** What one pool reconcile observed. */
+export interface PoolWorld {
+  seen: MemberObservation;
+  /** Operations the actors gave up on since the last reconcile: the first is the act error. */
+  failures: Error[];
+  pendingClaims: number;
+  /** Epoch ms before which creates wait (recent creates failed). */
+  createsHeldUntil?: number;
 }
 
 const INITIAL_CREATE_BACKOFF_MS = 500;
@@ -46,163 +54,116 @@ const FAILURE_MEMORY_MS = 10 * 60_000;
 /** Short random member ids, like a ReplicaSet's pod suffixes. */
 const randomMemberId = (): string => randomBytes(3).toString('hex').slice(0, 5);
 
-/** What one reconcile sees of a pool's members: the list, corrected by what the actors did since. */
-interface Observation {
-  members: ObservedMember[];
-  terminating: number;
-  /** Member ids that still exist in some form (observed, starting or terminating). */
-  present: Set<string>;
-}
-
-export class PoolReconciler {
-  private readonly lastPruneDisabled = new Map<string, boolean>();
-  /** member key -> epoch ms it became warm (ready, unclaimed). */
-  private readonly warmSince = new Map<string, number>();
+export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPlan> {
+  readonly recheckAfterPrune = false;
   /** pool -> recent create/start failures: creates wait out an exponential backoff, so a refused create never loops hot. */
   private readonly createFailures = new Map<string, { count: number; lastAt: number }>();
 
-  constructor(private readonly d: PoolReconcilerDeps) {}
+  constructor(private readonly d: PoolStepsDeps) {}
 
-  async reconcile(key: ResourceKey, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
-    const { store, runtime, supervisor, binder, clock } = this.d;
-    const poolId = keyString(key);
+  desired(entry: StoredEntry): DesiredPool {
+    return desiredPool(entry.resource as InstancePool, this.d.policy);
+  }
 
-    // 1. Load.
-    const entry = store.get(key);
-    const desired = entry ? desiredPool(entry.resource as InstancePool, this.d.policy) : undefined;
-    if (desired) this.lastPruneDisabled.set(poolId, desired.annotations[PRUNE_ANNOTATION] === 'disabled');
-
-    // 2. Observe once; the actors know what happened since the list was taken.
+  async observe(key: ResourceKey, desired: DesiredPool | undefined, signal: AbortSignal): Promise<PoolWorld> {
+    const { supervisor } = this.d;
+    // The actors know what happened since the list was taken.
     const listStartedAt = performance.now();
-    let listed: ObservedContainer[];
-    try {
-      listed = await runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
-    } catch (e) {
-      const previous = entry?.object.status as PoolStatus | undefined;
-      if (desired && entry && previous) store.setStatus(key, unobservedStatus(previous, errorReason(e), entry.object.metadata.generation, clock.now()));
-      else if (desired && entry) this.writeStatus(key, desired, entry.object.metadata.generation, { members: [], terminating: 0, present: new Set() }, undefined, errorReason(e));
-      throw e;
-    }
-    const observed = supervisor.observe(key, listed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
+    const listed = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
+    const corrected = supervisor.observe(key, listed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const failures = supervisor.takeFailures(key);
-    const now = clock.now();
-    const seen = this.observation(key, observed, supervisor.views(key), now);
+    const held = this.noteFailures(keyString(key), failures.length, this.d.clock.now());
+    return { ...this.worldOf(key, corrected), failures, ...(held !== undefined ? { createsHeldUntil: held } : {}) };
+  }
 
-    // 3. Plan.
-    const plan = planPool({
+  /** The world a resync snapshot shows, without touching the actors (needsReconcile). */
+  snapshotWorld(key: ResourceKey, listed: ObservedContainer[]): PoolWorld {
+    const held = this.heldUntil(keyString(key));
+    return { ...this.worldOf(key, listed), failures: [], ...(held !== undefined ? { createsHeldUntil: held } : {}) };
+  }
+
+  plan(ctx: PlanContext<DesiredPool, PoolWorld>): PoolPlan {
+    const { world } = ctx;
+    return planPool({
       controllerId: this.d.controllerId,
-      key,
-      desired,
-      members: seen.members,
-      terminating: seen.terminating,
-      pendingClaims: binder.pendingCount(key),
-      now,
-      pruneDisabled: this.lastPruneDisabled.get(poolId) ?? false,
+      key: ctx.key,
+      desired: ctx.desired,
+      members: world.seen.members,
+      terminating: world.seen.terminating,
+      pendingClaims: world.pendingClaims,
+      now: ctx.now,
+      ...(world.createsHeldUntil !== undefined ? { createsHeldUntil: world.createsHeldUntil } : {}),
+      pruneDisabled: ctx.pruneDisabled,
       newMemberId: randomMemberId,
     });
-    if (plan.actions.length) this.d.logger?.debug({ plan: formatPoolPlan(plan) }, 'pool plan');
-
-    // 4. Act: start every action; none is awaited. After failures, creates wait out their backoff.
-    const createsAt = this.noteFailures(poolId, failures.length, now);
-    for (const a of plan.actions) if (a.type !== 'create' || createsAt <= now) this.start(key, desired, a);
-    this.forgetGoneMembers(poolId, seen.present);
-    const actError = failures[0];
-
-    if (!desired) {
-      if (actError) throw actError;
-      if (plan.actions.length || seen.present.size) return {};
-      this.lastPruneDisabled.delete(poolId);
-      this.d.onPruned?.(key);
-      return {};
-    }
-
-    // 5. Status, always (the counts as observed, plus what was just started).
-    if (entry) this.writeStatus(key, desired, entry.object.metadata.generation, seen, plan, actError ? errorReason(actError) : undefined);
-    // Bind waiting claims to members that are ready now (a recycle may have freed one).
-    binder.memberChanged(key);
-    if (actError) throw actError;
-    const heldBack = createsAt > now && plan.actions.some((a) => a.type === 'create') ? createsAt : undefined;
-    const next = Math.min(plan.nextDeadline ?? Infinity, heldBack ?? Infinity);
-    return Number.isFinite(next) ? { requeueAfterMs: Math.max(0, next - clock.now()) } : {};
   }
 
-  /** Epoch ms from which creates may start again, given the failures just taken. */
-  private noteFailures(poolId: string, failed: number, now: number): number {
-    let f = this.createFailures.get(poolId);
+  describe(plan: PoolPlan): string {
+    return formatPoolPlan(plan);
+  }
+
+  /** Starts every action and returns: the actors carry them out and report back through their transitions. */
+  execute(ctx: PlanContext<DesiredPool, PoolWorld>, plan: PoolPlan): Promise<{ world: PoolWorld; error?: unknown }> {
+    for (const a of plan.actions) this.start(ctx.key, ctx.desired, a);
+    this.forgetGoneMembers(keyString(ctx.key), ctx.world.seen.present);
+    // Waiting claims bind to members that are ready now (a recycle may have freed one).
+    if (ctx.desired) this.d.binder.memberChanged(ctx.key);
+    const error = ctx.world.failures[0];
+    return Promise.resolve({ world: ctx.world, ...(error ? { error } : {}) });
+  }
+
+  status(input: StatusInput<DesiredPool, PoolWorld, PoolPlan>): PoolStatus {
+    const { key, world, plan } = input;
+    return poolStatus({
+      desired: input.desired,
+      generation: input.generation,
+      members: world?.seen.members ?? [],
+      // The counts as observed, plus what the plan just started removing.
+      terminating: (world?.seen.terminating ?? 0) + (plan?.actions.filter((a) => a.type === 'remove').length ?? 0),
+      controllerId: this.d.controllerId,
+      plan: plan ?? { key, actions: [], rollout: { updated: 0, total: 0, done: true } },
+      pendingClaims: this.d.binder.pendingCount(key),
+      claimWait: this.d.binder.waitFigures(key),
+      ...(input.actError ? { actError: input.actError } : {}),
+      ...(input.previous ? { previous: input.previous as PoolStatus } : {}),
+      now: input.now,
+    });
+  }
+
+  pruned(plan: PoolPlan, world: PoolWorld): boolean {
+    return plan.actions.length === 0 && world.seen.present.size === 0;
+  }
+
+  forget(key: ResourceKey): void {
+    this.createFailures.delete(keyString(key));
+  }
+
+  private worldOf(key: ResourceKey, listed: ObservedContainer[]): Omit<PoolWorld, 'failures'> {
+    const poolId = keyString(key);
+    const seen = observeMembers({ key, listed, actors: this.d.supervisor.views(key), record: (m) => this.d.claims.member(poolId, m) });
+    return { seen, pendingClaims: this.d.binder.pendingCount(key) };
+  }
+
+  /** Records the failures just taken; returns the epoch ms from which creates may start again. */
+  private noteFailures(poolId: string, failed: number, now: number): number | undefined {
+    if (failed > 0) this.createFailures.set(poolId, { count: (this.createFailuresOf(poolId, now)?.count ?? 0) + 1, lastAt: now });
+    return this.heldUntil(poolId, now);
+  }
+
+  private createFailuresOf(poolId: string, now: number): { count: number; lastAt: number } | undefined {
+    const f = this.createFailures.get(poolId);
     if (f && now - f.lastAt > FAILURE_MEMORY_MS) {
       this.createFailures.delete(poolId);
-      f = undefined;
+      return undefined;
     }
-    if (failed > 0) {
-      f = { count: (f?.count ?? 0) + 1, lastAt: now };
-      this.createFailures.set(poolId, f);
-    }
-    return f ? f.lastAt + Math.min(MAX_CREATE_BACKOFF_MS, INITIAL_CREATE_BACKOFF_MS * 2 ** (f.count - 1)) : -Infinity;
+    return f;
   }
 
-  /** Whether a resync snapshot shows work for this pool: a status to write, a member set changed, or one not running. */
-  needsReconcile(key: ResourceKey, observed: ObservedContainer[]): boolean {
-    const entry = this.d.store.get(key);
-    if (!entry) return observed.length > 0;
-    const status = entry.object.status as PoolStatus | undefined;
-    if (!status || status.observedGeneration !== entry.object.metadata.generation) return true;
-    if (status.replicas !== observed.length) return true;
-    return observed.some((c) => c.state !== 'running' || this.d.supervisor.snapshot(c.id) === undefined);
+  private heldUntil(poolId: string, now = this.d.clock.now()): number | undefined {
+    const f = this.createFailuresOf(poolId, now);
+    return f ? f.lastAt + Math.min(MAX_CREATE_BACKOFF_MS, INITIAL_CREATE_BACKOFF_MS * 2 ** (f.count - 1)) : undefined;
   }
 
-  private observation(key: ResourceKey, observed: ObservedContainer[], actors: ActorView[], now: number): Observation {
-    const poolId = keyString(key);
-    const byId = new Map(actors.flatMap((a) => (a.containerId !== undefined ? [[a.containerId, a] as const] : [])));
-    // A container listed before the create call that made it returned belongs to the actor still creating it.
-    const creating = new Map(actors.flatMap((a) => (a.containerId === undefined && a.labels[LABEL.member] !== undefined ? [[a.labels[LABEL.member]!, a] as const] : [])));
-    const listedIds = new Set(observed.map((c) => c.id));
-    const members: ObservedMember[] = [];
-    const present = new Set<string>();
-    let terminating = 0;
-    for (const c of observed) {
-      const id = c.member ?? c.id.slice(0, 12);
-      present.add(id);
-      const actor = byId.get(c.id) ?? (c.member !== undefined ? creating.get(c.member) : undefined);
-      if (actor && actor.containerId === undefined) listedIds.add(`creating-${id}`);
-      if (c.state === 'removing' || actor?.terminating) {
-        terminating++;
-        continue;
-      }
-      members.push(this.member(poolId, c, id, healthOf(c, actor), now));
-    }
-    // Created or being created since the list was taken: members already, starting.
-    for (const a of actors) {
-      if (a.containerId !== undefined && listedIds.has(a.containerId)) continue;
-      const id = a.labels[LABEL.member];
-      if (id === undefined || listedIds.has(`creating-${id}`)) continue;
-      present.add(id);
-      if (a.terminating) {
-        terminating++;
-        continue;
-      }
-      if (a.failed) continue;
-      members.push(this.member(poolId, inFlightContainer(key, a, id), id, a.ready ? 'ready' : 'starting', now));
-    }
-    return { members, terminating, present };
-  }
-
-  private member(poolId: string, c: ObservedContainer, id: string, health: MemberHealth, now: number): ObservedMember {
-    const rec = this.d.claims.member(poolId, id);
-    const warmKey = `${poolId}#${id}`;
-    const warm = health === 'ready' && rec.claim === undefined && !rec.released;
-    if (warm && !this.warmSince.has(warmKey)) this.warmSince.set(warmKey, now);
-    if (!warm) this.warmSince.delete(warmKey);
-    return {
-      container: c,
-      health,
-      ...(rec.claim !== undefined ? { claimedBy: rec.claim } : {}),
-      ...(rec.released ? { released: true } : {}),
-      uses: rec.uses,
-      idleSince: this.warmSince.get(warmKey) ?? now,
-    };
-  }
-
-  /** Starts one action and returns: the actors carry it out and report back through their transitions. */
   private start(key: ResourceKey, desired: DesiredPool | undefined, action: PoolAction): void {
     const { supervisor, recorder, claims, clock } = this.d;
     const poolId = keyString(key);
@@ -215,7 +176,6 @@ export class PoolReconciler {
       }
       case 'remove': {
         supervisor.terminate(key, action.containerId, action.graceSeconds, action.member);
-        this.warmSince.delete(`${poolId}#${action.member}`);
         recorder.record({ type: 'Normal', reason: 'MemberRemoved', message: `removing member ${action.member}: ${action.cause}`, involvedObject: involved });
         return;
       }
@@ -244,60 +204,8 @@ export class PoolReconciler {
       const releasedBy = this.d.claims.member(poolId, member).releasedBy;
       this.d.claims.forgetMember(poolId, member);
       this.d.binder.memberHandled(releasedBy);
-      this.warmSince.delete(`${poolId}#${member}`);
       changed = true;
     }
     if (changed) void this.d.claims.commit().catch((e: Error) => this.d.logger?.warn?.({ err: e.message }, 'claim state not written'));
   }
-
-  private writeStatus(key: ResourceKey, desired: DesiredPool, generation: number, seen: Observation, plan: ReturnType<typeof planPool> | undefined, actError: { reason: string; message: string } | undefined): void {
-    const previous = this.d.store.get(key)?.object.status as PoolStatus | undefined;
-    const status = poolStatus({
-      desired,
-      generation,
-      members: seen.members,
-      terminating: seen.terminating + (plan?.actions.filter((a) => a.type === 'remove').length ?? 0),
-      controllerId: this.d.controllerId,
-      plan: plan ?? { key, actions: [], rollout: { updated: 0, total: 0, done: true } },
-      pendingClaims: this.d.binder.pendingCount(key),
-      claimWait: this.d.binder.waitFigures(key),
-      ...(actError ? { actError } : {}),
-      ...(previous ? { previous } : {}),
-      now: this.d.clock.now(),
-    });
-    this.d.store.setStatus(key, status);
-  }
-}
-
-/** A member the list did not show yet, as its create request labelled it. */
-function inFlightContainer(key: ResourceKey, a: ActorView, member: string): ObservedContainer {
-  const labels = a.labels;
-  return {
-    id: a.containerId ?? `creating-${member}`,
-    name: containerNameFor(key, member),
-    labels,
-    managedBy: labels[LABEL.managedBy] ?? '',
-    kind: 'InstancePool',
-    namespace: key.namespace,
-    owner: key.name,
-    member,
-    ...(labels[LABEL.configHash] !== undefined ? { configHash: labels[LABEL.configHash] } : {}),
-    ...(labels[LABEL.hashVersion] !== undefined ? { hashVersion: labels[LABEL.hashVersion] } : {}),
-    createdAt: a.createdAt,
-    state: a.containerId === undefined ? 'created' : 'running',
-    hostPorts: [],
-    ports: a.ports,
-  };
-}
-
-function healthOf(c: ObservedContainer, actor: ActorView | undefined): MemberHealth {
-  if (c.state === 'exited' || c.state === 'dead') return 'exited';
-  if (!actor) return c.state === 'running' ? 'starting' : 'exited';
-  const phase = actor.phase;
-  // Created but never started (a controller killed between create and start): nothing will start it, so it is replaced.
-  if (c.state === 'created' && !['Starting', 'Creating', 'Pending'].includes(phase)) return 'exited';
-  if (phase === 'Ready') return 'ready';
-  if (phase === 'Unhealthy') return 'unhealthy';
-  if (phase === 'Stopped' || phase === 'Failed') return 'exited';
-  return 'starting';
 }

@@ -23,11 +23,14 @@ describe('drift rule: the config hash changed', () => {
     const action = planInstance(planInput(after, [containerOf(before, { id: ID })])).actions[0];
     expect(action).toEqual({
       type: 'replace',
+      reason: 'ConfigDrift',
       cause: 'config hash changed: env, image',
       containerId: ID,
       stopFirst: false,
       driftedFields: ['env', 'image'],
       name: 'berth-default-web',
+      tempName: `berth-default-web-${after.hash.hash.slice(3, 11)}`,
+      readyTimeoutMs: 0,
     });
   });
 

@@ -3,22 +3,11 @@
 // renames after), unless a fixed host port forces stop-first. A Stopped
 // Instance is not replaced: a replacement would start; it is replaced once
 // it runs again.
-import { NOTHING, needsStopFirst, type InstanceView, type RuleResult } from './rule.js';
+import { NOTHING, replaceAction, type InstanceView, type RuleResult } from './rule.js';
 
 export function driftRule(view: InstanceView): RuleResult {
-  const { container: c, hash, desired, input } = view;
+  const { container: c, hash, desired } = view;
   if (!c || !hash || hash.matches) return NOTHING;
   if (desired.spec.state === 'Stopped') return NOTHING;
-  return {
-    actions: [
-      {
-        type: 'replace',
-        cause: hash.cause,
-        containerId: c.id,
-        stopFirst: needsStopFirst(desired),
-        ...(hash.driftedFields ? { driftedFields: hash.driftedFields } : {}),
-        name: input.containerName,
-      },
-    ],
-  };
+  return { actions: [replaceAction({ ...view, container: c }, 'ConfigDrift', hash.cause, hash.driftedFields)] };
 }

@@ -12,8 +12,8 @@ describe('formatPlan', () => {
       actions: [
         { type: 'create', cause: 'container missing', name: 'berth-default-web' },
         { type: 'start', cause: 'container created but not started', containerId: ID },
-        { type: 'replace', cause: 'config hash changed: env, image', containerId: ID, stopFirst: false, driftedFields: ['env', 'image'], name: 'berth-default-web' },
-        { type: 'replace', cause: 'max age exceeded', containerId: ID, stopFirst: true, name: 'berth-default-web' },
+        { type: 'replace', reason: 'ConfigDrift', cause: 'config hash changed: env, image', containerId: ID, stopFirst: false, tempName: 'berth-default-web-next', readyTimeoutMs: 60_000, driftedFields: ['env', 'image'], name: 'berth-default-web' },
+        { type: 'replace', reason: 'MaxAgeExceeded', cause: 'max age exceeded', containerId: ID, stopFirst: true, tempName: 'berth-default-web-next', readyTimeoutMs: 60_000, name: 'berth-default-web' },
         { type: 'restart', cause: 'container exited with code 1', containerId: ID, attempt: 3 },
         { type: 'rename', cause: 'finish replacement of 01d01d01d01d', containerId: ID, name: 'berth-default-web' },
         { type: 'stop', cause: 'state is Stopped', containerId: ID },

@@ -109,7 +109,7 @@ function progressReason(plan: Plan, actError: InstanceStatusInput['actError']): 
   if (actError) return actError.reason;
   const first = plan.actions[0];
   if (!first) return 'Converged';
-  if (first.type === 'replace') return first.cause.startsWith('max age') ? 'MaxAgeExceeded' : 'ConfigDrift';
+  if (first.type === 'replace') return first.reason;
   if (first.type === 'create') return 'Creating';
   if (first.type === 'restart') return 'Restarting';
   if (first.type === 'stop') return 'Stopping';

@@ -3,7 +3,7 @@
 // Only containers that run are rotated: an exited one is the exited rule's
 // (restarting it with backoff), a finished run is the finished rule's.
 import { finiteOr, isAlive } from './container.js';
-import { NOTHING, needsStopFirst, type InstanceView, type RuleResult } from './rule.js';
+import { NOTHING, replaceAction, type InstanceView, type RuleResult } from './rule.js';
 
 export function maxAgeRule(view: InstanceView): RuleResult {
   const { container: c, desired, input } = view;
@@ -11,7 +11,5 @@ export function maxAgeRule(view: InstanceView): RuleResult {
   if (!c || maxAge === undefined || desired.spec.state === 'Stopped' || !isAlive(c)) return NOTHING;
   const dueAt = finiteOr(c.createdAt, input.now) + maxAge * 1000;
   if (input.now < dueAt) return { actions: [], deadline: dueAt };
-  return {
-    actions: [{ type: 'replace', cause: 'max age exceeded', containerId: c.id, stopFirst: needsStopFirst(desired), name: input.containerName }],
-  };
+  return { actions: [replaceAction({ ...view, container: c }, 'MaxAgeExceeded', 'max age exceeded')] };
 }

@@ -70,10 +70,27 @@ export interface PlanInput {
 /** The annotation that opts a spec out of pruning when it is deleted. */
 export const PRUNE_ANNOTATION = 'berth.dev/prune';
 
+/** Why a container is replaced. */
+export type ReplaceReason = 'ConfigDrift' | 'MaxAgeExceeded';
+
 export type Action =
   | { type: 'create'; cause: string; name: string }
   | { type: 'start'; cause: string; containerId: string }
-  | { type: 'replace'; cause: string; containerId: string; stopFirst: boolean; driftedFields?: string[]; name: string }
+  | {
+      type: 'replace';
+      /** Why, as a condition/Event reason. */
+      reason: ReplaceReason;
+      cause: string;
+      containerId: string;
+      /** A fixed host port: the old container must stop before the new one can start. */
+      stopFirst: boolean;
+      driftedFields?: string[];
+      name: string;
+      /** New first: the name the new container runs under until the old one is gone. */
+      tempName: string;
+      /** New first: how long the new one may take to pass its probe before the old one goes anyway (0: no probe). */
+      readyTimeoutMs: number;
+    }
   | { type: 'restart'; cause: string; containerId: string; attempt: number }
   | { type: 'rename'; cause: string; containerId: string; name: string }
   | { type: 'stop'; cause: string; containerId: string }

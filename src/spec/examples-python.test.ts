@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { desiredPool } from './desired.js';
+import { desiredPool } from '../reconcile/desired.js';
 import { loadSpecPaths } from './load.js';
 import type { InstancePool } from './schema.js';
 

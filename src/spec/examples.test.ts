@@ -2,7 +2,7 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { desiredInstance } from './desired.js';
+import { desiredInstance } from '../reconcile/desired.js';
 import { loadSpecPaths } from './load.js';
 
 const examples = relative(process.cwd(), fileURLToPath(new URL('../../examples', import.meta.url)));

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { desiredInstance } from './desired.js';
+import { desiredInstance } from '../reconcile/desired.js';
 import { configHash, decodeFieldDigests, driftedFields, encodeFieldDigests, HASH_VERSION, knownHashVersion, type ConfigHash } from './hash.js';
 import { parseSpecText } from './load.js';
 import { ALLOW_ALL_ISOLATION, DEFAULT_POLICY, effectiveTemplate } from './policy.js';

@@ -11,8 +11,7 @@ import { Composer, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, 
 import type { z } from 'zod';
 import { formatPath, SpecError } from './errors.js';
 import { DEFAULT_POLICY, policyViolations, type ControllerPolicy } from './policy.js';
-import { API_VERSION, KIND_NAMES, KINDS, keyString, keyOf, type Kind, type Resource } from './schema.js';
-import { templateOfInstance } from './desired.js';
+import { API_VERSION, KIND_NAMES, KINDS, keyString, keyOf, type Kind, templateOfInstance, type Resource } from './schema.js';
 import { decodeUtf8 } from './utf8.js';
 
 /** Largest spec file (or stdin text) accepted. */

@@ -256,3 +256,14 @@ export function resolveKind(word: string): Kind | undefined {
   }
   return undefined;
 }
+
+/**
+ * The container template inside an Instance spec: the spec minus its lifecycle
+ * policy (state, restartPolicy, maxAgeSeconds, ttlSecondsAfterFinished,
+ * failedRetentionSeconds), which never recreates a container.
+ */
+export function templateOfInstance(spec: InstanceSpec): ContainerTemplate {
+  const template: Record<string, unknown> = { ...spec };
+  for (const field of INSTANCE_POLICY_FIELDS) delete template[field];
+  return template as ContainerTemplate;
+}

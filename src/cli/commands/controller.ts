@@ -10,18 +10,18 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { Manager } from '../../controller/manager.js';
 import { LEADER_ELECTION_DEFAULTS } from '../../controller/leader-election-defaults.js';
-import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
+import type { ControllerPolicy } from '../../spec/policy.js';
 import { DockerRuntime } from '../../runtime/docker/docker-runtime.js';
 import { EngineLock } from '../../runtime/docker/engine-lock.js';
 import type { Runtime } from '../../runtime/types.js';
 import { createApiServer, assertListenAllowed, readTokenFile } from '../../api/server.js';
 import { ControllerRunner } from '../../sources/kubernetes/controller-runner.js';
 import { formatDuration, parseDuration } from '../duration.js';
-import { addPolicyOptions, policyFromFlags } from '../policy-flags.js';
+import { addRuntimeOptions, policyOf, runtimeKind, runtimeOf, type RuntimeFlags } from '../runtime-options.js';
 import { CliError } from '../errors.js';
 import { parseMemory } from '../../spec/quantity.js';
 
-interface ControllerFlags extends Record<string, unknown> {
+interface ControllerFlags extends RuntimeFlags {
   specs: string[];
   stateDir: string;
   listen: string;
@@ -30,14 +30,9 @@ interface ControllerFlags extends Record<string, unknown> {
   workers: string;
   maxConcurrentOps: string;
   resync: string;
-  defaultCpus: string;
-  defaultMemory: string;
-  defaultPids: string;
   logLevel: string;
   maxCopySize: string;
   source?: string;
-  runtime: string;
-  kubeconfig?: string;
   namespace?: string;
   allNamespaces?: boolean;
   leaderElect?: boolean;
@@ -65,13 +60,8 @@ export function register(program: Command): void {
     .option('--max-concurrent-ops <n>', 'concurrent engine operations', '16')
     .option('--resync <seconds>', 'periodic full resync', '300')
     .option('--max-copy-size <quantity>', 'largest archive berth cp moves in or out of a container (e.g. 64Mi)', '64Mi')
-    .option('--default-cpus <cpus>', 'CPU limit of templates that set none', DEFAULT_POLICY.defaults.cpus)
-    .option('--default-memory <quantity>', 'memory limit of templates that set none', DEFAULT_POLICY.defaults.memory)
-    .option('--default-pids <n>', 'pids limit of templates that set none', String(DEFAULT_POLICY.defaults.pids))
     .option('--log-level <level>', 'trace|debug|info|warn|error', process.env.BERTH_LOG_LEVEL ?? 'info')
     .option('--source <source>', 'where desired state comes from: files (--specs, the API) or kubernetes (custom resources)')
-    .option('--runtime <runtime>', 'where containers run: docker or kubernetes (Pods)', 'docker')
-    .option('--kubeconfig <file>', 'kubeconfig for --source/--runtime kubernetes and --leader-elect (default: $KUBECONFIG, ~/.kube/config, then the in-cluster service account)')
     .option('--namespace <ns>', 'with --source kubernetes: watch only this namespace')
     .option('--all-namespaces', 'with --source kubernetes: watch every namespace (the default)')
     .option('--leader-elect', 'act only while holding a coordination.k8s.io Lease, so one of several replicas acts')
@@ -82,7 +72,7 @@ export function register(program: Command): void {
     .option('--retry-period <duration>', 'interval between lease attempts', formatDuration(LEADER_ELECTION_DEFAULTS.retryPeriodMs))
     .option('--watch-stall-timeout <duration>', 'a watch with no event and no bookmark for this long is restarted', '90s')
     .option('--force-takeover', 'start even if another controller with this --controller-id seems active on the engine (it would prune what this one does not declare)');
-  addPolicyOptions(cmd).action(async (flags: ControllerFlags) => {
+  addRuntimeOptions(cmd).action(async (flags: ControllerFlags) => {
       await runController(flags);
     });
 }
@@ -92,10 +82,7 @@ async function runController(flags: ControllerFlags): Promise<void> {
   const [host, portText] = splitHostPort(flags.listen);
   const token = flags.tokenFile ? await readTokenFile(flags.tokenFile) : undefined;
   assertListenAllowed(host, flags.tokenFile);
-  const policy: ControllerPolicy = {
-    ...policyFromFlags(flags),
-    defaults: { cpus: flags.defaultCpus, memory: flags.defaultMemory, pids: Number(flags.defaultPids) },
-  };
+  const policy: ControllerPolicy = policyOf(flags);
   const mode = resolveMode(flags);
   const stateDir = resolve(flags.stateDir);
   await mkdir(stateDir, { recursive: true });
@@ -103,17 +90,13 @@ async function runController(flags: ControllerFlags): Promise<void> {
   const kubeConfig = mode.needsKube ? (await import('../../sources/kubernetes/kube-api.js')).loadKubeConfig(flags.kubeconfig) : undefined;
   // Pods are owned by their custom resource (kubectl, garbage collection): the runner knows its uid.
   let runner: ControllerRunner | undefined;
-  const runtime: Runtime =
-    mode.runtime === 'kubernetes'
-      ? new (await import('../../runtime/kubernetes/kubernetes-runtime.js')).KubernetesRuntime({
-          kubeConfig: kubeConfig!,
-          // A namespace-scoped controller lists, watches and creates Pods in its namespace only: listing
-          // cluster-wide, two controllers scoped to two namespaces pruned each other's Pods.
-          ...(mode.source === 'kubernetes' && flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
-          ownerReference: (labels) => runner?.ownerReference(labels),
-          allowForeignVolumes: policy.allowForeignVolumes,
-        })
-      : new DockerRuntime({ allowForeignVolumes: policy.allowForeignVolumes });
+  const runtime: Runtime = await runtimeOf(flags, policy, kubeConfig && {
+    kubeConfig,
+    // A namespace-scoped controller lists, watches and creates Pods in its namespace only: listing
+    // cluster-wide, two controllers scoped to two namespaces pruned each other's Pods.
+    ...(mode.source === 'kubernetes' && flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+    ownerReference: (labels) => runner?.ownerReference(labels),
+  });
   // One controller id per engine (with --leader-elect the Lease is the lock; Pods have no engine to lock).
   const engineLock = runtime instanceof DockerRuntime && !flags.leaderElect ? new EngineLock(runtime.docker, flags.controllerId, runtime.timeouts) : undefined;
   if (engineLock) {
@@ -239,8 +222,7 @@ interface Mode {
 function resolveMode(flags: ControllerFlags): Mode {
   const source = flags.source ?? 'files';
   if (source !== 'files' && source !== 'kubernetes') throw new Error(`--source ${source}: expected files or kubernetes`);
-  const runtime = flags.runtime;
-  if (runtime !== 'docker' && runtime !== 'kubernetes') throw new Error(`--runtime ${runtime}: expected docker or kubernetes`);
+  const runtime = runtimeKind(flags);
   if (source === 'kubernetes' && flags.specs.length) throw new Error('--specs and --source kubernetes exclude each other: a resource comes from one source');
   if (flags.namespace !== undefined && flags.allNamespaces) throw new Error('--namespace and --all-namespaces exclude each other');
   if ((flags.namespace !== undefined || flags.allNamespaces) && source !== 'kubernetes') throw new Error('--namespace and --all-namespaces need --source kubernetes');

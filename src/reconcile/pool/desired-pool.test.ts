@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desiredPool } from '../../spec/desired.js';
+import { desiredPool } from '../desired.js';
 import { configHash } from '../../spec/hash.js';
 import { DEFAULT_POLICY, effectiveTemplate } from '../../spec/policy.js';
 import { InstancePoolSchema } from '../../spec/schema.js';

@@ -157,6 +157,16 @@ const containerIdOf = (a: PoolAction): string | undefined => (a.type === 'create
 // ---- properties -------------------------------------------------------------
 
 describe('planPool: invariants', () => {
+  it('holds creates back while recent creates fail (backoff), removes still go, and looks again when the backoff ends', () => {
+    const desired = desiredPoolOf({ minReady: 3, maxSize: 5 });
+    const members = [memberOf(desired, 1), memberOf(desired, 2, { health: 'exited', container: { state: 'exited', exitCode: 1 } })];
+    const held = planPool(poolInput(desired, members, { createsHeldUntil: NOW + 4 * SECOND }));
+    expect(held.actions.map((a) => a.type)).toEqual(['remove']);
+    expect(held.nextDeadline).toBe(NOW + 4 * SECOND);
+    const free = planPool(poolInput(desired, members, { createsHeldUntil: NOW - 1 }));
+    expect(free.actions.filter((a) => a.type === 'create')).toHaveLength(2);
+  });
+
   it('never throws, and never falls back to its safety net, whatever the runtime reports', () => {
     fc.assert(
       fc.property(arbInput, (input) => {

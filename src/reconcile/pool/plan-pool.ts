@@ -75,7 +75,11 @@ function planPoolUnchecked(input: PoolPlanInput): PoolPlan {
     results.push(result);
     decided.push(...result.actions);
   }
-  const ordered = [...decided.filter((a) => a.type !== 'create'), ...decided.filter((a) => a.type === 'create')];
+  const creates = decided.filter((a) => a.type === 'create');
+  const held = creates.length > 0 && input.createsHeldUntil !== undefined && input.createsHeldUntil > input.now;
+  // Held back after failed creates: look again when the backoff ends.
+  if (held) results.push({ actions: [], deadline: input.createsHeldUntil });
+  const ordered = [...decided.filter((a) => a.type !== 'create'), ...(held ? [] : creates)];
   return toPlan(input, ordered, results, rolloutOf(view.members));
 }
 

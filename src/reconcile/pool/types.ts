@@ -61,6 +61,11 @@ export interface PoolPlanInput {
    */
   terminating?: number;
   now: number;
+  /**
+   * Epoch ms before which no member is created: recent creates failed and
+   * back off (a refused create never loops hot). Absent: creates may start now.
+   */
+  createsHeldUntil?: number;
   /** The deleted spec carried `berth.dev/prune: disabled` (read only when desired is undefined). */
   pruneDisabled?: boolean;
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { containerNameFor, desiredInstance, ownerLabels, templateOfInstance } from './desired.js';
-import { DEFAULT_POLICY } from './policy.js';
-import { InstanceSchema } from './schema.js';
+import { DEFAULT_POLICY } from '../spec/policy.js';
+import { InstanceSchema, templateOfInstance } from '../spec/schema.js';
+import { containerNameFor, desiredInstance, ownerLabels } from './desired.js';
 
 const alice = InstanceSchema.parse({
   apiVersion: 'berth.dev/v1alpha1',

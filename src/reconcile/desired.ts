@@ -1,22 +1,11 @@
 // The bridge from a validated resource to what the planner wants: the effective
 // template, its config hash, and the labels that record ownership on a container.
 import { LABEL } from '../runtime/types.js';
-import type { DesiredPool } from '../reconcile/pool/types.js';
-import type { DesiredInstance } from '../reconcile/types.js';
-import { configHash, encodeFieldDigests, type ConfigHash } from './hash.js';
-import { DEFAULT_POLICY, effectiveTemplate, type ControllerPolicy } from './policy.js';
-import { INSTANCE_POLICY_FIELDS, type ContainerTemplate, type Instance, type InstancePool, type InstanceSpec, type ResourceKey } from './schema.js';
-
-/**
- * The container template inside an Instance spec: the spec minus its lifecycle
- * policy (state, restartPolicy, maxAgeSeconds, ttlSecondsAfterFinished,
- * failedRetentionSeconds), which never recreates a container.
- */
-export function templateOfInstance(spec: InstanceSpec): ContainerTemplate {
-  const template: Record<string, unknown> = { ...spec };
-  for (const field of INSTANCE_POLICY_FIELDS) delete template[field];
-  return template as ContainerTemplate;
-}
+import { configHash, encodeFieldDigests, type ConfigHash } from '../spec/hash.js';
+import { DEFAULT_POLICY, effectiveTemplate, type ControllerPolicy } from '../spec/policy.js';
+import { templateOfInstance, type Instance, type InstancePool, type ResourceKey } from '../spec/schema.js';
+import type { DesiredPool } from './pool/types.js';
+import type { DesiredInstance } from './types.js';
 
 /** What the planner needs for one Instance. Metadata labels and annotations stay out of the hash. */
 export function desiredInstance(resource: Instance, policy: ControllerPolicy = DEFAULT_POLICY): DesiredInstance {
