@@ -194,9 +194,12 @@ function claimWaitMs(text: string): number {
 
 async function waitForClaim(ctx: RequestContext, deps: ApiDeps, key: ResourceKey, initial: StoredObject, ms: number): Promise<StoredObject> {
   const settled = (o: StoredObject): boolean => SETTLED_CLAIM_PHASES.includes(String((o.status as { phase?: unknown } | undefined)?.phase));
-  if (settled(initial) || ms === 0 || ctx.signal.aborted) return initial;
+  // The claim may have been bound while its creation was being persisted: start from the store, not from the answer of the write.
+  const stored = deps.store.get(key)?.object;
+  const now = stored && stored.metadata.uid === initial.metadata.uid ? stored : initial;
+  if (settled(now) || ms === 0 || ctx.signal.aborted) return now;
   return new Promise<StoredObject>((resolve) => {
-    let latest = initial;
+    let latest = now;
     const finish = (): void => {
       clearTimeout(timer);
       unsubscribe();
