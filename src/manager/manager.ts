@@ -163,6 +163,7 @@ export class Manager {
           onProblem: (message, file) => this.recorder.record({ type: 'Warning', reason: 'InvalidSpec', message, involvedObject: { kind: 'Controller', namespace: '', name: file } }),
           onReload: (s) => log.debug(s, 'spec files reloaded'),
           onHealth: (dir, reason) => this.noteSourceHealth(`files:${dir}`, reason),
+          clock: this.clock,
         })
       : undefined;
     // Predicate: status-only updates do not wake the reconciler.
