@@ -299,9 +299,4 @@ export class BerthController {
   }
 }
 
-/** Waits until the engine lists no container of this controller (after the bench removed them). */
-export async function waitNoContainers(controllerId: string): Promise<void> {
-  await until(`no containers of ${controllerId}`, 60_000, 200, async () => ((await listByLabel(LABEL.managedBy, controllerId)).length === 0 ? true : undefined));
-}
-
 export { sleep, T };

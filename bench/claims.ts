@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { createOptions } from '../src/runtime/docker/create-options.js';
 import { LABEL } from '../src/runtime/types.js';
-import { writeFileAtomic } from '../src/sources/atomic-file.js';
+import { writeFileAtomic } from '../src/state/atomic-file.js';
 import { desiredPool, ownerLabels } from '../src/reconcile/desired.js';
 import { validateResource } from '../src/spec/load.js';
 import { DEFAULT_POLICY } from '../src/spec/policy.js';

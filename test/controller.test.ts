@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import type Dockerode from 'dockerode';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manager } from '../src/controller/manager.js';
+import type { Manager } from '../src/manager/manager.js';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
 import { TEST_IMAGE, testDocker } from './support/engine.js';

@@ -4,7 +4,7 @@
 // reconverge by itself once the engine answers again.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manager } from '../src/controller/manager.js';
+import type { Manager } from '../src/manager/manager.js';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
 import { testDocker } from './support/engine.js';

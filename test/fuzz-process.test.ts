@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBody } from '../src/api/body.js';
 import { ExecRequestBodySchema } from '../src/api/exec.js';
-import { hostileBody, type HostileBody } from '../src/api/testing/hostile-bodies.js';
+import { hostileBody, type HostileBody } from '../src/spec/testing/hostile-bodies.js';
 import { loadSpecPaths, validateResource } from '../src/spec/load.js';
 import { layout, materialize } from '../src/spec/testing/hostile-layouts.js';
 import { noEngine } from './support/provided.js';

@@ -5,7 +5,7 @@
 import type Dockerode from 'dockerode';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manager } from '../src/controller/manager.js';
+import type { Manager } from '../src/manager/manager.js';
 import { LABEL } from '../src/runtime/types.js';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';

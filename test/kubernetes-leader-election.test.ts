@@ -10,7 +10,7 @@ import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine
 import { managedContainers } from './support/controller.js';
 import { applyCrds, createNamespace, CustomResources, deleteNamespaces, startTestCluster, until, type BerthObject, type TestCluster } from './support/kube-cluster.js';
 import { startKubeController, type KubeController } from './support/kube-controller.js';
-import { LEADER_ELECTION_DEFAULTS, LeaderElector, kubernetesLeaseLock } from '../src/controller/leader-election.js';
+import { LEADER_ELECTION_DEFAULTS, LeaderElector, kubernetesLeaseLock } from '../src/sources/kubernetes/leader-election.js';
 
 const LEASE = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
 

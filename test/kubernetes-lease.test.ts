@@ -3,7 +3,7 @@
 // durations; the defaults are asserted separately.
 import { CoordinationV1Api, KubeConfig, V1MicroTime } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubernetesLeaseLock, LEADER_ELECTION_DEFAULTS, LeaderElector, type LeaderElectionOptions } from '../src/controller/leader-election.js';
+import { kubernetesLeaseLock, LEADER_ELECTION_DEFAULTS, LeaderElector, type LeaderElectionOptions } from '../src/sources/kubernetes/leader-election.js';
 import { deleteNamespaces, freshNamespace, testKubeConfig } from './support/kube-cluster.js';
 import { startFaultProxy, type KubeFaultProxy } from './support/kube-fault-proxy.js';
 import { noKube } from './support/provided.js';

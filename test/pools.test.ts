@@ -1,6 +1,6 @@
 // Warm pools and claims on the real engine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manager } from '../src/controller/manager.js';
+import type { Manager } from '../src/manager/manager.js';
 import type { PoolStatus } from '../src/reconcile/pool/status-types.js';
 import type { ClaimStatus } from '../src/spec/status.js';
 import { InstanceClaimSchema, type Resource } from '../src/spec/schema.js';

@@ -5,7 +5,7 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manager } from '../src/controller/manager.js';
+import type { Manager } from '../src/manager/manager.js';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
 import { instanceYaml, isReady, managedContainers, removeDirs, startManager, statusOf, testDirs, writeSpec, type TestDirs } from './support/controller.js';

@@ -4,7 +4,7 @@
 // 813 `docker create` tries in 43 s), and the refusal is in status; the other
 // specs converge meanwhile. The runtime is the real engine, counted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manager } from '../src/controller/manager.js';
+import type { Manager } from '../src/manager/manager.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
 import type { CreateRequest } from '../src/runtime/types.js';
 import { instanceYaml, isReady, removeDirs, startManager, statusOf, testDirs, writeSpec, type TestDirs } from './support/controller.js';

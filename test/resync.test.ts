@@ -1,7 +1,7 @@
 // A converged system costs one list call per periodic resync, not one per
 // container: the resync plans from its snapshot and reconciles nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Manager } from '../src/controller/manager.js';
+import type { Manager } from '../src/manager/manager.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
 import type { ListFilter, ObservedContainer } from '../src/runtime/types.js';
 import { noEngine } from './support/provided.js';

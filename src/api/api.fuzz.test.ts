@@ -12,9 +12,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecRequestBodySchema } from './exec.js';
 import { startHarness, type Harness } from './testing/harness.js';
-import { hostileBody, type HostileBody } from './testing/hostile-bodies.js';
+import { hostileBody, type HostileBody } from '../spec/testing/hostile-bodies.js';
 import { InstanceSchema } from '../spec/schema.js';
-import { parseDuration } from '../cli/duration.js';
+import { parseDuration } from '../spec/duration.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? (process.env['CI'] === 'true' ? 10_000 : 1_000));
 const TIMEOUT_MS = Math.max(60_000, RUNS * 40);

@@ -1,6 +1,6 @@
 // Instances, InstancePools and InstanceClaims: list, get, watch, apply, delete.
 import { OwnershipConflict, type StoredObject } from '../controller/resource-store.js';
-import { formatDuration, parseDuration } from '../cli/duration.js';
+import { formatDuration, parseDuration } from '../spec/duration.js';
 import { validateResource } from '../spec/load.js';
 import { API_VERSION, KINDS, keyOf, type Kind, type ResourceKey } from '../spec/schema.js';
 import { parseBody, readBody, DEFAULT_BODY_LIMIT } from './body.js';

@@ -20,8 +20,7 @@ import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
 /** A follower's answer: try again after this long (a takeover takes about one lease duration). */
 const NOT_SERVING_RETRY_AFTER_S = 2;
 
-export type { ApiDeps, ApiLogger } from './context.js';
-export { assertListenAllowed, isLoopbackHost, readTokenFile } from './listen.js';
+export { assertListenAllowed, readTokenFile } from './listen.js';
 import { loopbackAddressFor } from './listen.js';
 
 export interface ApiServer {

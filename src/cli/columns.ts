@@ -1,6 +1,6 @@
 // The table columns of `berth get` for each kind (and of `berth events`).
 import type { Kind } from '../spec/schema.js';
-import { ageOf } from './duration.js';
+import { ageOf } from './age.js';
 import { conditionOf, conditionsOf, oneLine, shortHash, shortId, statusNumber, statusString, type ApiEvent, type ApiObject } from './objects.js';
 
 export interface Column<T> {

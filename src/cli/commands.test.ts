@@ -49,6 +49,24 @@ async function berth(args: string[], io: CapturedIo = captureIo()): Promise<{ co
   return { code, out: io.stdout, err: io.stderr };
 }
 
+/**
+ * Resolves when the next listener subscribes to the store: the API opened a
+ * watch (or a claim's wait) for the command under test, which waits now. A
+ * change made then is one the command must see arrive, not read up front.
+ */
+function nextWatch(): Promise<void> {
+  const store = h.deps.store;
+  const subscribe = store.subscribe;
+  return new Promise((resolve) => {
+    store.subscribe = (listener) => {
+      store.subscribe = subscribe;
+      const unsubscribe = subscribe.call(store, listener);
+      resolve();
+      return unsubscribe;
+    };
+  });
+}
+
 async function file(name: string, text: string): Promise<string> {
   const path = join(dir, name);
   await mkdir(join(path, '..'), { recursive: true });
@@ -202,8 +220,10 @@ describe('wait', () => {
   });
 
   it('exits 0 once the condition holds', async () => {
+    const watching = nextWatch();
     const running = berth(['wait', 'instance/web', '--for=condition=Ready', '--timeout=5s']);
-    setTimeout(() => h.deps.store.setStatus(WEB, readyStatus('True')), 100);
+    await watching;
+    h.deps.store.setStatus(WEB, readyStatus('True'));
     expect(await running).toMatchObject({ code: 0, out: 'instance.berth.dev/web condition met\n' });
   });
 
@@ -222,16 +242,16 @@ describe('wait', () => {
       err: 'error: timed out waiting for the condition on instance/nope (the object does not exist)\n',
     });
     const NEW: ResourceKey = { kind: 'Instance', namespace: 'default', name: 'later' };
+    const watchingLater = nextWatch();
     const appearing = berth(['wait', 'inst/later', '--for=condition=Ready', '--timeout=5s']);
-    setTimeout(() => {
-      void h.deps.apiSource.apply(InstanceSchema.parse(JSON.parse(JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', metadata: { name: 'later', namespace: 'default' }, spec: { image: 'x' } })))).then(() => {
-        setTimeout(() => h.deps.store.setStatus(NEW, readyStatus('True')), 50);
-      });
-    }, 100);
+    await watchingLater;
+    await h.deps.apiSource.apply(InstanceSchema.parse(JSON.parse(JSON.stringify({ apiVersion: 'berth.dev/v1alpha1', kind: 'Instance', metadata: { name: 'later', namespace: 'default' }, spec: { image: 'x' } }))));
+    h.deps.store.setStatus(NEW, readyStatus('True'));
     expect(await appearing).toMatchObject({ code: 0, out: 'instance.berth.dev/later condition met\n' });
+    const watchingWeb = nextWatch();
     const running = berth(['wait', 'inst', 'web', '--for=delete', '--timeout=5s']);
-    let deleted: Promise<boolean> | undefined;
-    setTimeout(() => (deleted = h.deps.apiSource.delete(WEB)), 100);
+    await watchingWeb;
+    const deleted = h.deps.apiSource.delete(WEB);
     expect(await running).toMatchObject({ code: 0, out: 'instance.berth.dev/web condition met\n' });
     expect(await deleted).toBe(true);
   });
@@ -308,8 +328,10 @@ describe('events, claim, release', () => {
     expect(now).toMatchObject({ code: 0, out: 'instanceclaim.berth.dev/job-1 created (Pending)\n' });
     expect(h.deps.store.get({ kind: 'InstanceClaim', namespace: 'default', name: 'job-1' })?.resource.spec).toEqual({ poolRef: { name: 'py' }, ttlSeconds: 120 });
 
+    const claimWaits = nextWatch();
     const waiting = berth(['claim', 'py', '--wait', '5s', '--name', 'job-2']);
-    setTimeout(() => h.deps.store.setStatus({ kind: 'InstanceClaim', namespace: 'default', name: 'job-2' }, { phase: 'Bound', instance: 'py-7f3a', containerId: 'abcdef0123456789' }), 100);
+    await claimWaits;
+    h.deps.store.setStatus({ kind: 'InstanceClaim', namespace: 'default', name: 'job-2' }, { phase: 'Bound', instance: 'py-7f3a', containerId: 'abcdef0123456789' });
     expect(await waiting).toMatchObject({ code: 0, out: 'instanceclaim.berth.dev/job-2 bound to instance py-7f3a (container abcdef012345)\n' });
 
     const timedOut = await berth(['claim', 'py', '--wait', '200ms', '--name', 'job-3']);

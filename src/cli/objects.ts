@@ -49,7 +49,6 @@ export const conditionOf = (o: ApiObject, type: string): Condition | undefined =
 
 export const statusString = (o: ApiObject, field: string): string | undefined => str(o.status?.[field]);
 export const statusNumber = (o: ApiObject, field: string): number | undefined => num(o.status?.[field]);
-export const specValue = (o: ApiObject, field: string): unknown => o.spec?.[field];
 
 /** "v1-0123456789abcdef..." -> "0123456789ab". */
 export function shortHash(hash: string | undefined): string | undefined {

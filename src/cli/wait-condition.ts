@@ -13,8 +13,6 @@ export function parseWaitFor(text: string): WaitFor {
   return { type: 'condition', condition: m[1]!, status: m[2] ?? 'True' };
 }
 
-export const describeWaitFor = (w: WaitFor): string => (w.type === 'delete' ? 'deletion' : `condition ${w.condition}=${w.status}`);
-
 export interface WaitState {
   met: boolean;
   /** Why not (yet), for the timeout message: "Ready=False, reason: CrashLoopBackOff: ...". */

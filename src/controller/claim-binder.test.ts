@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ClaimBinder } from './claim-binder.js';
 import { ClaimSteps } from './claim-reconciler.js';
 import { Reconciler } from './reconciler.js';
-import { ClaimState } from './claim-state.js';
+import { ClaimState } from '../state/claim-state.js';
 import { FakeClock } from './clock.js';
 import { EventRecorder } from './event-recorder.js';
 import { ResourceStore } from './resource-store.js';

@@ -17,9 +17,9 @@ import { LABEL, type ObservedPort } from '../runtime/types.js';
 import type { ActorView } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
-import type { ClaimRecord, ClaimState } from './claim-state.js';
+import type { ClaimRecord, ClaimState } from '../state/claim-state.js';
 import type { Clock } from './clock.js';
-import { claimRequestedAt } from './claim-requested-at.js';
+import { claimRequestedAt } from '../reconcile/claim/requested-at.js';
 
 export interface ClaimMetrics {
   bound(pool: string, waitSeconds: number, warm: boolean): void;

@@ -12,7 +12,7 @@ import { planClaims, queuePosition } from '../reconcile/claim/plan-claims.js';
 import type { ClaimDecision, ClaimPlan, ClaimPlanInput } from '../reconcile/claim/types.js';
 import type { StoredEntry } from './resource-store.js';
 import type { ClaimBinder } from './claim-binder.js';
-import type { ClaimRecord, ClaimState } from './claim-state.js';
+import type { ClaimRecord, ClaimState } from '../state/claim-state.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 
 export interface DesiredClaim {

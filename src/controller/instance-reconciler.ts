@@ -16,7 +16,7 @@ import { errorReason } from './error-reason.js';
 import { phaseOf, type Supervisor } from '../lifecycle/supervisor.js';
 import type { ResourceStore, StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
-import type { MemoryStore, OwnerMemory } from './memory-store.js';
+import type { RestartMemoryStore, OwnerMemory } from '../state/restart-memory-store.js';
 import type { Clock } from './clock.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 import { UsageSampler, type Usage } from './usage-sampler.js';
@@ -28,7 +28,7 @@ export interface InstanceStepsDeps {
   runtime: Runtime;
   supervisor: Supervisor;
   recorder: EventRecorder;
-  memory: MemoryStore;
+  memory: RestartMemoryStore;
   policy: ControllerPolicy;
   clock: Clock;
   /** Look at the Instance again (a usage sample arrived that status does not show yet). */

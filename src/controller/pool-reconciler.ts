@@ -20,7 +20,7 @@ import type { Supervisor } from '../lifecycle/supervisor.js';
 import type { StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { ClaimBinder } from './claim-binder.js';
-import type { ClaimState } from './claim-state.js';
+import type { ClaimState } from '../state/claim-state.js';
 import type { Clock } from './clock.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromCallback, fromPromise, waitFor } from 'xstate';
+import { createActor, fromCallback, fromPromise, waitFor, type ActorOptions, type AnyActorLogic } from 'xstate';
+import { FakeClock, flushMicrotasks, type Cancel } from '../controller/clock.js';
 import { lifecycleMachine, type LifecycleEvent, type ProbeInput } from './machine.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { effectiveTemplate } from '../spec/policy.js';
@@ -26,6 +27,23 @@ function machineWith(ops: { create?: () => Promise<string>; start?: () => Promis
   return { m, calls };
 }
 
+/** xstate's clock on a FakeClock: delayed transitions (the retry backoff) fire when the test advances time. */
+function onFakeClock(fake: FakeClock): NonNullable<ActorOptions<AnyActorLogic>['clock']> {
+  const timers = new Map<number, Cancel>();
+  let next = 0;
+  return {
+    setTimeout: (fn: () => void, ms: number) => {
+      const id = ++next;
+      timers.set(id, fake.setTimeout(() => (timers.delete(id), fn()), ms));
+      return id;
+    },
+    clearTimeout: (id: number) => {
+      timers.get(id)?.();
+      timers.delete(id);
+    },
+  };
+}
+
 describe('lifecycle machine', () => {
   it('creates, starts and is ready at once without a health check', async () => {
     const { m, calls } = machineWith({});
@@ -43,8 +61,15 @@ describe('lifecycle machine', () => {
         return 'c2';
       },
     });
-    const actor = createActor(m, { input: { request, graceSeconds: 10 } }).start();
-    const s = await waitFor(actor, (x) => x.matches('running'), { timeout: 5000 });
+    const fake = new FakeClock();
+    const actor = createActor(m, { input: { request, graceSeconds: 10 }, clock: onFakeClock(fake) }).start();
+    await flushMicrotasks();
+    expect(calls).toEqual(['create']);
+    // The first retry waits 100 to 200 ms (full jitter on 200): not before, at the latest then.
+    await fake.advanceAsync(99);
+    expect(calls).toEqual(['create']);
+    await fake.advanceAsync(101);
+    const s = await waitFor(actor, (x) => x.matches('running'));
     expect(s.context.containerId).toBe('c2');
     expect(calls).toEqual(['create', 'create', 'start']);
   });

@@ -274,5 +274,3 @@ function failure(context: LifecycleContext, op: Operation, error: unknown): Part
   const gaveUp = !TRANSIENT(error) || attempt >= context.maxAttempts;
   return { attempt, failedOp: op, lastError: asError(error), gaveUp };
 }
-
-export type LifecycleMachine = typeof lifecycleMachine;

@@ -285,13 +285,6 @@ export class Supervisor {
     return this.findById(containerId)?.actor.getSnapshot();
   }
 
-  /** Containers of an owner that berth is creating right now (no id yet). */
-  pendingFor(owner: ResourceKey): number {
-    let n = 0;
-    for (const e of this.entries.values()) if (sameKey(e.owner, owner) && e.actor.getSnapshot().context.containerId === undefined) n++;
-    return n;
-  }
-
   /** Stops every actor: in-flight operations are aborted, containers are left as they are. */
   stopAll(): void {
     for (const e of this.entries.values()) e.actor.stop();

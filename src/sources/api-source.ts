@@ -4,8 +4,8 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KINDS, keyOf, keyString, type Resource, type ResourceKey } from '../spec/schema.js';
 import type { ResourceStore, StoredEntry } from '../controller/resource-store.js';
-import { readFileIfExists } from './atomic-file.js';
-import { CoalescingWriter } from './coalescing-writer.js';
+import { readFileIfExists } from '../state/atomic-file.js';
+import { CoalescingWriter } from '../state/coalescing-writer.js';
 
 const ORIGIN = { source: 'api' } as const;
 

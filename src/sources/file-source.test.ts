@@ -3,15 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResourceStore, type StoreEvent } from '../controller/resource-store.js';
+import { FakeClock } from '../controller/clock.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
 import { FileSource } from './file-source.js';
 
 const spec = (name: string): string => `apiVersion: berth.dev/v1alpha1\nkind: Instance\nmetadata:\n  name: ${name}\nspec:\n  image: x\n`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('FileSource', () => {
   let dir: string;
   let source: FileSource | undefined;
+  let clock: FakeClock;
+  /** Resolves when the next reload (a timer's, or an explicit one) has reached the store. */
+  let nextReload: () => Promise<void>;
   afterEach(async () => {
     source?.stop();
     await rm(dir, { recursive: true, force: true });
@@ -21,7 +24,13 @@ describe('FileSource', () => {
     const store = new ResourceStore();
     const events: StoreEvent[] = [];
     store.subscribe((e) => events.push(e));
-    source = new FileSource({ store, dirs: [dir], policy: DEFAULT_POLICY, onProblem: () => undefined, debounceMs: 20, deleteConfirmMs: 200 });
+    clock = new FakeClock(Date.parse('2025-01-01T00:00:00Z'));
+    const waiting: Array<() => void> = [];
+    nextReload = () => new Promise((resolve) => waiting.push(resolve));
+    const onReload = (): void => {
+      for (const resolve of waiting.splice(0)) resolve();
+    };
+    source = new FileSource({ store, dirs: [dir], policy: DEFAULT_POLICY, onProblem: () => undefined, onReload, debounceMs: 20, deleteConfirmMs: 200, clock });
     await source.start();
     return { store, events };
   }
@@ -34,7 +43,10 @@ describe('FileSource', () => {
     await source!.reload();
     await writeFile(join(dir, 'a.yaml'), spec('web'));
     await source!.reload();
-    await sleep(400);
+    // The empty read armed a confirmation; it reloads once the delete delay has passed and finds the file whole.
+    const confirmed = nextReload();
+    await clock.advanceAsync(400);
+    await confirmed;
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeDefined();
     expect(events.filter((e) => e.type === 'DELETED')).toEqual([]);
   });
@@ -48,7 +60,7 @@ describe('FileSource', () => {
     const aside = `${dir}-aside`;
     await rename(dir, aside);
     for (let i = 0; i < 3; i++) await source!.reload();
-    await sleep(300);
+    await clock.advanceAsync(300); // past the delete delay: a resource still missing now would be deleted
     await source!.reload();
     expect([...source!.degradedDirs().values()]).toEqual([expect.stringMatching(/no such file or directory/)]);
     expect(source!.mayPrune()).toBe(false);
@@ -58,13 +70,13 @@ describe('FileSource', () => {
     await writeFile(join(dir, 'a.yaml'), spec('web').replace('image', 'imgae'));
     await rm(join(dir, 'b.yaml'));
     await source!.reload();
-    await sleep(300);
+    await clock.advanceAsync(300);
     await source!.reload();
     expect(source!.mayPrune()).toBe(false);
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'api' })).toBeDefined();
     await writeFile(join(dir, 'a.yaml'), spec('web'));
     await source!.reload();
-    await sleep(300);
+    await clock.advanceAsync(300);
     await source!.reload();
     expect(source!.mayPrune()).toBe(true);
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'api' })).toBeUndefined();
@@ -78,7 +90,13 @@ describe('FileSource', () => {
     await rm(join(dir, 'a.yaml'));
     await source!.reload();
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeDefined();
-    await sleep(500);
+    await clock.advanceAsync(199);
+    await source!.reload();
+    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' }), 'deleted before the delay').toBeDefined();
+    // No explicit reload from here: the confirmation timer's own reload deletes it.
+    const confirmed = nextReload();
+    await clock.advanceAsync(1);
+    await confirmed;
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeUndefined();
   });
 });

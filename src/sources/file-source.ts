@@ -18,6 +18,7 @@ import type { SpecError } from '../spec/errors.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { keyOf, keyString, type ResourceKey } from '../spec/schema.js';
 import { OwnershipConflict, type ResourceStore } from '../controller/resource-store.js';
+import { systemClock, type Cancel, type Clock } from '../controller/clock.js';
 
 export interface FileSourceOptions {
   store: ResourceStore;
@@ -38,13 +39,16 @@ export interface FileSourceOptions {
    * is unmounted, moved or replaced sends its watcher no event.
    */
   rootCheckMs?: number;
+  /** Debounce, delete confirmation and the periodic checks read this clock (tests: a FakeClock). */
+  clock?: Clock;
 }
 
 export class FileSource {
   private readonly watchers = new Map<string, FSWatcher>();
-  private timer: NodeJS.Timeout | undefined;
-  private rescan: NodeJS.Timeout | undefined;
-  private rootCheck: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private cancelDebounce: Cancel | undefined;
+  private cancelRescan: Cancel | undefined;
+  private cancelRootCheck: Cancel | undefined;
   private readonly roots = new Map<string, string>();
   private reloading: Promise<void> = Promise.resolve();
   private reported = new Set<string>();
@@ -52,21 +56,35 @@ export class FileSource {
   private byFile = new Map<string, ResourceKey[]>();
   /** keyString -> when a reload first found it missing. */
   private readonly missingSince = new Map<string, number>();
-  private confirmTimer: NodeJS.Timeout | undefined;
+  private cancelConfirm: Cancel | undefined;
   /** dir -> why it could not be read whole at the last reload. */
   private readonly degraded = new Map<string, string>();
   private loaded = false;
   private stopped = false;
 
-  constructor(private readonly o: FileSourceOptions) {}
+  constructor(private readonly o: FileSourceOptions) {
+    this.clock = o.clock ?? systemClock;
+  }
 
   async start(): Promise<void> {
     await this.reload();
-    this.rescan = setInterval(() => this.schedule(), this.o.rescanMs ?? 30_000);
-    this.rescan.unref();
+    const rescanMs = this.o.rescanMs ?? 30_000;
+    const rescan = (): void => {
+      if (this.stopped) return;
+      this.cancelRescan = this.clock.setTimeout(() => {
+        this.schedule();
+        rescan();
+      }, rescanMs);
+    };
+    rescan();
     for (const dir of this.o.dirs) this.roots.set(dir, await rootIdentity(dir));
-    this.rootCheck = setInterval(() => void this.checkRoots(), this.o.rootCheckMs ?? 2_000);
-    this.rootCheck.unref();
+    // The next check is armed when this one ends: a slow stat never overlaps the next.
+    const rootCheckMs = this.o.rootCheckMs ?? 2_000;
+    const checkRoots = (): void => {
+      if (this.stopped) return;
+      this.cancelRootCheck = this.clock.setTimeout(() => void this.checkRoots().finally(checkRoots), rootCheckMs);
+    };
+    checkRoots();
   }
 
   /**
@@ -123,10 +141,10 @@ export class FileSource {
     this.stopped = true;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
-    if (this.timer) clearTimeout(this.timer);
-    if (this.confirmTimer) clearTimeout(this.confirmTimer);
-    if (this.rescan) clearInterval(this.rescan);
-    if (this.rootCheck) clearInterval(this.rootCheck);
+    this.cancelDebounce?.();
+    this.cancelConfirm?.();
+    this.cancelRescan?.();
+    this.cancelRootCheck?.();
   }
 
   /** Directories that could not be read whole, with the first reason. */
@@ -150,16 +168,17 @@ export class FileSource {
   }
 
   private confirmLater(ms: number): void {
-    if (this.confirmTimer) return;
-    this.confirmTimer = setTimeout(() => {
-      this.confirmTimer = undefined;
+    if (this.cancelConfirm) return;
+    this.cancelConfirm = this.clock.setTimeout(() => {
+      this.cancelConfirm = undefined;
       void this.reload();
     }, ms);
   }
 
   private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.reload(), this.o.debounceMs ?? 100);
+    if (this.stopped) return;
+    this.cancelDebounce?.();
+    this.cancelDebounce = this.clock.setTimeout(() => void this.reload(), this.o.debounceMs ?? 100);
   }
 
   private async reloadOnce(): Promise<void> {
@@ -187,7 +206,7 @@ export class FileSource {
     // A resource that vanished is deleted (and its containers pruned) only when a
     // second reload a moment later agrees: an editor or a checkout rewriting a
     // file in place can be caught half-written (empty), and that must not prune.
-    const now = Date.now();
+    const now = this.clock.now();
     const confirmMs = this.o.deleteConfirmMs ?? 300;
     for (const id of [...this.missingSince.keys()]) if (present.has(id)) this.missingSince.delete(id);
     for (const key of this.o.store.keysFrom((o) => o.source === 'file')) {

@@ -52,8 +52,6 @@ export class SpecError extends Error {
   }
 }
 
-export const isSpecError = (e: unknown): e is SpecError => e instanceof SpecError;
-
 /** "spec.env[0].name" from ['spec', 'env', 0, 'name']; odd keys are quoted: metadata.labels["app.kubernetes.io/name"]. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -28,16 +28,3 @@ export function parseCpus(input: string | number): number | undefined {
   return nano > 0 && Number.isSafeInteger(nano) ? nano : undefined;
 }
 
-/** Canonical memory text: the largest binary unit that divides exactly, else bytes. */
-export function formatMemory(bytes: number): string {
-  for (const unit of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'] as const) {
-    const factor = BINARY[unit]!;
-    if (bytes % factor === 0) return `${bytes / factor}${unit}`;
-  }
-  return String(bytes);
-}
-
-/** Canonical CPU text: cores with up to 9 decimals, no trailing zeros. */
-export function formatCpus(nanoCpus: number): string {
-  return String(Number((nanoCpus / 1e9).toFixed(9)));
-}

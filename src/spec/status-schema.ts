@@ -5,10 +5,12 @@
 // x-kubernetes-preserve-unknown-fields is pruned silently, so:
 // - InstanceStatus exists in code (status.ts): its schema is checked against
 //   the interface at compile time below, and tsc fails when one changes alone.
-// - Pool and claim statuses are not in code yet: their schemas carry the
-//   DESIGN.md fields and are loose (z.looseObject -> preserve-unknown-fields),
-//   so a field written before it is added here survives. Tighten them, with
-//   the same compile-time check, once their interfaces exist.
+// - ClaimStatus (status.ts) and PoolStatus (reconcile/pool/status-types.ts)
+//   are in code too, but their schemas list only the DESIGN.md fields and are
+//   loose (z.looseObject -> preserve-unknown-fields): what they leave out (a
+//   claim's ports and waitDurationMs, a pool's claimWait) is kept, not
+//   described. Listing those fields and tightening the schemas, with the same
+//   compile-time check, changes the CRDs: a step of its own.
 import { z } from 'zod';
 import type { Condition, InstanceStatus } from './status.js';
 
@@ -54,7 +56,7 @@ export const InstanceStatusSchema = z.object({
   lastDrift: z.object({ fields: z.array(z.string()), at: Timestamp }).optional(),
 });
 
-/** DESIGN.md "InstancePool" status; loose until the pool status type exists in code (see the header). */
+/** DESIGN.md "InstancePool" status; loose (see the header). */
 export const InstancePoolStatusSchema = z.looseObject({
   replicas: Count.optional(),
   ready: Count.optional(),
@@ -68,7 +70,7 @@ export const InstancePoolStatusSchema = z.looseObject({
   conditions: ConditionsSchema.optional(),
 });
 
-/** DESIGN.md "InstanceClaim" status; loose until the claim status type exists in code (see the header). */
+/** DESIGN.md "InstanceClaim" status; loose (see the header). */
 export const InstanceClaimStatusSchema = z.looseObject({
   phase: z.enum(['Pending', 'Bound', 'Released', 'Expired', 'Failed']).optional(),
   instance: z.string().optional(),

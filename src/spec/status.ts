@@ -49,9 +49,6 @@ const CONDITION_ORDER = (t: string): number => {
   return i < 0 ? ORDER.length : i;
 };
 
-export const findCondition = (conditions: readonly Condition[] | undefined, type: string): Condition | undefined =>
-  conditions?.find((c) => c.type === type);
-
 export type ClaimPhase = 'Pending' | 'Bound' | 'Released' | 'Expired' | 'Failed';
 
 export interface ClaimStatus {

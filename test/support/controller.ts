@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { Manager } from '../../src/controller/manager.js';
+import { Manager } from '../../src/manager/manager.js';
 import { DEFAULT_POLICY } from '../../src/spec/policy.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import type { InstanceStatus } from '../../src/spec/status.js';

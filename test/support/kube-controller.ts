@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { Manager } from '../../src/controller/manager.js';
+import { Manager } from '../../src/manager/manager.js';
 import { DEFAULT_POLICY } from '../../src/spec/policy.js';
 import { DockerRuntime } from '../../src/runtime/docker/docker-runtime.js';
 import { KubernetesRuntime } from '../../src/runtime/kubernetes/kubernetes-runtime.js';
 import type { Runtime } from '../../src/runtime/types.js';
-import { ControllerRunner, type LeaderElectionConfig } from '../../src/sources/kubernetes/controller-runner.js';
+import { ControllerRunner, type LeaderElectionConfig } from '../../src/manager/controller-runner.js';
 import { BERTH_BIN } from './controller.js';
 
 export interface KubeControllerOptions {

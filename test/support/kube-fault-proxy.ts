@@ -11,7 +11,6 @@
 // own: the proxy adds them upstream). Only what client-node sends over plain
 // requests and chunked streams passes: exec/attach (websocket upgrades) go to
 // the apiserver directly.
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
@@ -216,6 +215,3 @@ export async function startFaultProxy(kc: KubeConfig): Promise<{ proxy: KubeFaul
   await proxy.start();
   return { proxy, kc: await proxy.kubeConfig() };
 }
-
-/** A suffix no other run shares. */
-export const randomSuffix = (): string => randomBytes(3).toString('hex');

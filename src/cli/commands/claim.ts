@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { API_VERSION } from '../../spec/schema.js';
 import { addClientOptions, addNamespaceOptions, clientOf, ioOf, namespaceOf } from '../context.js';
-import { formatDuration, parseDuration } from '../duration.js';
+import { formatDuration, parseDuration } from '../../spec/duration.js';
 import { CliError } from '../errors.js';
 import { collectionPath, objectName } from '../kinds.js';
 import { statusString, type ApiObject } from '../objects.js';

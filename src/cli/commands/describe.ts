@@ -4,7 +4,7 @@ import type { Kind } from '../../spec/schema.js';
 import { eventColumns, tableOf } from '../columns.js';
 import { addClientOptions, addNamespaceOptions, clientOf, ioOf, namespaceOf } from '../context.js';
 import { CliError } from '../errors.js';
-import { ageOf } from '../duration.js';
+import { ageOf } from '../age.js';
 import { eventsPath, objectPath, parseTarget } from '../kinds.js';
 import { conditionsOf, type ApiEvent, type ApiList, type ApiObject } from '../objects.js';
 import { yamlOf } from '../output.js';

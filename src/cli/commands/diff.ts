@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { loadSpecPaths } from '../../spec/load.js';
-import { Manager } from '../../controller/manager.js';
+import { Manager } from '../../manager/manager.js';
 import { addRuntimeOptions, policyOf, runtimeOf, type RuntimeFlags } from '../runtime-options.js';
 
 interface DiffFlags extends RuntimeFlags {

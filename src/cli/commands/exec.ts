@@ -3,7 +3,7 @@
 // exit code is the command's (124 when it timed out, as timeout(1) does).
 import type { Command } from 'commander';
 import { addClientOptions, addNamespaceOptions, clientOf, ioOf, namespaceOf, setExitCode } from '../context.js';
-import { formatDuration, parseDuration } from '../duration.js';
+import { formatDuration, parseDuration } from '../../spec/duration.js';
 import { CliError } from '../errors.js';
 import { instanceName, objectPath } from '../kinds.js';
 

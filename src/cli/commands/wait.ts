@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { KINDS } from '../../spec/schema.js';
 import { ApiStatusError, UnreachableError } from '../client.js';
 import { addClientOptions, addNamespaceOptions, clientOf, ioOf, namespaceOf } from '../context.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../../spec/duration.js';
 import { CliError } from '../errors.js';
 import { collectionPath, objectName, objectPath, parseTarget } from '../kinds.js';
 import type { ApiObject } from '../objects.js';

@@ -10,11 +10,6 @@ import type { DesiredPool, ObservedMember, PoolPlanInput } from './types.js';
 /** The member id people see: the berth.dev/member label, or the short container id without one. */
 export const memberName = (c: ObservedContainer): string => c.member || id12(c.id);
 
-/** Ours (managed-by this controller) and of this pool: labels are ownership. */
-export function isOwnedBy(c: ObservedContainer, controllerId: string, key: ResourceKey): boolean {
-  return c.managedBy === controllerId && isOfPool(c, key);
-}
-
 const isOfPool = (c: ObservedContainer, key: ResourceKey): boolean =>
   c.kind === 'InstancePool' && key.kind === 'InstancePool' && c.namespace === key.namespace && c.owner === key.name;
 

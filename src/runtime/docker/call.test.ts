@@ -63,8 +63,12 @@ describe('dockerCall', () => {
   it("the caller's abort rethrows the caller's reason, not a RuntimeError", async () => {
     const ac = new AbortController();
     const reason = new Error('shutting down');
-    setTimeout(() => ac.abort(reason), 20);
-    const err = await dockerCall('list', 5_000, ac.signal, () => new Promise<never>(() => undefined)).catch((e: unknown) => e);
+    // Aborted while the call is in flight (the engine never answers).
+    const inFlight = () => {
+      queueMicrotask(() => ac.abort(reason));
+      return new Promise<never>(() => undefined);
+    };
+    const err = await dockerCall('list', 5_000, ac.signal, inFlight).catch((e: unknown) => e);
     expect(err).toBe(reason);
     const pre = await dockerCall('list', 5_000, AbortSignal.abort(), async () => 1).catch((e: unknown) => e);
     expect((pre as Error).name).toBe('AbortError');

@@ -8,7 +8,7 @@ import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/cli
 import { API_VERSION, GROUP, KINDS, VERSION, type ResourceKey } from '../../spec/schema.js';
 import { callOptions, MERGE_PATCH } from './kube-api.js';
 import type { KubeObject } from './list-watch.js';
-import { ANNOTATION_REQUESTED_AT } from '../../controller/claim-requested-at.js';
+import { ANNOTATION_REQUESTED_AT } from '../../reconcile/claim/requested-at.js';
 
 export interface ResourceWriter {
   /** Creates the object, or updates spec, labels and annotations of an existing one (as `kubectl apply` would). */

@@ -26,7 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { EventRecorder } from '../../controller/event-recorder.js';
 import { OwnershipConflict, type ResourceStore } from '../../controller/resource-store.js';
-import type { StoredClaim } from '../../controller/claim-state.js';
+import type { StoredClaim } from '../../state/claim-state.js';
 import { validateResource } from '../../spec/load.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { GROUP, KIND_NAMES, KINDS, keyString, VERSION, type Kind, type ResourceKey } from '../../spec/schema.js';

@@ -90,7 +90,7 @@ describe('StatusWriter', () => {
     h.setDesired({ phase: 'C' });
     h.writer.stop();
     h.writer.request('k');
-    await new Promise((r) => setTimeout(r, 30));
+    await h.writer.idle();
     expect(h.patches).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { hostileBody } from '../../api/testing/hostile-bodies.js';
+import { hostileBody } from './hostile-bodies.js';
 
 export const validYaml = (name: string): string =>
   `apiVersion: berth.dev/v1alpha1\nkind: Instance\nmetadata:\n  name: ${name}\n  labels: {app: web}\nspec:\n  image: berth-test/busybox:1\n  command: [sleep, "1"]\n  env:\n    - {name: A, value: "1"}\n  resources: {memory: 64Mi}\n`;

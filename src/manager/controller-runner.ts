@@ -11,12 +11,12 @@
 //   follower) or campaigns again with a fresh Manager (onLost 'restart').
 // The HTTP API and health endpoints are the caller's and run throughout.
 import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node';
-import type { Manager } from '../../controller/manager.js';
+import type { Manager } from './manager.js';
 // Loaded on first use: @kubernetes/client-node costs ~70 MiB of RSS that file/Docker mode never needs.
-import type { LeaderElector, LeaseLock } from '../../controller/leader-election.js';
-import { LABEL } from '../../runtime/types.js';
-import { API_VERSION, KINDS, type Kind, type ResourceKey } from '../../spec/schema.js';
-import type { CustomResourceSource, CustomResourceSourceOptions } from './custom-resource-source.js';
+import type { LeaderElector, LeaseLock } from '../sources/kubernetes/leader-election.js';
+import { LABEL } from '../runtime/types.js';
+import { API_VERSION, KINDS, type Kind, type ResourceKey } from '../spec/schema.js';
+import type { CustomResourceSource, CustomResourceSourceOptions } from '../sources/kubernetes/custom-resource-source.js';
 
 type Logger = { debug(o: object, msg?: string): void; info(o: object, msg?: string): void; warn(o: object, msg?: string): void; error(o: object, msg?: string): void };
 
@@ -123,7 +123,7 @@ export class ControllerRunner {
       await this.startTerm(this.abort.signal);
       return;
     }
-    const { LeaderElector, kubernetesLeaseLock } = await import('../../controller/leader-election.js');
+    const { LeaderElector, kubernetesLeaseLock } = await import('../sources/kubernetes/leader-election.js');
     this.elector = new LeaderElector({
       lock: le.lock ?? kubernetesLeaseLock(this.o.kubeConfig!, le.namespace, le.name),
       identity: le.identity,
@@ -182,7 +182,7 @@ export class ControllerRunner {
     this.terms++;
     const log = this.o.logger;
     if (this.o.kubernetesSource) {
-      const { CustomResourceSource } = await import('./custom-resource-source.js');
+      const { CustomResourceSource } = await import('../sources/kubernetes/custom-resource-source.js');
       term.source = new CustomResourceSource({
         ...this.o.kubernetesSource,
         kubeConfig: this.o.kubeConfig!,

@@ -15,7 +15,7 @@
 // - Cancel (the run signal aborts while leading): stop, then release the lease
 //   (holder cleared) so a follower takes over without waiting for expiry.
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import { callOptions, kubeError, sleep } from '../sources/kubernetes/kube-api.js';
+import { callOptions, kubeError, sleep } from './kube-api.js';
 
 import { LEADER_ELECTION_DEFAULTS } from './leader-election-defaults.js';
 export { LEADER_ELECTION_DEFAULTS };

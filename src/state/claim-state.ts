@@ -9,8 +9,8 @@
 // state has no file and is rebuilt from the claims' statuses (rebuildFrom)
 // before anything is bound.
 import { join } from 'node:path';
-import { readFileIfExists } from '../sources/atomic-file.js';
-import { CoalescingWriter } from '../sources/coalescing-writer.js';
+import { readFileIfExists } from './atomic-file.js';
+import { CoalescingWriter } from './coalescing-writer.js';
 import type { ClaimPhase } from '../spec/status.js';
 import type { ObservedPort } from '../runtime/types.js';
 

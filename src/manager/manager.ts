@@ -11,23 +11,23 @@ import { SpecError } from '../spec/errors.js';
 import { LABEL, type ObservedContainer, type Runtime } from '../runtime/types.js';
 import { isRuntimeError } from '../runtime/errors.js';
 import { Supervisor } from '../lifecycle/supervisor.js';
-import { ResourceStore } from './resource-store.js';
-import { EventRecorder } from './event-recorder.js';
-import { MemoryStore } from './memory-store.js';
-import { InstanceSteps, type InstanceWorld } from './instance-reconciler.js';
-import { PoolSteps, type PoolWorld } from './pool-reconciler.js';
-import { ClaimSteps, type ClaimStepPlan, type ClaimWorld, type DesiredClaim } from './claim-reconciler.js';
-import { Reconciler } from './reconciler.js';
+import { ResourceStore } from '../controller/resource-store.js';
+import { EventRecorder } from '../controller/event-recorder.js';
+import { RestartMemoryStore } from '../state/restart-memory-store.js';
+import { InstanceSteps, type InstanceWorld } from '../controller/instance-reconciler.js';
+import { PoolSteps, type PoolWorld } from '../controller/pool-reconciler.js';
+import { ClaimSteps, type ClaimStepPlan, type ClaimWorld, type DesiredClaim } from '../controller/claim-reconciler.js';
+import { Reconciler } from '../controller/reconciler.js';
 import type { DesiredInstance, Plan } from '../reconcile/types.js';
 import type { DesiredPool, PoolPlan } from '../reconcile/pool/types.js';
-import { ClaimBinder } from './claim-binder.js';
-import { ClaimState } from './claim-state.js';
-import { WorkQueue } from './workqueue.js';
-import { workQueueMetrics } from './workqueue-metrics.js';
-import { runWorkers } from './worker-loop.js';
-import { Semaphore } from './semaphore.js';
-import { systemClock, type Clock } from './clock.js';
-import { createMetrics, type ControllerMetrics } from './metrics.js';
+import { ClaimBinder } from '../controller/claim-binder.js';
+import { ClaimState } from '../state/claim-state.js';
+import { WorkQueue } from '../controller/workqueue.js';
+import { workQueueMetrics } from '../controller/workqueue-metrics.js';
+import { runWorkers } from '../controller/worker-loop.js';
+import { Semaphore } from '../controller/semaphore.js';
+import { systemClock, type Clock } from '../controller/clock.js';
+import { createMetrics, type ControllerMetrics } from '../controller/metrics.js';
 import { ApiSource } from '../sources/api-source.js';
 import { FileSource } from '../sources/file-source.js';
 import { id12 } from '../reconcile/container.js';
@@ -59,7 +59,7 @@ export interface ManagerOptions {
 export class Manager {
   readonly store: ResourceStore;
   readonly recorder: EventRecorder;
-  readonly memory: MemoryStore;
+  readonly memory: RestartMemoryStore;
   readonly supervisor: Supervisor;
   readonly apiSource: ApiSource;
   readonly metrics: ControllerMetrics;
@@ -95,7 +95,7 @@ export class Manager {
     this.recorder = new EventRecorder(1000, this.clock, (e) =>
       (e.type === 'Warning' ? log.warn.bind(log) : log.info.bind(log))({ object: `${e.involvedObject.kind}/${e.involvedObject.namespace}/${e.involvedObject.name}`, reason: e.reason }, e.message),
     );
-    this.memory = new MemoryStore(o.stateDir, (e) => log.warn({ err: e }, e.message));
+    this.memory = new RestartMemoryStore(o.stateDir, (e) => log.warn({ err: e }, e.message));
     this.queue = new WorkQueue<string>({ name: 'berth', clock: this.clock, metrics: workQueueMetrics(this.metrics.registry, 'berth', this.clock) });
     const limiter = new Semaphore(o.maxConcurrentOps);
     this.supervisor = new Supervisor({
@@ -163,6 +163,7 @@ export class Manager {
           onProblem: (message, file) => this.recorder.record({ type: 'Warning', reason: 'InvalidSpec', message, involvedObject: { kind: 'Controller', namespace: '', name: file } }),
           onReload: (s) => log.debug(s, 'spec files reloaded'),
           onHealth: (dir, reason) => this.noteSourceHealth(`files:${dir}`, reason),
+          clock: this.clock,
         })
       : undefined;
     // Predicate: status-only updates do not wake the reconciler.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { claimRequestedAt } from './claim-requested-at.js';
+import { claimRequestedAt } from './requested-at.js';
 
 const at = (iso: string, annotations?: Record<string, string>) => ({ creationTimestamp: iso, ...(annotations ? { annotations } : {}) });
 const T = Date.parse('2026-12-04T18:00:05Z');

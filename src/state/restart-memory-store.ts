@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { keyString, type ResourceKey } from '../spec/schema.js';
 import type { RestartMemory } from '../reconcile/types.js';
 import type { InstanceStatus } from '../spec/status.js';
+import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 
 /** The planner's memory plus what status reports about the last replacement. */
 export interface OwnerMemory extends RestartMemory {
   lastDrift?: InstanceStatus['lastDrift'];
 }
-import { readFileIfExists, writeFileAtomic } from '../sources/atomic-file.js';
-
-export class MemoryStore {
+export class RestartMemoryStore {
   private readonly memory = new Map<string, OwnerMemory>();
   private readonly file: string | undefined;
   private timer: NodeJS.Timeout | undefined;
