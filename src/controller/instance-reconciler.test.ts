@@ -94,6 +94,19 @@ describe('Instance reconcile on the memory runtime', () => {
     expect(t.status()?.restartCount).toBe(2);
   });
 
+  it('a container removed behind berth\'s back is created again, and its actor is dropped', async () => {
+    const t = setup();
+    t.store.apply(instance('web'), API);
+    await t.reconcile();
+    const old = t.containers()[0]!.id;
+    await t.runtime.remove(old);
+    await t.reconcile();
+    expect(t.containers()).toHaveLength(1);
+    expect(t.containers()[0]!.id).not.toBe(old);
+    expect(t.supervisor.snapshot(old)).toBeUndefined();
+    expect(t.supervisor.size).toBe(1);
+  });
+
   it('restartPolicy Never leaves a finished container as it is', async () => {
     const t = setup();
     t.store.apply(instance('web', { restartPolicy: 'Never' }), API);
