@@ -15,7 +15,13 @@ export const TEST_NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 export const CONTROLLER_ID = 'berth-unit';
 export const API = { source: 'api' } as const;
 
-export function memoryWorld(opts: { maxAttempts?: number } = {}) {
+export interface MemoryWorldOptions {
+  maxAttempts?: number;
+  /** Also told of every lifecycle transition (the Manager routes these to the binder and the queue). */
+  onTransition?: (owner: ResourceKey, phase: string) => void;
+}
+
+export function memoryWorld(opts: MemoryWorldOptions = {}) {
   const clock = new FakeClock(TEST_NOW);
   const runtime = new MemoryRuntime({ clock });
   const store = new ResourceStore(clock);
@@ -28,7 +34,10 @@ export function memoryWorld(opts: { maxAttempts?: number } = {}) {
     runtime,
     clock,
     limiter: { run: (fn, signal) => limiter.run(fn, signal) },
-    onTransition: (owner, phase) => transitions.push({ owner: owner.name, phase }),
+    onTransition: (owner, phase) => {
+      transitions.push({ owner: owner.name, phase });
+      opts.onTransition?.(owner, phase);
+    },
     onFailed: (owner) => failed.push(owner.name),
     ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
   });
