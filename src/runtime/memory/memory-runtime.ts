@@ -174,7 +174,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   async list(filter: ListFilter, signal?: AbortSignal): Promise<ObservedContainer[]> {
-    await this.enter('list', undefined, signal);
+    await this.enter('list', filter.name, signal); // recorded by the owner it asks for (resyncs ask for none)
     const wanted: Record<string, string | undefined> = {
       [LABEL.managedBy]: filter.managedBy,
       [LABEL.kind]: filter.kind,
