@@ -349,7 +349,8 @@ export class MemoryRuntime implements Runtime {
 
   async putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void> {
     const c = await this.managed('putArchive', id, signal);
-    await c.files.put(dir, archive, Math.max(archive.length * 64, 1024 * 1024));
+    // File contents live inside the tar, so the archive's own size bounds them.
+    await c.files.put(dir, archive, Math.max(archive.length, 1024));
   }
 
   /** Delivers events on a later turn of the event loop than the call that caused them (as an engine's stream does), until the signal aborts. */
