@@ -13,10 +13,9 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { abortError, raceAbort } from '../deadline-call.js';
 import { RuntimeError } from '../errors.js';
-import { decodeLabels } from '../docker/observe.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type ObservedPort, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
-import type { EffectiveTemplate } from '../../spec/policy.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { builtinExec, builtinExitCode, type ExecAnswer } from './builtin-exec.js';
+import { execResult, observedOf, tailLines, type MemoryContainer } from './container.js';
 import { MemoryFiles } from './files.js';
 import { OpScript, type MemoryOp } from './script.js';
 
@@ -67,25 +66,6 @@ export interface MemoryRuntimeOptions {
   registry?: Iterable<string>;
 }
 
-interface Container {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-  template: EffectiveTemplate;
-  state: 'created' | 'running' | 'exited';
-  engineCreatedAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  exitCode?: number;
-  oomKilled?: boolean;
-  /** Bumped on every start, so a timer of an earlier run does not end a later one. */
-  run: number;
-  cancelExit?: () => void;
-  usage?: ContainerUsage;
-  log: string;
-  followers: Set<PassThrough>;
-  files: MemoryFiles;
-}
 
 interface Subscriber {
   onEvent: (e: RuntimeEvent) => void;
@@ -101,7 +81,7 @@ export class MemoryRuntime implements Runtime {
   /** Failures and holds per operation, and the record of calls. */
   readonly script = new OpScript();
   private readonly clock: MemoryClock;
-  private readonly containers = new Map<string, Container>();
+  private readonly containers = new Map<string, MemoryContainer>();
   private readonly subscribers = new Set<Subscriber>();
   private readonly behaviours: Array<{ match: BehaviourMatch; behaviour: ProcessBehaviour }> = [];
   private readonly images: Set<string> | undefined;
@@ -162,7 +142,7 @@ export class MemoryRuntime implements Runtime {
   /** Every container, managed by anyone: what a test looks at directly. */
   snapshot(): ObservedContainer[] {
     return [...this.containers.values()].flatMap((c) => {
-      const o = this.observe(c, true);
+      const o = observedOf(c, true);
       return o ? [o] : [];
     });
   }
@@ -185,14 +165,14 @@ export class MemoryRuntime implements Runtime {
       .filter((c) => Object.entries(wanted).every(([k, v]) => v === undefined || c.labels[k] === v))
       .flatMap((c) => {
         // As the Docker runtime's list: a running container's startedAt needs an inspect.
-        const o = this.observe(c, c.state !== 'running');
+        const o = observedOf(c, c.state !== 'running');
         return o ? [o] : [];
       });
   }
 
   async inspect(id: string, signal?: AbortSignal): Promise<ObservedContainer> {
     const c = await this.managed('inspect', id, signal);
-    const o = this.observe(c, true);
+    const o = observedOf(c, true);
     if (!o) throw new RuntimeError('Invalid', `refusing to inspect container ${id}: its labels are not a complete berth identity`);
     return o;
   }
@@ -296,7 +276,7 @@ export class MemoryRuntime implements Runtime {
     const began = this.clock.now();
     const stdin = req.stdin === undefined ? '' : req.stdin.toString();
     const handler = this.behaviourOf(c).exec ?? this.execHandler;
-    const container = this.observe(c, true)!;
+    const container = observedOf(c, true)!;
     const answer = Promise.resolve().then(() => (handler ? handler(req, container) : builtinExec(req.command, stdin)));
     let cancelTimer: (() => void) | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (cancelTimer = this.clock.setTimeout(() => resolve('timeout'), req.timeoutMs)));
@@ -368,7 +348,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** A container berth may act on: NotFound when missing, Invalid without the managed-by label (as Docker's guard). */
-  private async managed(op: MemoryOp, id: string, signal: AbortSignal | undefined): Promise<Container> {
+  private async managed(op: MemoryOp, id: string, signal: AbortSignal | undefined): Promise<MemoryContainer> {
     await this.enter(op, id, signal);
     const c = this.find(id);
     if (!c) throw new RuntimeError('NotFound', `No such container: ${id}`);
@@ -376,11 +356,11 @@ export class MemoryRuntime implements Runtime {
     return c;
   }
 
-  private find(idOrName: string): Container | undefined {
+  private find(idOrName: string): MemoryContainer | undefined {
     return this.containers.get(idOrName) ?? this.byName(idOrName);
   }
 
-  private byName(name: string): Container | undefined {
+  private byName(name: string): MemoryContainer | undefined {
     for (const c of this.containers.values()) if (c.name === name) return c;
     return undefined;
   }
@@ -389,7 +369,7 @@ export class MemoryRuntime implements Runtime {
     return this.images === undefined || this.images.has(image);
   }
 
-  private behaviourOf(c: Container): ProcessBehaviour {
+  private behaviourOf(c: MemoryContainer): ProcessBehaviour {
     const out: ProcessBehaviour = {};
     const ownExit = builtinExitCode([...(c.template.command ?? []), ...(c.template.args ?? [])]);
     if (ownExit !== undefined) Object.assign(out, { exitAfterMs: 0, exitCode: ownExit });
@@ -401,7 +381,7 @@ export class MemoryRuntime implements Runtime {
     return out;
   }
 
-  private exitProcess(c: Container, exitCode: number, oomKilled: boolean): void {
+  private exitProcess(c: MemoryContainer, exitCode: number, oomKilled: boolean): void {
     c.cancelExit?.();
     delete c.cancelExit;
     c.state = 'exited';
@@ -412,7 +392,7 @@ export class MemoryRuntime implements Runtime {
     this.emit(c, 'die');
   }
 
-  private emit(c: Container, action: string): void {
+  private emit(c: MemoryContainer, action: string): void {
     const event: RuntimeEvent = { action, containerId: c.id, labels: { ...c.labels }, time: this.clock.now() };
     for (const s of this.subscribers) {
       setImmediate(() => {
@@ -436,60 +416,9 @@ export class MemoryRuntime implements Runtime {
     }
     return raceAbort(done, signal).finally(() => cancel?.());
   }
-
-  /** The container as Docker reports it; withStartedAt false leaves out what only an inspect tells of a running one. */
-  private observe(c: Container, withStartedAt: boolean): ObservedContainer | undefined {
-    const id = decodeLabels(c.labels);
-    if (!id) return undefined;
-    const { createdAtLabel, ...identity } = id;
-    const running = c.state === 'running';
-    const ports: ObservedPort[] = c.template.ports.map((p) => {
-      const port: ObservedPort = { containerPort: p.containerPort, protocol: p.protocol };
-      if (running && p.hostPort !== undefined) Object.assign(port, { hostIP: p.hostIP, hostPort: p.hostPort });
-      return port;
-    });
-    const out: ObservedContainer = {
-      id: c.id,
-      name: c.name,
-      labels: { ...c.labels },
-      ...identity,
-      createdAt: createdAtLabel ?? c.engineCreatedAt,
-      state: c.state,
-      hostPorts: [...new Set(c.template.ports.flatMap((p) => (p.hostPort !== undefined ? [p.hostPort] : [])))].sort((a, b) => a - b),
-      ports,
-    };
-    if (c.startedAt !== undefined && (withStartedAt || !running)) out.startedAt = c.startedAt;
-    if (c.state === 'exited') {
-      out.exitCode = c.exitCode ?? 0;
-      out.oomKilled = c.oomKilled ?? false;
-      if (c.finishedAt !== undefined) out.finishedAt = c.finishedAt;
-    }
-    return out;
-  }
 }
+
 
 function notManaged(id: string, op: string): RuntimeError {
   return new RuntimeError('Invalid', `refusing to ${op} container ${id}: it lacks the label ${LABEL.managedBy}, so berth does not manage it`);
-}
-
-function tailLines(text: string, tail: number | undefined): string {
-  if (tail === undefined) return text;
-  if (tail <= 0) return '';
-  const lines = text.split(/(?<=\n)/);
-  return lines.slice(-tail).join('');
-}
-
-function cap(text: string, capBytes: number | undefined): { text: string; truncated: boolean } {
-  if (capBytes === undefined) return { text, truncated: false };
-  const bytes = Buffer.from(text);
-  if (bytes.length <= capBytes) return { text, truncated: false };
-  return { text: bytes.subarray(0, capBytes).toString('utf8'), truncated: true };
-}
-
-function execResult(a: ExecAnswer, timedOut: boolean, durationMs: number, req: ExecRequest): ExecResult {
-  const stdout = cap(a.stdout ?? '', req.outputCapBytes);
-  const stderr = cap(a.stderr ?? '', req.outputCapBytes);
-  const r: ExecResult = { exitCode: a.exitCode, stdout: stdout.text, stderr: stderr.text, durationMs, timedOut, truncated: stdout.truncated || stderr.truncated };
-  if (req.binaryStdout) r.stdoutBytes = Buffer.from(stdout.text);
-  return r;
 }
