@@ -107,6 +107,33 @@ describe('Instance reconcile on the memory runtime', () => {
     expect(t.supervisor.size).toBe(1);
   });
 
+  it('maxAgeSeconds: the reconcile requeues at the age deadline, and past it the container is replaced (MaxAgeExceeded)', async () => {
+    const t = setup();
+    t.store.apply(instance('web', { maxAgeSeconds: 3600 }), API);
+    await t.reconcile(); // creates: the plan had no container to age yet
+    expect((await t.reconcile()).requeueAfterMs).toBe(3_600_000);
+    const old = t.containers()[0]!.id;
+    t.clock.advance(3_599_999);
+    expect((await t.reconcile()).requeueAfterMs).toBe(1);
+    expect(t.containers()[0]!.id).toBe(old);
+    t.clock.advance(1);
+    await t.reconcile();
+    expect(t.containers()).toHaveLength(1);
+    expect(t.containers()[0]).toMatchObject({ name: 'berth-default-web', state: 'running' });
+    expect(t.containers()[0]!.id).not.toBe(old);
+    expect(t.reasons('web')).toContain('MaxAgeExceeded');
+  });
+
+  it('state Stopped stops the container and keeps it', async () => {
+    const t = setup();
+    t.store.apply(instance('web'), API);
+    await t.reconcile();
+    t.store.apply(instance('web', { state: 'Stopped' }), API);
+    await t.reconcile();
+    expect(t.containers()).toMatchObject([{ state: 'exited' }]);
+    expect(t.status()?.phase).toBe('Stopped');
+  });
+
   it('restartPolicy Never leaves a finished container as it is', async () => {
     const t = setup();
     t.store.apply(instance('web', { restartPolicy: 'Never' }), API);

@@ -124,6 +124,26 @@ describe('InstancePool reconcile on the memory runtime', () => {
     expect(t.wokenPools).toContain('py');
   });
 
+  it('a released member is replaced (Replace) and the claim is let go once its member is gone', async () => {
+    const t = setup();
+    t.store.apply(pool('py', { minReady: 1, maxSize: 2 }), API);
+    t.claim('job');
+    await t.converge();
+    const bound = t.claimStatus('job')?.containerId;
+    expect(bound).toBe(t.members()[0]!.id);
+    await t.converge(); // the claimed member no longer counts as warm: a fresh one tops up
+    expect(t.members().filter((m) => m.state === 'running')).toHaveLength(2);
+
+    t.store.delete({ kind: 'InstanceClaim', namespace: 'default', name: 'job' }, API);
+    await t.reconcileClaim('job');
+    await t.converge(); // the released member is removed, not reused
+    expect(t.members().map((m) => m.id)).not.toContain(bound);
+    expect(t.recorder.list({ name: 'py' }).some((e) => e.reason === 'MemberRemoved' && e.message.includes('released'))).toBe(true);
+    await t.converge();
+    expect(t.members().filter((m) => m.state === 'running')).toHaveLength(1);
+    expect(t.claims.claims.has('InstanceClaim/default/job')).toBe(false);
+  });
+
   it('a claim that waits past claimTimeoutSeconds fails with ClaimTimeout', async () => {
     const t = setup();
     t.store.apply(pool('py', { minReady: 0, maxSize: 1, claimTimeoutSeconds: 30 }), API);
