@@ -61,8 +61,10 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
   }
 
   async observe(key: ResourceKey, desired: DesiredInstance | undefined, signal: AbortSignal): Promise<InstanceWorld> {
+    // Without the list's start time the supervisor cannot tell a vanished container's actor from one newer than the list, and kept it forever.
+    const listStartedAt = performance.now();
     const containers = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
-    this.d.supervisor.observe(key, containers, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10);
+    this.d.supervisor.observe(key, containers, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const running = containers.find((c) => c.state === 'running');
     if (desired && running) this.sampleUsage(key, running.id);
     return this.snapshotWorld(key, containers);

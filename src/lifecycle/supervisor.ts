@@ -8,6 +8,7 @@ import { runProbe, type HealthCheck } from './probe.js';
 import { LABEL, type CreateRequest, type ObservedContainer, type ObservedPort, type Runtime } from '../runtime/types.js';
 import type { ResourceKey } from '../spec/schema.js';
 import { isRuntimeError, RuntimeError } from '../runtime/errors.js';
+import { systemClock, type Clock } from '../controller/clock.js';
 
 type Actor = ActorRefFrom<typeof lifecycleMachine>;
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;
@@ -38,6 +39,11 @@ export interface SupervisorOptions {
   /** Latency of one runtime operation, for metrics. */
   observeOp?: (op: string, result: 'success' | 'error', seconds: number) => void;
   maxAttempts?: number;
+  /**
+   * Time for probes, retry backoff (the machine's delays), readiness waits and
+   * timestamps; a FakeClock drives them in tests. Default: the system clock.
+   */
+  clock?: Clock;
 }
 
 interface Entry {
@@ -101,8 +107,13 @@ export function phaseOf(snapshot: Snapshot): string {
 export class Supervisor {
   private readonly entries = new Map<string, Entry>();
   private readonly machine;
+  private readonly clock: Clock;
+  /** The same clock as xstate wants it (timer ids), for the machine's `after` delays. */
+  private readonly actorClock: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(id: unknown): void };
 
   constructor(private readonly opts: SupervisorOptions) {
+    const clock = (this.clock = opts.clock ?? systemClock);
+    this.actorClock = { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (cancel) => (cancel as (() => void) | undefined)?.() };
     const { runtime } = opts;
     const op = <T>(name: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> =>
       opts.limiter.run(async () => {
@@ -177,7 +188,7 @@ export class Supervisor {
    * `views(owner)` (failed) once retries gave up.
    */
   launch(owner: ResourceKey, request: CreateRequest, health: HealthCheck | undefined): void {
-    this.spawn(owner, health, { request, graceSeconds: request.template.stopGracePeriodSeconds }, { labels: request.labels, createdAt: Number(request.labels[LABEL.createdAt]) || Date.now(), ports: [] });
+    this.spawn(owner, health, { request, graceSeconds: request.template.stopGracePeriodSeconds }, { labels: request.labels, createdAt: Number(request.labels[LABEL.createdAt]) || this.clock.now(), ports: [] });
   }
 
   /** The actor of this owner still creating a container with these labels' member id (its id not known yet). */
@@ -272,12 +283,16 @@ export class Supervisor {
   /** Waits until the container passes its probe (or has none); false on timeout. */
   async waitReady(owner: ResourceKey, containerId: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     const actor = this.actorFor(owner, containerId);
+    const deadline = new AbortController();
+    const cancelDeadline = this.clock.setTimeout(() => deadline.abort(new Error(`not ready within ${timeoutMs} ms`)), timeoutMs);
     try {
-      await this.until(actor, (s) => s.matches({ running: 'ready' }), AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]));
+      await this.until(actor, (s) => s.matches({ running: 'ready' }), AbortSignal.any([signal, deadline.signal]));
       return true;
     } catch (e) {
       if (signal.aborted) throw e;
       return false;
+    } finally {
+      cancelDeadline();
     }
   }
 
@@ -297,14 +312,14 @@ export class Supervisor {
 
   private spawn(owner: ResourceKey, health: HealthCheck | undefined, input: LifecycleInput, known?: { labels: Record<string, string>; createdAt: number; ports: ObservedPort[] }): Actor {
     const actorId = randomUUID();
-    const actor = createActor(this.machine, { input: { ...input, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
-    const entry: Entry = { actor, owner, ...(health ? { health } : {}), labels: known?.labels ?? {}, createdAt: known?.createdAt ?? Date.now(), ports: known?.ports ?? [], ...(input.containerId !== undefined ? { knownAt: performance.now() } : {}) };
+    const actor = createActor(this.machine, { clock: this.actorClock, input: { ...input, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
+    const entry: Entry = { actor, owner, ...(health ? { health } : {}), labels: known?.labels ?? {}, createdAt: known?.createdAt ?? this.clock.now(), ports: known?.ports ?? [], ...(input.containerId !== undefined ? { knownAt: performance.now() } : {}) };
     let last = '';
     actor.subscribe({
       next: (s) => {
         if (entry.knownAt === undefined && s.context.containerId !== undefined) entry.knownAt = performance.now();
         const phase = phaseOf(s);
-        if (phase === 'Ready' && last !== 'Ready') entry.readySince = Date.now();
+        if (phase === 'Ready' && last !== 'Ready') entry.readySince = this.clock.now();
         if (s.status === 'done') {
           this.entries.delete(actorId);
           if (s.context.containerId !== undefined) this.noteRemoved(s.context.containerId);
@@ -330,7 +345,7 @@ export class Supervisor {
   private readonly removed = new Map<string, number>();
 
   private noteRemoved(containerId: string): void {
-    const now = Date.now();
+    const now = this.clock.now();
     this.removed.set(containerId, now);
     // Bounded: entries older than a minute can no longer be in a list that is still being used.
     for (const [id, at] of this.removed) {
@@ -341,14 +356,14 @@ export class Supervisor {
 
   private removedAt(containerId: string): number | undefined {
     const at = this.removed.get(containerId);
-    return at !== undefined && Date.now() - at < REMOVED_MEMORY_MS ? at : undefined;
+    return at !== undefined && this.clock.now() - at < REMOVED_MEMORY_MS ? at : undefined;
   }
 
   private actorFor(owner: ResourceKey, containerId: string): Actor {
     const entry = this.findById(containerId);
     if (entry) return entry.actor;
     // Not seen yet (e.g. created by a previous controller): adopt it as the runtime will report it.
-    return this.spawn(owner, undefined, { containerId, observedState: 'exited', graceSeconds: 10 }, { labels: {}, createdAt: Date.now(), ports: [] });
+    return this.spawn(owner, undefined, { containerId, observedState: 'exited', graceSeconds: 10 }, { labels: {}, createdAt: this.clock.now(), ports: [] });
   }
 
   private findById(containerId: string): Entry | undefined {
@@ -397,7 +412,7 @@ export class Supervisor {
     const health = input.health;
     if (!health) return () => undefined;
     const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     let ip: string | undefined;
     let resolvedIp = false;
     const entry = this.findById(input.containerId);
@@ -409,16 +424,16 @@ export class Supervisor {
       }
       const outcome = await runProbe(this.opts.runtime, input.containerId, health, ip, controller.signal);
       if (controller.signal.aborted) return;
-      const result = { ...outcome, time: Date.now() };
+      const result = { ...outcome, time: this.clock.now() };
       sendBack({ type: 'PROBE', ...result });
       if (entry) this.opts.onProbe?.(entry.owner, input.containerId, result);
-      timer = setTimeout(() => void tick(), health.periodSeconds * 1000);
+      cancelTimer = this.clock.setTimeout(() => void tick(), health.periodSeconds * 1000);
     };
     // The first probe runs soon after start (not a full period later), so a warm container is ready quickly.
-    timer = setTimeout(() => void tick(), input.now ? 0 : Math.max(health.initialDelaySeconds * 1000, 50));
+    cancelTimer = this.clock.setTimeout(() => void tick(), input.now ? 0 : Math.max(health.initialDelaySeconds * 1000, 50));
     return () => {
       controller.abort();
-      clearTimeout(timer);
+      cancelTimer?.();
     };
   }
 }

@@ -100,6 +100,7 @@ export class Manager {
     const limiter = new Semaphore(o.maxConcurrentOps);
     this.supervisor = new Supervisor({
       runtime: o.runtime,
+      clock: this.clock,
       limiter: { run: (fn, signal) => limiter.run(fn, signal) },
       onTransition: (owner, phase) => {
         // An owner looks again when a container came up, passed or failed its probe, stopped, or is gone;

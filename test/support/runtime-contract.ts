@@ -1,17 +1,21 @@
-// The behaviour every Runtime must show, run against each implementation
-// (test/runtime-docker.test.ts, test/runtime-kubernetes.test.ts). Tests run in
+// The engine-level behaviour every real Runtime must show (signals, stdin,
+// output caps, archives, logs, images), run against Docker and Kubernetes
+// (test/runtime-docker.test.ts, test/runtime-kubernetes.test.ts); the core
+// contract the in-memory runtime passes too is describeRuntimeContract
+// (src/runtime/runtime-contract.testkit.ts). Tests run in
 // order on a few shared containers, so the suite stays small: three
 // containers in all. ContractOptions name the few behaviours a runtime may
 // lack by its nature; their defaults are the Docker engine's.
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContainerTemplateSchema, type Kind } from '../../src/spec/schema.js';
+import { ContainerTemplateSchema } from '../../src/spec/schema.js';
+import { contractRequest } from '../../src/runtime/runtime-contract.testkit.js';
 import { effectiveTemplate } from '../../src/spec/policy.js';
-import { configHash, encodeFieldDigests, HASH_VERSION } from '../../src/spec/hash.js';
+import { configHash, HASH_VERSION } from '../../src/spec/hash.js';
 import { isRuntimeError } from '../../src/runtime/errors.js';
 import { ArchiveLimitError } from '../../src/archive/limits.js';
 import { packTarEntries, readTarEntries } from '../../src/archive/tar-entries.js';
-import { LABEL, type CreateRequest, type ObservedContainer, type Runtime, type RuntimeEvent } from '../../src/runtime/types.js';
+import { LABEL, type ObservedContainer, type Runtime, type RuntimeEvent } from '../../src/runtime/types.js';
 import { TEST_IMAGE } from './engine.js';
 import { noEngine, noKube } from './provided.js';
 
@@ -36,29 +40,9 @@ export interface ContractOptions {
   checksImages?: boolean;
 }
 
-export interface RequestOptions {
-  kind?: Kind;
-  member?: string;
-  createdAt?: number;
-}
-
-/** A create request as the controller builds it: effective template, hash labels, identity labels. */
-export function contractRequest(controllerId: string, owner: string, template: Record<string, unknown>, opts: RequestOptions = {}): CreateRequest {
-  const t = effectiveTemplate(ContainerTemplateSchema.parse(template));
-  const hash = configHash(t);
-  const labels: Record<string, string> = {
-    [LABEL.managedBy]: controllerId,
-    [LABEL.kind]: opts.kind ?? 'Instance',
-    [LABEL.namespace]: 'default',
-    [LABEL.name]: owner,
-    [LABEL.configHash]: hash.hash,
-    [LABEL.hashVersion]: HASH_VERSION,
-    [LABEL.configFields]: encodeFieldDigests(hash.fields),
-    [LABEL.createdAt]: String(opts.createdAt ?? Date.now()),
-  };
-  if (opts.member) labels[LABEL.member] = opts.member;
-  return { name: `${controllerId}-${owner}${opts.member ? `-${opts.member}` : ''}`, template: t, labels };
-}
+// The request builder is shared with the core contract (src/runtime/runtime-contract.testkit.ts),
+// which every runtime, the in-memory one included, passes.
+export { contractRequest, describeRuntimeContract, type RequestOptions } from '../../src/runtime/runtime-contract.testkit.js';
 
 export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
