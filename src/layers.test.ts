@@ -13,7 +13,7 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 
 /** Innermost first. A part is a folder of src/ or one file; the longest that matches a path owns it. */
 const LAYERS: ReadonlyArray<{ layer: string; parts: string[] }> = [
-  { layer: 'vocabulary: schemas, spec loading, units, tar entry rules', parts: ['spec/', 'archive/'] },
+  { layer: 'vocabulary: schemas, spec loading, units, tar entry rules, the clock', parts: ['spec/', 'archive/', 'time/'] },
   { layer: 'runtime contract: what a runtime reports (Observed*) and its errors', parts: ['runtime/types.ts', 'runtime/errors.ts'] },
   { layer: 'pure planner and status', parts: ['reconcile/'] },
   { layer: 'effects: runtimes (Docker, Kubernetes) and the per-container machines', parts: ['runtime/', 'lifecycle/'] },

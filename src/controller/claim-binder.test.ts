@@ -8,7 +8,7 @@ import { ClaimBinder } from './claim-binder.js';
 import { ClaimSteps } from './claim-reconciler.js';
 import { Reconciler } from './reconciler.js';
 import { ClaimState } from '../state/claim-state.js';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../time/clock.js';
 import { EventRecorder } from './event-recorder.js';
 import { ResourceStore } from './resource-store.js';
 import type { ActorView } from '../lifecycle/supervisor.js';

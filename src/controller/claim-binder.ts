@@ -18,7 +18,7 @@ import type { ActorView } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { ClaimRecord, ClaimState } from '../state/claim-state.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/clock.js';
 import { claimRequestedAt } from '../reconcile/claim/requested-at.js';
 
 export interface ClaimMetrics {

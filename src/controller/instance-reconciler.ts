@@ -17,7 +17,7 @@ import { phaseOf, type Supervisor } from '../lifecycle/supervisor.js';
 import type { ResourceStore, StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { RestartMemoryStore, OwnerMemory } from '../state/restart-memory-store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/clock.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 import { UsageSampler, type Usage } from './usage-sampler.js';
 import { id12 } from '../reconcile/container.js';

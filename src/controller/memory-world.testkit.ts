@@ -1,9 +1,9 @@
 // The controller's pieces wired on the in-memory runtime and a FakeClock, as
 // the Manager wires them, for unit tests of the reconcilers and the
 // supervisor: nothing sleeps; time moves when a test advances the clock.
-import { FakeClock, flushMicrotasks } from './clock.js';
+import { FakeClock, flushMicrotasks } from '../time/clock.js';
 import { EventRecorder } from './event-recorder.js';
-import { MemoryStore } from './memory-store.js';
+import { RestartMemoryStore } from '../state/restart-memory-store.js';
 import { ResourceStore } from './resource-store.js';
 import { Semaphore } from './semaphore.js';
 import { Supervisor } from '../lifecycle/supervisor.js';
@@ -26,7 +26,7 @@ export function memoryWorld(opts: MemoryWorldOptions = {}) {
   const runtime = new MemoryRuntime({ clock });
   const store = new ResourceStore(clock);
   const recorder = new EventRecorder(1000, clock);
-  const memory = new MemoryStore(undefined);
+  const memory = new RestartMemoryStore(undefined);
   const transitions: Array<{ owner: string; phase: string }> = [];
   const failed: string[] = [];
   const limiter = new Semaphore(8);

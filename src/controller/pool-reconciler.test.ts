@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClaimBinder } from './claim-binder.js';
 import { ClaimSteps } from './claim-reconciler.js';
-import { ClaimState } from './claim-state.js';
+import { ClaimState } from '../state/claim-state.js';
 import { PoolSteps } from './pool-reconciler.js';
 import { Reconciler } from './reconciler.js';
 import { API, CONTROLLER_ID, keyOfPool, memoryWorld, pool } from './memory-world.testkit.js';

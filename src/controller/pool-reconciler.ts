@@ -21,7 +21,7 @@ import type { StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { ClaimBinder } from './claim-binder.js';
 import type { ClaimState } from '../state/claim-state.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/clock.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 
 export interface PoolStepsDeps {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../time/clock.js';
 import {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,

@@ -3,7 +3,7 @@
 // failure backoff (5 ms doubling to 1000 s) and an overall token bucket
 // (10 qps, burst 100) that reserves future slots the way golang.org/x/time/rate
 // does, so a burst of failures is spread out instead of hammering the engine.
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../time/clock.js';
 
 export interface RateLimiter<K extends string = string> {
   /** Delay in ms before key may be retried; counts as one more failure of key. */

@@ -9,7 +9,7 @@ import { keyString } from '../spec/schema.js';
 import type { Condition } from '../spec/status.js';
 import { PRUNE_ANNOTATION } from '../reconcile/types.js';
 import type { ResourceStore, StoredEntry } from './resource-store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../time/clock.js';
 import { errorReason } from './error-reason.js';
 import { unobservedStatus } from './unobserved-status.js';
 

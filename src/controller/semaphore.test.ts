@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flushMicrotasks } from './clock.js';
+import { flushMicrotasks } from '../time/clock.js';
 import { Semaphore } from './semaphore.js';
 
 describe('Semaphore', () => {

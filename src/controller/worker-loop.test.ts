@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from './clock.js';
+import { FakeClock, flushMicrotasks } from '../time/clock.js';
 import { retryAfterMs, runWorkers, type ReconcileResult } from './worker-loop.js';
 import { WorkQueue } from './workqueue.js';
 

@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from './clock.js';
+import { FakeClock } from '../time/clock.js';
 import { WorkQueue } from './workqueue.js';
 import { workQueueMetrics } from './workqueue-metrics.js';
 

@@ -3,7 +3,7 @@
 // Several queues may share one registry: the metric objects are created once
 // per registry and reused.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../time/clock.js';
 import type { WorkQueueMetrics } from './workqueue.js';
 
 // controller-runtime: prometheus.ExponentialBuckets(10e-9, 10, 12), 10 ns .. 1000 s.

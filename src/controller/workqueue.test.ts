@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { FakeClock, flushMicrotasks } from './clock.js';
+import { FakeClock, flushMicrotasks } from '../time/clock.js';
 import { ItemExponentialFailureRateLimiter } from './rate-limiter.js';
 import { WorkQueue, type WorkQueueMetrics } from './workqueue.js';
 

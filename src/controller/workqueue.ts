@@ -6,7 +6,7 @@
 //  - addAfter keeps one pending deadline per key, the earliest;
 //  - addRateLimited delays by the rate limiter (per-key backoff, overall rate).
 // Keys are handed out in FIFO order of becoming ready.
-import { systemClock, type Cancel, type Clock } from './clock.js';
+import { systemClock, type Cancel, type Clock } from '../time/clock.js';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 
 /**

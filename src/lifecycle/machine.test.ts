@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, waitFor, type ActorOptions, type AnyActorLogic } from 'xstate';
-import { FakeClock, flushMicrotasks, type Cancel } from '../controller/clock.js';
+import { FakeClock, flushMicrotasks, type Cancel } from '../time/clock.js';
 import { lifecycleMachine, type LifecycleEvent, type ProbeInput } from './machine.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { effectiveTemplate } from '../spec/policy.js';

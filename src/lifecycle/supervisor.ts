@@ -8,7 +8,7 @@ import { runProbe, type HealthCheck } from './probe.js';
 import { LABEL, type CreateRequest, type ObservedContainer, type ObservedPort, type Runtime } from '../runtime/types.js';
 import type { ResourceKey } from '../spec/schema.js';
 import { isRuntimeError, RuntimeError } from '../runtime/errors.js';
-import { systemClock, type Clock } from '../controller/clock.js';
+import { systemClock, type Clock } from '../time/clock.js';
 
 type Actor = ActorRefFrom<typeof lifecycleMachine>;
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;

@@ -26,7 +26,7 @@ import { WorkQueue } from '../controller/workqueue.js';
 import { workQueueMetrics } from '../controller/workqueue-metrics.js';
 import { runWorkers } from '../controller/worker-loop.js';
 import { Semaphore } from '../controller/semaphore.js';
-import { systemClock, type Clock } from '../controller/clock.js';
+import { systemClock, type Clock } from '../time/clock.js';
 import { createMetrics, type ControllerMetrics } from '../controller/metrics.js';
 import { ApiSource } from '../sources/api-source.js';
 import { FileSource } from '../sources/file-source.js';

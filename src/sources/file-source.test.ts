@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResourceStore, type StoreEvent } from '../controller/resource-store.js';
-import { FakeClock } from '../controller/clock.js';
+import { FakeClock } from '../time/clock.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
 import { FileSource } from './file-source.js';
 

@@ -18,7 +18,7 @@ import type { SpecError } from '../spec/errors.js';
 import type { ControllerPolicy } from '../spec/policy.js';
 import { keyOf, keyString, type ResourceKey } from '../spec/schema.js';
 import { OwnershipConflict, type ResourceStore } from '../controller/resource-store.js';
-import { systemClock, type Cancel, type Clock } from '../controller/clock.js';
+import { systemClock, type Cancel, type Clock } from '../time/clock.js';
 
 export interface FileSourceOptions {
   store: ResourceStore;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flushMicrotasks } from '../../controller/clock.js';
+import { FakeClock, flushMicrotasks } from '../../time/clock.js';
 import { isRuntimeError } from '../errors.js';
 import { contractRequest, describeRuntimeContract } from '../runtime-contract.testkit.js';
 import type { RuntimeEvent } from '../types.js';
