@@ -144,6 +144,27 @@ describe('InstancePool reconcile on the memory runtime', () => {
     expect(t.claims.claims.has('InstanceClaim/default/job')).toBe(false);
   });
 
+  it('a released member without a probe serves again after a Reuse recycle, and a claim waiting for it binds at once', async () => {
+    const t = setup();
+    t.store.apply(pool('py', { minReady: 1, maxSize: 1, recycle: { policy: 'Reuse' } }), API);
+    t.claim('a');
+    await t.converge();
+    const member = t.claimStatus('a')?.containerId;
+    expect(member).toBe(t.members()[0]!.id);
+    t.clock.advance(50);
+    t.claim('b'); // maxSize 1: waits for a's member
+    await t.converge();
+    expect(t.claimStatus('b')?.phase).not.toBe('Bound');
+
+    t.clock.advance(50);
+    t.store.delete({ kind: 'InstanceClaim', namespace: 'default', name: 'a' }, API);
+    await t.reconcileClaim('a');
+    await t.converge(); // recycled in place: no probe to pass, so it is ready again now
+    await t.settle();
+    expect(t.claimStatus('b')).toMatchObject({ phase: 'Bound', containerId: member });
+    expect(t.members()).toHaveLength(1);
+  });
+
   it('a claim that waits past claimTimeoutSeconds fails with ClaimTimeout', async () => {
     const t = setup();
     t.store.apply(pool('py', { minReady: 0, maxSize: 1, claimTimeoutSeconds: 30 }), API);

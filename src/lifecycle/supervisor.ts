@@ -210,7 +210,16 @@ export class Supervisor {
 
   /** The member must pass its probe again before it serves (a Reuse recycle). */
   reprobe(containerId: string): void {
-    this.findById(containerId)?.actor.send({ type: 'REPROBE' });
+    const e = this.findById(containerId);
+    if (!e) return;
+    e.actor.send({ type: 'REPROBE' });
+    // Without a probe, re-entering running passes straight back to ready in the
+    // same step: no phase change is seen, so the new ready-since and the wake
+    // (claims waiting for this member) come from here.
+    if (e.health === undefined && phaseOf(e.actor.getSnapshot()) === 'Ready') {
+      e.readySince = this.clock.now();
+      this.opts.onTransition(e.owner, 'Ready', containerId);
+    }
   }
 
   /** The owner's containers as their actors know them now, in-flight creates included. */
