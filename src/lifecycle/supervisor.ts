@@ -7,6 +7,7 @@ import { lifecycleMachine, type LifecycleEvent, type LifecycleInput, type ProbeI
 import { runProbe, type HealthCheck } from './probe.js';
 import { LABEL, type CreateRequest, type ObservedContainer, type ObservedPort, type Runtime } from '../runtime/types.js';
 import type { ResourceKey } from '../spec/schema.js';
+import type { MemberActor } from '../reconcile/pool/member-observation.js';
 import { isRuntimeError, RuntimeError } from '../runtime/errors.js';
 import { systemClock, type Clock } from '../time/clock.js';
 
@@ -62,16 +63,7 @@ interface Entry {
 }
 
 /** A pool member (or any container) as its actor knows it, between two lists. */
-export interface ActorView {
-  containerId?: string;
-  labels: Record<string, string>;
-  createdAt: number;
-  ports: ObservedPort[];
-  phase: string;
-  /** Passing its probe (running.ready). */
-  ready: boolean;
-  /** Told to go: being stopped or removed. */
-  terminating: boolean;
+export interface ActorView extends MemberActor {
   /** Epoch ms of its last passing probe. */
   lastReadyAt?: number;
   /** Operations gave up: the error the owner's reconcile reports. */

@@ -11,26 +11,18 @@
 import { join } from 'node:path';
 import { readFileIfExists } from './atomic-file.js';
 import { CoalescingWriter } from './coalescing-writer.js';
-import type { ClaimPhase } from '../spec/status.js';
+import type { ClaimBinding } from '../reconcile/claim/status.js';
 import type { ObservedPort } from '../runtime/types.js';
 
-export interface ClaimRecord {
+/** A claim's binding (what status reports) plus what the claim rules need of it. */
+export interface ClaimRecord extends ClaimBinding {
   /** keyString of the InstancePool. */
   pool: string;
-  phase: ClaimPhase;
   /** Epoch ms the claim was made (its FIFO position). */
   createdAt: number;
   member?: string;
-  instance?: string;
-  containerId?: string;
-  ports?: ObservedPort[];
-  boundAt?: number;
-  expiresAt?: number;
-  waitMs?: number;
   /** Bound at once from a warm member, without waiting. */
   warm?: boolean;
-  reason?: string;
-  message?: string;
 }
 
 export interface MemberRecord {
