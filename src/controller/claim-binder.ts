@@ -77,6 +77,12 @@ export class ClaimBinder {
     if (rec?.phase === 'Pending') void this.settle(parseKeyString(rec.pool)).catch(() => undefined);
   }
 
+  /** The claim took a warm member the moment it arrived (its binding is being made durable). */
+  boundAtOnce(claimKey: ResourceKey): boolean {
+    const rec = this.d.state.claims.get(keyString(claimKey));
+    return rec?.phase === 'Bound' && rec.warm === true;
+  }
+
   /** A member's lifecycle changed (it may have become ready): bind waiting claims to it now. */
   memberChanged(pool: ResourceKey): void {
     if (this.pendingCount(pool) > 0) void this.settle(pool).catch(() => undefined);

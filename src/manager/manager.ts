@@ -173,8 +173,9 @@ export class Manager {
       this.enqueue(e.key);
       // A claim takes its FIFO place and, if a member is free, binds in this same tick (before its first write).
       if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED' && this.started) this.binder.claimArrived(e.key);
-      // A claim's pool grows for it (up to maxSize).
-      if (e.key.kind === 'InstanceClaim') {
+      // A claim's pool grows for it (up to maxSize). A claim bound at once wakes its pool itself once
+      // the binding is durable: a pool reconcile now would only compete with that write.
+      if (e.key.kind === 'InstanceClaim' && !(e.type === 'ADDED' && this.binder.boundAtOnce(e.key))) {
         const poolName = (e.object.spec as { poolRef?: { name?: string } }).poolRef?.name;
         if (poolName) this.enqueue({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
       }
