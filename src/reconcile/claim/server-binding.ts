@@ -19,6 +19,9 @@ export interface ServerClaimStatus {
   conditions?: Array<{ type: string; reason?: string; message?: string }>;
 }
 
+/** How a conditional write of a claim's status ended: taken, refused (with the status the apiserver holds now), or the claim is gone. */
+export type ClaimWriteOutcome = { type: 'written' } | { type: 'conflict'; status: ServerClaimStatus | undefined } | { type: 'gone' };
+
 /** What berth's record says of the claim. */
 export interface RecordedBinding {
   phase: ClaimPhase;
