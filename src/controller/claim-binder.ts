@@ -8,16 +8,27 @@
 // deleted, a member passes its probe (first start or after a Reuse recycle),
 // a deadline falls due. No list call and no pool reconcile stand between a
 // ready member and the oldest waiting claim.
+//
+// Kubernetes mode (recordBindsIn): the claim's status in the apiserver is the
+// record, so a bind is that status write, conditional on the claim's version
+// as berth last saw it. Until the apiserver takes it the member is reserved
+// (never free) and the claim is Pending to everyone; on 409 the claim as the
+// apiserver holds it decides (serverVerdict): another writer's binding or
+// outcome is adopted, else the bind did not happen and the rules run again.
+// A Pod member is labelled with its claim (claim-label.ts) once bound, and
+// the label goes on release.
 import { keyString, parseKeyString, type InstanceClaim, type InstancePool, type ResourceKey } from '../spec/schema.js';
 import type { ClaimStatus } from '../spec/status.js';
 import { planClaims } from '../reconcile/claim/plan-claims.js';
 import { claimStatus } from '../reconcile/claim/status.js';
 import type { ClaimDecision, ClaimPlan, ClaimPlanInput, ClaimView, MemberView } from '../reconcile/claim/types.js';
+import { serverVerdict, type ClaimWriteOutcome, type ServerClaimStatus, type ServerVerdict } from '../reconcile/claim/server-binding.js';
+import { claimLabelIsStale, claimLabelValue } from '../reconcile/claim/claim-label.js';
 import { LABEL, type ObservedPort } from '../runtime/types.js';
 import type { ActorView } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
-import type { ClaimRecord, ClaimState } from '../state/claim-state.js';
+import type { ClaimRecord, ClaimState, MemberRecord } from '../state/claim-state.js';
 import type { Clock } from '../time/clock.js';
 import { claimRequestedAt } from '../reconcile/claim/requested-at.js';
 
@@ -40,6 +51,17 @@ export interface ClaimBinderDeps {
   metrics?: ClaimMetrics;
   /** A deleted claim no longer holds anything: a finalizer may be removed. */
   onReleased?: (claim: ResourceKey) => void;
+  /** Sets (a claim label value) or removes (undefined) a member's claim label; only runtimes that can relabel (Pods). */
+  labelMember?: (containerId: string, value: string | undefined) => void;
+  logger?: { warn?(o: object, msg?: string): void };
+}
+
+/** Where binds are recorded when the claims' source is the record (Kubernetes: the claim's status in the apiserver). */
+export interface ClaimStatusRecord {
+  /** This claim's record is the source's (a claim from elsewhere, e.g. a file, keeps the state-dir path). */
+  records(claim: ResourceKey): boolean;
+  /** The claim's status written conditionally on the version berth last saw of it. */
+  write(claim: ResourceKey, status: ClaimStatus): Promise<ClaimWriteOutcome>;
 }
 
 const DEFAULT_CLAIM_TIMEOUT_SECONDS = 30;
@@ -48,14 +70,22 @@ const WARM_BIND_MS = 1000;
 
 export class ClaimBinder {
   private readonly waits = new Map<string, number[]>();
+  private statusRecord: ClaimStatusRecord | undefined;
+  /** Claims whose bind is being written to the source: neither waiting nor bound until it answers. */
+  private readonly inflight = new Set<string>();
 
   constructor(private readonly d: ClaimBinderDeps) {}
+
+  /** Binds are recorded by this (the claims' source) before they count; undefined: the state dir is the record. */
+  recordBindsIn(record: ClaimStatusRecord | undefined): void {
+    this.statusRecord = record;
+  }
 
   /** Claims waiting on this pool: the pool grows for them (up to maxSize). */
   pendingCount(pool: ResourceKey): number {
     const p = keyString(pool);
     let n = 0;
-    for (const r of this.d.state.claims.values()) if (r.pool === p && r.phase === 'Pending') n++;
+    for (const [id, r] of this.d.state.claims) if (r.pool === p && r.phase === 'Pending' && !this.inflight.has(id)) n++;
     return n;
   }
 
@@ -104,7 +134,8 @@ export class ClaimBinder {
     const poolId = keyString(pool);
     const claims: ClaimView[] = [];
     for (const [id, r] of state.claims) {
-      if (r.pool !== poolId) continue;
+      // A bind being written is decided already: the rules neither bind nor time it out meanwhile.
+      if (r.pool !== poolId || this.inflight.has(id)) continue;
       const entry = this.d.store.get(parseKeyString(id));
       const spec = (entry?.resource as InstanceClaim | undefined)?.spec;
       claims.push({
@@ -126,9 +157,33 @@ export class ClaimBinder {
     if (!plan.decisions.length) return;
     const now = this.d.clock.now();
     const byMember = new Map(this.memberViews(pool).map((m) => [m.view.member, m]));
-    for (const d of plan.decisions) this.apply(d, byMember, now);
+    const applied: ClaimDecision[] = [];
+    const writes: Array<Promise<void>> = [];
+    for (const d of plan.decisions) {
+      if (d.type === 'bind' && this.statusRecord?.records(parseKeyString(d.claim))) {
+        const write = this.bindInSource(pool, d, byMember.get(d.member)?.ports ?? [], now);
+        if (write) writes.push(write);
+        continue;
+      }
+      this.apply(d, byMember, now);
+      applied.push(d);
+    }
     await this.d.state.commit();
-    for (const d of plan.decisions) this.report(d, pool);
+    for (const d of applied) this.report(d, pool);
+    await Promise.all(writes);
+  }
+
+  /**
+   * The apiserver's copy of a claim, read after a status write met 409: what
+   * another writer left there is taken over (serverVerdict).
+   */
+  serverSaid(claimKey: ResourceKey, status: ServerClaimStatus | undefined): void {
+    const id = keyString(claimKey);
+    const rec = this.d.state.claims.get(id);
+    // A bind in flight learns the same from its own write's answer.
+    if (!rec || this.inflight.has(id)) return;
+    const verdict = serverVerdict({ phase: rec.phase, ...(rec.member !== undefined ? { member: rec.member } : {}) }, status, parseKeyString(rec.pool).name);
+    if (verdict.type !== 'keep') this.takeVerdict(claimKey, rec, verdict);
   }
 
   /** The claim's wait timeout (its pool's claimTimeoutSeconds). */
@@ -168,6 +223,127 @@ export class ClaimBinder {
     return rec;
   }
 
+  /**
+   * Reserves the member and writes the bind to the source; undefined when the
+   * decision is stale (the claim or the member was taken since it was made).
+   */
+  private bindInSource(pool: ResourceKey, d: Extract<ClaimDecision, { type: 'bind' }>, ports: ObservedPort[], now: number): Promise<void> | undefined {
+    const { state } = this.d;
+    const rec = state.claims.get(d.claim);
+    if (!rec || rec.phase !== 'Pending' || this.inflight.has(d.claim)) return undefined;
+    const before = state.member(rec.pool, d.member);
+    if (before.claim !== undefined || before.released) return undefined;
+    state.setMember(rec.pool, d.member, { ...before, claim: d.claim });
+    this.inflight.add(d.claim);
+    return this.writeBind(pool, rec, d, ports, now).finally(() => this.inflight.delete(d.claim));
+  }
+
+  private async writeBind(pool: ResourceKey, rec: ClaimRecord, d: Extract<ClaimDecision, { type: 'bind' }>, ports: ObservedPort[], now: number): Promise<void> {
+    const { state } = this.d;
+    const key = parseKeyString(d.claim);
+    const entry = this.d.store.get(key);
+    const bound: ClaimRecord = { ...rec, ...bindFields(rec, d, ports, now) };
+    const status = entry ? this.statusOf(key, bound, undefined, entry.object.metadata.generation, entry.object.status as ClaimStatus | undefined) : undefined;
+    let outcome: ClaimWriteOutcome;
+    try {
+      outcome = status ? await this.statusRecord!.write(key, status) : { type: 'gone' };
+    } catch (e) {
+      // The source stopped (this term is over): the next leader reads what landed.
+      this.d.logger?.warn?.({ claim: d.claim, err: (e as Error).message }, 'bind not recorded');
+      return;
+    }
+    this.inflight.delete(d.claim);
+    const member = state.member(rec.pool, d.member);
+    const stillOurs = member.claim === d.claim;
+    if (outcome.type === 'written' && stillOurs) {
+      state.setMember(rec.pool, d.member, { uses: member.uses, claim: d.claim });
+      Object.assign(rec, bindFields(rec, d, ports, now));
+      this.report(d, pool, status);
+      // Deleted while the bind was written: its reconcile releases it now.
+      if (!this.d.store.get(key)) this.d.wakeClaim(key, 0);
+      return;
+    }
+    if (stillOurs) state.setMember(rec.pool, d.member, unreserved(member));
+    if (outcome.type === 'gone') return;
+    if (outcome.type === 'written') {
+      // Another claim's binding, taken from the apiserver while this write was in flight, holds the member: this bind is undone.
+      this.d.recorder.record({ type: 'Warning', reason: 'BindingLost', message: `${parseKeyString(rec.pool).name}-${d.member} is bound to another claim by another writer; waiting for another member`, involvedObject: { kind: 'InstanceClaim', namespace: key.namespace, name: key.name } });
+      await this.rewrite(key, rec);
+      void this.settle(pool).catch(() => undefined);
+      return;
+    }
+    const verdict = serverVerdict({ phase: rec.phase, ...(rec.member !== undefined ? { member: rec.member } : {}) }, outcome.status, parseKeyString(rec.pool).name);
+    if (verdict.type === 'keep') {
+      // The bind did not happen and nobody else bound the claim: the rules run again, on the version just read.
+      void this.settle(pool).catch(() => undefined);
+      return;
+    }
+    this.takeVerdict(key, rec, verdict);
+  }
+
+  /** Writes the claim's status from its record through the source (after an undone bind). */
+  private async rewrite(key: ResourceKey, rec: ClaimRecord): Promise<void> {
+    const entry = this.d.store.get(key);
+    if (!entry || !this.statusRecord) return;
+    const outcome = await this.statusRecord.write(key, this.statusOf(key, rec, undefined, entry.object.metadata.generation, entry.object.status as ClaimStatus | undefined)).catch(() => undefined);
+    if (outcome?.type === 'conflict') this.serverSaid(key, outcome.status);
+  }
+
+  /** The record takes what the apiserver holds (another writer's binding or outcome, or no binding). */
+  private takeVerdict(key: ResourceKey, rec: ClaimRecord, v: Exclude<ServerVerdict, { type: 'keep' }>): void {
+    const { state, recorder } = this.d;
+    const id = keyString(key);
+    const pool = parseKeyString(rec.pool);
+    const involved = { kind: 'InstanceClaim' as const, namespace: key.namespace, name: key.name };
+    // A member this claim held was handed out: it goes through the recycle policy, never straight back to warm.
+    if (rec.phase === 'Bound' && rec.member !== undefined && !(v.type === 'adopt' && v.member === rec.member)) {
+      this.releaseMember(rec, id);
+      if (rec.containerId !== undefined) this.d.labelMember?.(rec.containerId, undefined);
+    }
+    clearBinding(rec);
+    switch (v.type) {
+      case 'adopt': {
+        // A member is never on two claims: another claim of ours on it loses it to the apiserver's binding.
+        for (const [otherId, other] of state.claims) {
+          if (otherId === id || other.pool !== rec.pool || other.phase !== 'Bound' || other.member !== v.member) continue;
+          clearBinding(other);
+          other.phase = 'Pending';
+          const otherKey = parseKeyString(otherId);
+          recorder.record({ type: 'Warning', reason: 'BindingLost', message: `${v.instance} is bound to ${key.name} by another writer; waiting for another member`, involvedObject: { kind: 'InstanceClaim', namespace: otherKey.namespace, name: otherKey.name } });
+          this.writeStatus(otherKey, other);
+        }
+        const m = state.member(rec.pool, v.member);
+        state.setMember(rec.pool, v.member, { uses: m.uses, claim: id });
+        Object.assign(rec, {
+          phase: 'Bound',
+          member: v.member,
+          instance: v.instance,
+          ports: v.ports ?? [],
+          boundAt: v.boundAt ?? this.d.clock.now(),
+          reason: 'Bound',
+          message: `bound to ${v.instance} (by another writer)`,
+          ...(v.containerId !== undefined ? { containerId: v.containerId } : {}),
+          ...(v.expiresAt !== undefined ? { expiresAt: v.expiresAt } : {}),
+          ...(v.waitMs !== undefined ? { waitMs: v.waitMs } : {}),
+        } satisfies Partial<ClaimRecord>);
+        if (v.containerId !== undefined) this.d.labelMember?.(v.containerId, claimLabelValue(key.name));
+        if (v.expiresAt !== undefined) this.d.wakeClaim(key, v.expiresAt - this.d.clock.now());
+        recorder.record({ type: 'Normal', reason: 'BindingAdopted', message: `the apiserver shows this claim bound to ${v.instance} by another writer; that binding is kept`, involvedObject: involved });
+        break;
+      }
+      case 'ended':
+        Object.assign(rec, { phase: v.phase, reason: v.reason ?? v.phase, message: v.message ?? `${v.phase.toLowerCase()} by another writer` } satisfies Partial<ClaimRecord>);
+        break;
+      case 'unbound':
+        rec.phase = 'Pending';
+        recorder.record({ type: 'Warning', reason: 'BindingLost', message: 'the apiserver no longer shows this claim bound; waiting for a member again', involvedObject: involved });
+        break;
+    }
+    this.writeStatus(key, rec);
+    this.d.wakePool(pool);
+    void this.settle(pool).catch(() => undefined);
+  }
+
   private memberViews(pool: ResourceKey): Array<{ view: MemberView; ports: ObservedPort[] }> {
     const poolId = keyString(pool);
     const desiredHash = (this.d.store.get(pool)?.object.status as { configHash?: string } | undefined)?.configHash;
@@ -176,6 +352,8 @@ export class ClaimBinder {
       const member = a.labels[LABEL.member];
       if (member === undefined || a.containerId === undefined) continue;
       const rec = this.d.state.member(poolId, member);
+      // A Pod labelled for a claim that does not hold it may have been handed out: never warm.
+      const stale = claimLabelIsStale(a.labels[LABEL.claim], rec.claim !== undefined ? parseKeyString(rec.claim).name : undefined, rec.recycledAt);
       out.push({
         view: {
           member,
@@ -185,7 +363,7 @@ export class ClaimBinder {
           current: desiredHash === undefined || a.labels[LABEL.configHash] === desiredHash,
           createdAt: a.createdAt,
           ...(rec.claim !== undefined ? { claimedBy: rec.claim } : {}),
-          ...(rec.released ? { released: true } : {}),
+          ...(rec.released || stale ? { released: true } : {}),
           ...(rec.recycledAt !== undefined ? { recycledAt: rec.recycledAt } : {}),
           ...(a.lastReadyAt !== undefined ? { lastReadyAt: a.lastReadyAt } : {}),
         },
@@ -204,19 +382,7 @@ export class ClaimBinder {
       case 'bind': {
         const m = state.member(rec.pool, d.member);
         state.setMember(rec.pool, d.member, { uses: m.uses, claim: d.claim });
-        Object.assign(rec, {
-          phase: 'Bound',
-          member: d.member,
-          instance: `${poolName}-${d.member}`,
-          containerId: d.containerId,
-          ports: members.get(d.member)?.ports ?? [],
-          boundAt: now,
-          waitMs: d.waitMs,
-          warm: d.waitMs < WARM_BIND_MS,
-          reason: 'Bound',
-          message: `bound to ${poolName}-${d.member}`,
-        } satisfies Partial<ClaimRecord>);
-        if (d.expiresAt !== undefined) rec.expiresAt = d.expiresAt;
+        Object.assign(rec, bindFields(rec, d, members.get(d.member)?.ports ?? [], now));
         return;
       }
       case 'timeout':
@@ -243,7 +409,9 @@ export class ClaimBinder {
   private releaseMember(rec: ClaimRecord, claimId: string, deleted = false): void {
     if (rec.member === undefined) return;
     const m = this.d.state.member(rec.pool, rec.member);
-    if (m.claim === claimId) this.d.state.setMember(rec.pool, rec.member, { uses: m.uses + 1, released: true, ...(deleted ? { releasedBy: claimId } : {}) });
+    if (m.claim !== claimId) return;
+    this.d.state.setMember(rec.pool, rec.member, { uses: m.uses + 1, released: true, ...(deleted ? { releasedBy: claimId } : {}) });
+    if (rec.containerId !== undefined) this.d.labelMember?.(rec.containerId, undefined);
   }
 
   /**
@@ -255,7 +423,8 @@ export class ClaimBinder {
     if (claimId !== undefined) this.d.onReleased?.(parseKeyString(claimId));
   }
 
-  private report(d: ClaimDecision, pool: ResourceKey): void {
+  /** `written`: the status the source already holds for a bind (the store takes it as is). */
+  private report(d: ClaimDecision, pool: ResourceKey, written?: ClaimStatus): void {
     const key = parseKeyString(d.claim);
     const poolId = keyString(pool);
     const involved = { kind: 'InstanceClaim' as const, namespace: key.namespace, name: key.name };
@@ -263,7 +432,9 @@ export class ClaimBinder {
     switch (d.type) {
       case 'bind':
         if (!rec) return;
-        this.writeStatus(key, rec);
+        if (written && this.d.store.get(key)) this.d.store.setStatus(key, written);
+        else this.writeStatus(key, rec);
+        this.d.labelMember?.(d.containerId, claimLabelValue(key.name));
         this.recordWait(poolId, d.waitMs);
         this.d.metrics?.bound(poolId, d.waitMs / 1000, rec.warm ?? false);
         this.d.metrics?.outcome(poolId, 'bound');
@@ -318,4 +489,33 @@ export class ClaimBinder {
     if (!entry) return;
     this.d.store.setStatus(key, this.statusOf(key, rec, undefined, entry.object.metadata.generation, entry.object.status as ClaimStatus | undefined));
   }
+}
+
+/** A bind's fields on the claim's record. */
+function bindFields(rec: ClaimRecord, d: Extract<ClaimDecision, { type: 'bind' }>, ports: ObservedPort[], now: number): Partial<ClaimRecord> {
+  const poolName = parseKeyString(rec.pool).name;
+  return {
+    phase: 'Bound',
+    member: d.member,
+    instance: `${poolName}-${d.member}`,
+    containerId: d.containerId,
+    ports,
+    boundAt: now,
+    waitMs: d.waitMs,
+    warm: d.waitMs < WARM_BIND_MS,
+    reason: 'Bound',
+    message: `bound to ${poolName}-${d.member}`,
+    ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}),
+  };
+}
+
+/** The record without a binding (before it takes another, or none). */
+function clearBinding(rec: ClaimRecord): void {
+  for (const field of ['member', 'instance', 'containerId', 'ports', 'boundAt', 'expiresAt', 'waitMs', 'warm', 'reason', 'message'] as const) delete rec[field];
+}
+
+/** A member's record without the reservation of a bind that did not happen. */
+function unreserved(m: MemberRecord): MemberRecord {
+  const { claim: _claim, ...rest } = m;
+  return rest;
 }

@@ -8,14 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import { containerNameFor, desiredPool, ownerLabels } from '../reconcile/desired.js';
 import type { ControllerPolicy } from '../spec/policy.js';
-import { keyString, type InstancePool, type ResourceKey } from '../spec/schema.js';
+import { keyString, parseKeyString, type InstancePool, type ResourceKey } from '../spec/schema.js';
+import { claimLabelIsStale } from '../reconcile/claim/claim-label.js';
 import { planPool } from '../reconcile/pool/plan-pool.js';
 import { formatPoolPlan } from '../reconcile/pool/format.js';
 import { poolStatus } from '../reconcile/pool/status.js';
 import type { PoolStatus } from '../reconcile/pool/status-types.js';
 import { observeMembers, type MemberObservation } from '../reconcile/pool/member-observation.js';
 import type { DesiredPool, PoolAction, PoolPlan } from '../reconcile/pool/types.js';
-import type { ObservedContainer, Runtime } from '../runtime/types.js';
+import { LABEL, type ObservedContainer, type Runtime } from '../runtime/types.js';
 import type { Supervisor } from '../lifecycle/supervisor.js';
 import type { StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -70,6 +71,7 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
     // The actors know what happened since the list was taken.
     const listStartedAt = performance.now();
     const listed = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
+    this.releaseStaleLabelled(key, listed);
     const corrected = supervisor.observe(key, listed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const failures = supervisor.takeFailures(key);
     const held = this.noteFailures(keyString(key), failures.length, this.d.clock.now());
@@ -183,11 +185,32 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
         const rec = claims.member(poolId, action.member);
         claims.setMember(poolId, action.member, { uses: rec.uses, recycledAt: clock.now() });
         this.d.binder.memberHandled(rec.releasedBy);
+        // Clean again: no claim label (removed on release too; this catches one a crashed leader left).
+        void this.d.runtime.setClaimLabel?.(action.containerId, undefined).catch((e: Error) => this.d.logger?.warn?.({ member: action.member, err: e.message }, 'claim label not removed'));
         // It serves again once a probe passes after this: probe it now rather than at its next period.
         supervisor.reprobe(action.containerId);
         void claims.commit().catch((e: Error) => this.d.logger?.warn?.({ err: e.message }, 'claim state not written'));
         return;
       }
+    }
+  }
+
+  /**
+   * A Pod labelled for a claim that does not hold it (a leader bound it and
+   * died before, or while, the claim recorded it) may have been handed out:
+   * it is released, so the pool recycles it per its policy, before any claim
+   * can take it as warm.
+   */
+  private releaseStaleLabelled(key: ResourceKey, listed: readonly ObservedContainer[]): void {
+    const poolId = keyString(key);
+    const { claims } = this.d;
+    for (const c of listed) {
+      const label = c.labels[LABEL.claim];
+      if (c.member === undefined || label === undefined) continue;
+      const rec = claims.member(poolId, c.member);
+      if (rec.released || !claimLabelIsStale(label, rec.claim !== undefined ? parseKeyString(rec.claim).name : undefined, rec.recycledAt)) continue;
+      claims.setMember(poolId, c.member, { ...rec, released: true });
+      this.d.recorder.record({ type: 'Warning', reason: 'MemberNotClean', message: `member ${c.member} is labelled for claim ${label}, which does not hold it: recycled, not handed out as warm`, involvedObject: { kind: 'InstancePool', namespace: key.namespace, name: key.name } });
     }
   }
 

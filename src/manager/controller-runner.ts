@@ -189,6 +189,13 @@ export class ControllerRunner {
         store: term.manager.store,
         recorder: term.manager.recorder,
         enqueue: (key) => term.manager.enqueue(key),
+        onClaimConflict: (key, status) => term.manager.binder.serverSaid(key, status),
+      });
+      // The claim's status in the apiserver is the record: a bind counts once a conditional write of it is taken.
+      const source = term.source;
+      term.manager.binder.recordBindsIn({
+        records: (key) => term.manager.store.get(key)?.origin.source === 'kubernetes',
+        write: (key, status) => source.writeClaimStatus(key, status),
       });
     }
     const onAbort = (): void => void this.stopTerm(term);

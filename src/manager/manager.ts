@@ -140,6 +140,9 @@ export class Manager {
       wakeClaim: (claim, afterMs) => this.queue.addAfter(keyString(claim), Math.max(0, afterMs)),
       metrics: this.metrics.claims,
       ...(o.onPruned ? { onReleased: o.onPruned } : {}),
+      // Pods can carry their claim; Docker containers cannot be relabelled (their binding is read from the claims).
+      ...(o.runtime.setClaimLabel ? { labelMember: (id: string, value: string | undefined) => this.labelMember(id, value) } : {}),
+      logger: o.logger,
     });
     this.poolSteps = new PoolSteps({
       controllerId: o.controllerId,
@@ -179,6 +182,13 @@ export class Manager {
         const poolName = (e.object.spec as { poolRef?: { name?: string } }).poolRef?.name;
         if (poolName) this.enqueue({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
       }
+    });
+  }
+
+  /** Sets or removes a member's claim label in the background; a failure is logged (the claims stay the record). */
+  private labelMember(id: string, value: string | undefined): void {
+    void this.o.runtime.setClaimLabel?.(id, value, this.abort.signal).catch((e: Error) => {
+      if (!this.abort.signal.aborted) this.o.logger.warn({ container: id12(id), err: e.message }, value === undefined ? 'claim label not removed' : 'claim label not set');
     });
   }
 

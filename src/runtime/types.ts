@@ -14,6 +14,8 @@ export const LABEL = {
   createdAt: 'berth.dev/created-at',
   /** Per-field digests beside the hash, so a drift can name what changed. */
   configFields: 'berth.dev/config-fields',
+  /** The claim holding a pool member, on runtimes whose containers can be relabelled (Pods). */
+  claim: 'berth.dev/claim',
 } as const;
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
@@ -142,4 +144,11 @@ export interface Runtime {
   /** Events of managed containers; resubscribes after the engine restarts until the signal aborts. */
   events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void;
   ping(signal?: AbortSignal): Promise<void>;
+  /**
+   * Optional: sets (or, with undefined, removes) the container's claim label
+   * (LABEL.claim). Only runtimes whose containers can be relabelled have it
+   * (Pods); elsewhere a member's binding is read from the claims alone.
+   * A container that is gone is not an error.
+   */
+  setClaimLabel?(id: string, value: string | undefined, signal?: AbortSignal): Promise<void>;
 }

@@ -240,6 +240,20 @@ export class KubernetesRuntime implements Runtime {
     );
   }
 
+  /** Pod labels can change: a bound member says which claim holds it (see reconcile/claim/claim-label.ts). */
+  async setClaimLabel(id: string, value: string | undefined, signal?: AbortSignal): Promise<void> {
+    const ref = parsePodId(id);
+    if (!ref) throw notAPod(id);
+    try {
+      await kubeCall('label the claim', this.timeouts.call, signal, (s) =>
+        this.core.patchNamespacedPod({ namespace: ref.namespace, name: ref.name, body: { metadata: { labels: { [LABEL.claim]: value ?? null } } } }, callOptions(s, MERGE_PATCH)),
+      );
+    } catch (e) {
+      if (isRuntimeError(e, 'NotFound')) return;
+      throw e;
+    }
+  }
+
   exec(id: string, req: ExecRequest, signal?: AbortSignal): Promise<ExecResult> {
     const ref = parsePodId(id);
     if (!ref) return Promise.reject(notAPod(id));

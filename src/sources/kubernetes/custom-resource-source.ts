@@ -18,7 +18,14 @@
 // 5. Apply to the store with origin kubernetes; the controller does the rest.
 //
 // Status: every status the controller writes to the store for one of our
-// resources is written to the API server (StatusWriter). The store counts its
+// resources is written to the API server (StatusWriter). A claim's status is
+// the record of its binding, so every write of it carries a resourceVersion
+// precondition: the version berth last saw of that claim (when it first saw
+// it, or in the answer to its own last write or read), never a newer one the
+// informer brought without berth acting on it. A bind is written at once
+// (writeClaimStatus) and reported only when the apiserver took it; any 409 is
+// followed by a read, and the binder (onClaimConflict) takes over a binding
+// or outcome another writer, such as an old leader, left there. The store counts its
 // own generations (it bumps on each spec change it sees); observedGeneration is
 // translated back to the object's metadata.generation, so it matches what
 // `kubectl` shows even when the watch collapsed several edits into one.
@@ -27,6 +34,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { EventRecorder } from '../../controller/event-recorder.js';
 import { OwnershipConflict, type ResourceStore } from '../../controller/resource-store.js';
 import type { StoredClaim } from '../../state/claim-state.js';
+import type { ClaimWriteOutcome, ServerClaimStatus } from '../../reconcile/claim/server-binding.js';
 import { validateResource } from '../../spec/load.js';
 import { DEFAULT_POLICY, type ControllerPolicy } from '../../spec/policy.js';
 import { GROUP, KIND_NAMES, KINDS, keyString, VERSION, type Kind, type ResourceKey } from '../../spec/schema.js';
@@ -36,6 +44,7 @@ import { Informer, type InformerStats } from './informer.js';
 import { Backoff, callOptions, isKubeError, kubeError, MERGE_PATCH, sleep } from './kube-api.js';
 import { customResourceListWatch, type KubeObject, type ListWatch } from './list-watch.js';
 import { StatusWriter } from './status-writer.js';
+import { mergePatchBetween } from './merge-patch.js';
 
 export const FINALIZER = 'berth.dev/cleanup';
 const ORIGIN = { source: 'kubernetes' } as const;
@@ -62,6 +71,14 @@ export interface CustomResourceSourceOptions {
   resyncMs?: number;
   /** Tests: replaces the list/watch of a kind. */
   listWatch?: (kind: Kind) => ListWatch<KubeObject>;
+  /** A claim's status write met 409: the claim's status as the apiserver holds it now (the binder reconciles its record). */
+  onClaimConflict?(key: ResourceKey, status: ServerClaimStatus | undefined): void;
+}
+
+/** A claim as berth last saw it: the version its writes are conditional on, and the status at that version. */
+interface SeenClaim {
+  resourceVersion: string | undefined;
+  status: object | undefined;
 }
 
 interface ObjectState {
@@ -78,6 +95,7 @@ export class CustomResourceSource {
   private readonly objects = new Map<string, ObjectState>();
   private readonly finalizerOps = new Map<string, Promise<void>>();
   private readonly pendingOps = new Set<string>();
+  private readonly seenClaims = new Map<string, SeenClaim>();
   private readonly abort = new AbortController();
   private unsubscribe: (() => void) | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -107,18 +125,12 @@ export class CustomResourceSource {
     this.status = new StatusWriter<ResourceKey>({
       id: keyString,
       desired: (key) => this.desiredStatus(key),
-      observed: (key) => this.object(key)?.['status'] as object | undefined,
-      patch: async (key, patch, signal) => {
-        try {
-          return (await this.api.patchNamespacedCustomObjectStatus(
-            { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body: { status: patch } },
-            callOptions({ signal, contentType: MERGE_PATCH }),
-          )) as KubeObject;
-        } catch (e) {
-          throw kubeError(e, `patch ${keyString(key)}/status`);
-        }
-      },
+      observed: (key) => (this.seenClaims.get(keyString(key)) ?? { status: this.object(key)?.['status'] as object | undefined }).status,
+      patch: (key, patch, signal) => this.patchStatus(key, patch, signal),
       read: (key, signal) => this.read(key, signal),
+      onConflict: (key, fresh) => {
+        if (key.kind === 'InstanceClaim') this.o.onClaimConflict?.(key, fresh['status'] as ServerClaimStatus | undefined);
+      },
       ...(o.statusCoalesceMs !== undefined ? { coalesceMs: o.statusCoalesceMs } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
     });
@@ -253,6 +265,7 @@ export class CustomResourceSource {
       return;
     }
     // A claim's status is its binding's record: the store starts from the server's copy, so nothing rewrites it from scratch.
+    if (key.kind === 'InstanceClaim' && !this.seenClaims.has(keyString(key))) this.seeClaim(key, obj);
     if (applied.change === 'created' && key.kind === 'InstanceClaim' && obj['status'] && !applied.entry.object.status) this.o.store.setStatus(key, obj['status'] as object);
     const storeGeneration = applied.entry.object.metadata.generation;
     const before = st.generations.get(storeGeneration);
@@ -288,6 +301,7 @@ export class CustomResourceSource {
       this.o.store.delete(key, ORIGIN);
     }
     this.objects.delete(keyString(key));
+    this.seenClaims.delete(keyString(key));
     this.status.forget(key);
   }
 
@@ -309,11 +323,15 @@ export class CustomResourceSource {
 
   /** The status the API server should show: the store's, in the object's generations, with InvalidSpec on top. */
   private desiredStatus(key: ResourceKey): object | undefined {
+    const entry = this.o.store.get(key);
+    return this.serverStatus(key, entry?.origin.source === 'kubernetes' ? (entry.object.status as Record<string, unknown> | undefined) : undefined);
+  }
+
+  /** A status as the store holds it, as the API server should show it. */
+  private serverStatus(key: ResourceKey, stored: Record<string, unknown> | undefined): object | undefined {
     const obj = this.object(key);
     if (!obj || obj.metadata.deletionTimestamp) return undefined;
     const st = this.objects.get(keyString(key));
-    const entry = this.o.store.get(key);
-    const stored = entry?.origin.source === 'kubernetes' ? (entry.object.status as Record<string, unknown> | undefined) : undefined;
     const gen = (g: unknown): unknown => (typeof g === 'number' ? (st?.generations.get(g) ?? g) : g);
     let status: Record<string, unknown> | undefined;
     if (stored) {
@@ -345,9 +363,56 @@ export class CustomResourceSource {
     return status;
   }
 
+  /**
+   * A claim's status (as the store would hold it) written now, conditional on
+   * the version berth last saw: 'written' once the apiserver took it;
+   * 'conflict' with the status the apiserver holds (read again) when another
+   * write came first; 'gone' when the claim is.
+   */
+  async writeClaimStatus(key: ResourceKey, stored: object, signal: AbortSignal = this.abort.signal): Promise<ClaimWriteOutcome> {
+    const desired = this.serverStatus(key, stored as Record<string, unknown>);
+    if (!desired) return { type: 'gone' };
+    const id = keyString(key);
+    const base = (this.seenClaims.get(id) ?? { status: this.object(key)?.['status'] as object | undefined }).status;
+    try {
+      const res = await this.patchStatus(key, mergePatchBetween(base ?? {}, desired) ?? {}, signal);
+      this.status.noteKnown(key, res?.['status'] as object | undefined);
+      return { type: 'written' };
+    } catch (e) {
+      if (isKubeError(e, 404)) return { type: 'gone' };
+      if (!isKubeError(e, 409)) throw e;
+    }
+    const fresh = await this.read(key, signal);
+    if (!fresh) return { type: 'gone' };
+    this.status.noteKnown(key, fresh['status'] as object | undefined);
+    return { type: 'conflict', status: fresh['status'] as ServerClaimStatus | undefined };
+  }
+
+  /** PATCH .../status; a claim's with the resourceVersion berth last saw as a precondition. */
+  private async patchStatus(key: ResourceKey, patch: unknown, signal: AbortSignal): Promise<KubeObject> {
+    const resourceVersion = key.kind === 'InstanceClaim' ? this.seenClaims.get(keyString(key))?.resourceVersion : undefined;
+    const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status: patch };
+    try {
+      const res = (await this.api.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body },
+        callOptions({ signal, contentType: MERGE_PATCH }),
+      )) as KubeObject;
+      if (key.kind === 'InstanceClaim') this.seeClaim(key, res);
+      return res;
+    } catch (e) {
+      throw kubeError(e, `patch ${keyString(key)}/status`);
+    }
+  }
+
+  private seeClaim(key: ResourceKey, obj: KubeObject): void {
+    this.seenClaims.set(keyString(key), { resourceVersion: obj.metadata.resourceVersion, status: obj['status'] as object | undefined });
+  }
+
   private async read(key: ResourceKey, signal: AbortSignal): Promise<KubeObject | undefined> {
     try {
-      return (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name }, callOptions({ signal }))) as KubeObject;
+      const obj = (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name }, callOptions({ signal }))) as KubeObject;
+      if (key.kind === 'InstanceClaim') this.seeClaim(key, obj);
+      return obj;
     } catch (e) {
       const err = kubeError(e, `get ${keyString(key)}`);
       if (err.code === 404) return undefined;
@@ -378,10 +443,13 @@ export class CustomResourceSource {
         const current = obj.metadata.finalizers ?? [];
         const finalizers = op === 'add' ? [...current, FINALIZER] : current.filter((f) => f !== FINALIZER);
         try {
-          await this.api.patchNamespacedCustomObject(
+          const res = (await this.api.patchNamespacedCustomObject(
             { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body: { metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion } } },
             callOptions({ signal, contentType: MERGE_PATCH }),
-          );
+          )) as KubeObject;
+          // Our finalizer patch moved the claim's version but not its status: berth's writes may go on from it.
+          const seen = this.seenClaims.get(id);
+          if (key.kind === 'InstanceClaim' && seen && isDeepStrictEqual(seen.status ?? null, res['status'] ?? null)) this.seeClaim(key, res);
           this.o.logger?.debug({ key: id, op }, 'finalizer patched');
           return;
         } catch (e) {

@@ -3,7 +3,7 @@ import { KubeApiError } from './kube-api.js';
 import { StatusWriter } from './status-writer.js';
 
 /** A fake server: one object's status, with scripted failures. */
-function harness(failures: number[] = []) {
+function harness(failures: number[] = [], onConflict?: (fresh: Record<string, unknown>) => void) {
   let server: Record<string, unknown> | undefined = { phase: 'Old', restartCount: 0, gone: 'x' };
   let desired: object | undefined = { phase: 'A', restartCount: 0 };
   const patches: unknown[] = [];
@@ -28,6 +28,7 @@ function harness(failures: number[] = []) {
       reads++;
       return server ? { status: server } : undefined;
     },
+    ...(onConflict ? { onConflict: (_k: string, fresh: Record<string, unknown>) => onConflict(fresh) } : {}),
     coalesceMs: 5,
     backoff: { initialMs: 5, maxMs: 20 },
   });
@@ -65,6 +66,28 @@ describe('StatusWriter', () => {
     expect(h.patches).toHaveLength(2);
     expect(h.writer.stats.conflicts).toBe(1);
     expect(h.server()).toMatchObject({ phase: 'A' });
+  });
+
+  it('a 409 shows the fresh object to onConflict, and the retry writes the status as it is after that', async () => {
+    const seen: unknown[] = [];
+    let h: ReturnType<typeof harness>;
+    h = harness([409], (fresh) => {
+      seen.push(fresh['status']);
+      // The owner of the status takes what the server holds (a claim adopting another writer's binding).
+      h.setDesired({ phase: 'Adopted', restartCount: 0 });
+    });
+    h.writer.request('k');
+    await h.writer.idle();
+    expect(seen).toEqual([{ phase: 'Old', restartCount: 0, gone: 'x' }]);
+    expect(h.server()).toMatchObject({ phase: 'Adopted' });
+  });
+
+  it('noteKnown: a status written by another path is the base of the next diff', async () => {
+    const h = harness();
+    h.writer.noteKnown('k', { phase: 'A', restartCount: 0 });
+    h.writer.request('k');
+    await h.writer.idle();
+    expect(h.patches).toEqual([]);
   });
 
   it('retries other errors with backoff and drops a 404', async () => {

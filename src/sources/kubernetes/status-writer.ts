@@ -5,7 +5,8 @@
 // - Only the difference is sent (mergePatchBetween), against what the server
 //   holds as far as we know (the answer to our last write, else the informer's
 //   copy); nothing to send means no request.
-// - 409 Conflict: read the object again and retry on the fresh copy.
+// - 409 Conflict: read the object again (onConflict sees it: a claim's record
+//   may have to take what another writer wrote) and retry on the fresh copy.
 // - 404: the object is gone; the write is dropped.
 // - Anything else: retried with backoff while the key still wants a status.
 import { Semaphore } from '../../controller/semaphore.js';
@@ -22,6 +23,8 @@ export interface StatusWriterOptions<K> {
   /** GET the object (undefined when 404). */
   read(key: K, signal: AbortSignal): Promise<{ [field: string]: unknown } | undefined>;
   id(key: K): string;
+  /** A write met 409: this is the object as the server holds it now, before the write is retried. */
+  onConflict?(key: K, fresh: { [field: string]: unknown }): void;
   coalesceMs?: number;
   concurrency?: number;
   backoff?: { initialMs: number; maxMs: number };
@@ -63,6 +66,15 @@ export class StatusWriter<K> {
       s.running = true;
       void this.drain(key, id, s);
     }
+  }
+
+  /** Another path wrote (or read) the key's status: later diffs start from it. */
+  noteKnown(key: K, status: object | undefined): void {
+    const id = this.o.id(key);
+    const s = this.keys.get(id) ?? { dirty: false, running: false, known: undefined, knownValid: false, forgotten: false };
+    s.known = status;
+    s.knownValid = true;
+    this.keys.set(id, s);
   }
 
   /** The object is gone: forget what we knew of it. */
@@ -112,6 +124,7 @@ export class StatusWriter<K> {
             }
             s.known = fresh['status'] as object | undefined;
             s.knownValid = true;
+            this.o.onConflict?.(key, fresh);
             continue;
           }
           this.stats.errors++;

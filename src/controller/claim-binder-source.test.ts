@@ -1,0 +1,174 @@
+// Kubernetes mode: a bind is a conditional write of the claim's status (a
+// fake source here; the real apiserver in test/kubernetes-claim-bind.test.ts).
+// It counts only once the source took it; on 409 the claim as the source
+// holds it decides: another writer's binding is adopted, else the rules run
+// again. Pod members carry their claim's label; a stale label is never warm.
+import { describe, expect, it } from 'vitest';
+import { ClaimBinder, type ClaimStatusRecord } from './claim-binder.js';
+import { ClaimState } from '../state/claim-state.js';
+import { FakeClock } from '../time/clock.js';
+import { EventRecorder } from './event-recorder.js';
+import { ResourceStore } from './resource-store.js';
+import type { ActorView } from '../lifecycle/supervisor.js';
+import type { ResourceKey } from '../spec/schema.js';
+import type { ClaimStatus } from '../spec/status.js';
+import type { ClaimWriteOutcome, ServerClaimStatus } from '../reconcile/claim/server-binding.js';
+
+const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
+const POOL: ResourceKey = { kind: 'InstancePool', namespace: 'sb', name: 'runners' };
+const ORIGIN = { source: 'kubernetes' } as const;
+const claimKey = (name: string): ResourceKey => ({ kind: 'InstanceClaim', namespace: 'sb', name });
+
+/** A fake apiserver for claim statuses: a write is refused (409) while another writer's status is waiting to be seen. */
+function fakeSource() {
+  const server = new Map<string, ServerClaimStatus | undefined>();
+  const foreign = new Map<string, ServerClaimStatus>();
+  const writes: Array<{ claim: string; status: ClaimStatus }> = [];
+  let gate: Promise<void> | undefined;
+  const record: ClaimStatusRecord = {
+    records: () => true,
+    write: async (key, status): Promise<ClaimWriteOutcome> => {
+      await gate;
+      writes.push({ claim: key.name, status });
+      const other = foreign.get(key.name);
+      if (other) {
+        foreign.delete(key.name);
+        server.set(key.name, other);
+        return { type: 'conflict', status: other };
+      }
+      server.set(key.name, status as ServerClaimStatus);
+      return { type: 'written' };
+    },
+  };
+  return {
+    record,
+    server,
+    writes,
+    /** Another writer (an old leader) writes this status; berth has not seen it. */
+    otherWriter: (claim: string, status: ServerClaimStatus) => foreign.set(claim, status),
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise((r) => (release = r));
+      return () => {
+        gate = undefined;
+        release();
+      };
+    },
+  };
+}
+
+function setup() {
+  const clock = new FakeClock(NOW);
+  const store = new ResourceStore(clock);
+  const state = new ClaimState(undefined);
+  const members: ActorView[] = [];
+  const labels: Array<[string, string | undefined]> = [];
+  const binder = new ClaimBinder({
+    store,
+    state,
+    recorder: new EventRecorder(100, clock),
+    clock,
+    members: () => members,
+    wakePool: () => undefined,
+    wakeClaim: () => undefined,
+    labelMember: (id, value) => labels.push([id, value]),
+  });
+  const source = fakeSource();
+  binder.recordBindsIn(source.record);
+  store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstancePool', metadata: { name: 'runners', namespace: 'sb' }, spec: { template: { image: 'x' }, minReady: 1, claimTimeoutSeconds: 30 } } as never, ORIGIN);
+  const claim = (name: string) => {
+    store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace: 'sb' }, spec: { poolRef: { name: 'runners' } } } as never, ORIGIN);
+    binder.recordFor(claimKey(name));
+  };
+  const member = (id: string, over: Partial<ActorView> = {}): ActorView => ({ containerId: `cid-${id}`, labels: { 'berth.dev/member': id }, createdAt: NOW - 1000, ports: [], phase: 'Ready', ready: true, terminating: false, ...over });
+  const status = (name: string) => store.get(claimKey(name))?.object.status as { phase?: string; instance?: string } | undefined;
+  return { store, state, binder, members, labels, source, claim, member, status };
+}
+
+const boundTo = (member: string): ServerClaimStatus => ({ phase: 'Bound', instance: `runners-${member}`, containerId: `cid-${member}`, boundAt: new Date(NOW - 50).toISOString() });
+
+describe('ClaimBinder with the source as the record', () => {
+  it('a bind counts only once the source took it; meanwhile the member is reserved and the claim is Pending to everyone', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    t.claim('c2');
+    const release = t.source.hold();
+    const settling = t.binder.settle(POOL);
+    expect(t.status('c1')?.phase).not.toBe('Bound');
+    // The reserved member is not free: c2 does not get it, and neither claim counts as waiting twice.
+    expect(t.binder.planInput(POOL).members[0]).toMatchObject({ member: 'a', claimedBy: 'InstanceClaim/sb/c1' });
+    expect((await t.binder.settle(POOL)).decisions).toEqual([]);
+    release();
+    await settling;
+    expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+    expect(t.source.server.get('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+    expect(t.status('c2')?.phase).not.toBe('Bound');
+    expect(t.labels).toEqual([['cid-a', 'c1']]);
+  });
+
+  it('409 with another writer’s binding: the claim adopts it, the member berth chose stays warm', async () => {
+    const t = setup();
+    t.members.push(t.member('a'), t.member('b', { ready: false, phase: 'Probing' }));
+    t.claim('c1');
+    t.source.otherWriter('c1', boundTo('b'));
+    await t.binder.settle(POOL);
+    await new Promise((r) => setImmediate(r));
+    expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-b', containerId: 'cid-b' });
+    expect(t.state.member('InstancePool/sb/runners', 'b').claim).toBe('InstanceClaim/sb/c1');
+    // Not overwritten: the source still shows the other writer's binding.
+    expect(t.source.server.get('c1')).toMatchObject({ instance: 'runners-b' });
+    // a was never handed out: the next claim takes it as warm.
+    t.claim('c2');
+    await t.binder.settle(POOL);
+    expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+  });
+
+  it('409 without another binding: the bind did not happen, and the rules bind again on the fresh version', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    t.source.otherWriter('c1', { phase: 'Pending' });
+    await t.binder.settle(POOL);
+    for (let i = 0; i < 5 && t.status('c1')?.phase !== 'Bound'; i++) await new Promise((r) => setImmediate(r));
+    expect(t.source.writes.map((w) => w.claim)).toEqual(['c1', 'c1']);
+    expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+  });
+
+  it('adopting a member another claim holds takes it from that claim: never one member on two claims', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    await t.binder.settle(POOL);
+    expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+    t.claim('c2');
+    // An old leader had bound c2 to a; berth learns it from a 409 on c2.
+    t.binder.serverSaid(claimKey('c2'), boundTo('a'));
+    expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+    expect(t.status('c1')?.phase).toBe('Pending');
+    const holders = [...t.state.claims.values()].filter((r) => r.phase === 'Bound' && r.member === 'a');
+    expect(holders).toHaveLength(1);
+  });
+
+  it('a Pod labelled for a claim that does not hold it is never warm', async () => {
+    const t = setup();
+    t.members.push(t.member('a', { labels: { 'berth.dev/member': 'a', 'berth.dev/claim': 'ghost' } }));
+    t.claim('c1');
+    await t.binder.settle(POOL);
+    expect(t.status('c1')?.phase).not.toBe('Bound');
+    expect(t.source.writes).toEqual([]);
+  });
+
+  it('release removes the claim label', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    await t.binder.settle(POOL);
+    t.store.delete(claimKey('c1'), ORIGIN);
+    await t.binder.settle(POOL);
+    expect(t.labels).toEqual([
+      ['cid-a', 'c1'],
+      ['cid-a', undefined],
+    ]);
+  });
+});
