@@ -107,6 +107,11 @@ export class ClaimBinder {
     if (rec?.phase === 'Pending') void this.settle(parseKeyString(rec.pool)).catch(() => undefined);
   }
 
+  /** The member is bound to a claim. */
+  holds(pool: ResourceKey, member: string | undefined): boolean {
+    return member !== undefined && this.d.state.member(keyString(pool), member).claim !== undefined;
+  }
+
   /** The claim took a warm member the moment it arrived (its binding is being made durable). */
   boundAtOnce(claimKey: ResourceKey): boolean {
     const rec = this.d.state.claims.get(keyString(claimKey));

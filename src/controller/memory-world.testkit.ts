@@ -19,6 +19,7 @@ export interface MemoryWorldOptions {
   maxAttempts?: number;
   /** Also told of every lifecycle transition (the Manager routes these to the binder and the queue). */
   onTransition?: (owner: ResourceKey, phase: string) => void;
+  probeWanted?: (owner: ResourceKey, labels: Record<string, string>) => boolean;
 }
 
 export function memoryWorld(opts: MemoryWorldOptions = {}) {
@@ -40,6 +41,7 @@ export function memoryWorld(opts: MemoryWorldOptions = {}) {
     },
     onFailed: (owner) => failed.push(owner.name),
     ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+    ...(opts.probeWanted ? { probeWanted: opts.probeWanted } : {}),
   });
   const signal = new AbortController().signal;
   /** Lets actors and event deliveries run (no time passes). */

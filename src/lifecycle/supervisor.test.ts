@@ -62,6 +62,26 @@ describe('Supervisor on the memory runtime', () => {
     expect(w.transitions.map((t) => t.phase)).toEqual(expect.arrayContaining(['Probing', 'Ready', 'Unhealthy']));
   });
 
+  it('runs no probe while probeWanted says no (a claimed member), and resumes when it says yes', async () => {
+    let wanted = true;
+    const w = memoryWorld({ probeWanted: () => wanted });
+    let healthy = true;
+    w.runtime.onExec((req) => (req.command[0] === 'check' ? { exitCode: healthy ? 0 : 1 } : { exitCode: 127 }));
+    await w.supervisor.create(OWNER, request(), execCheck(), w.signal);
+    await w.clock.advanceAsync(50);
+    expect(w.supervisor.views(OWNER)[0]?.phase).toBe('Ready');
+    const execs = w.runtime.script.count('exec');
+    wanted = false;
+    healthy = false;
+    await w.clock.advanceAsync(60_000);
+    expect(w.runtime.script.count('exec')).toBe(execs);
+    expect(w.supervisor.views(OWNER)[0]?.phase).toBe('Ready');
+    wanted = true;
+    await w.clock.advanceAsync(20_000);
+    expect(w.runtime.script.count('exec')).toBeGreaterThan(execs);
+    expect(w.supervisor.views(OWNER)[0]?.phase).toBe('Unhealthy');
+  });
+
   it('waitReady gives up on the clock when the probe never passes', async () => {
     const w = memoryWorld();
     w.runtime.onExec(() => ({ exitCode: 1 }));

@@ -37,6 +37,13 @@ export interface SupervisorOptions {
   onFailed?: (owner: ResourceKey) => void;
   /** A probe ran; its result may be written to status without a reconcile. */
   onProbe?: (owner: ResourceKey, containerId: string, result: { ok: boolean; message: string; time: number }) => void;
+  /**
+   * Whether a running container's probe should run now (default: always). A
+   * claimed pool member is its claimant's: its probe decides nothing (it is
+   * never disrupted), and every exec it costs is engine time the members
+   * still starting wait for.
+   */
+  probeWanted?: (owner: ResourceKey, labels: Record<string, string>) => boolean;
   /** Latency of one runtime operation, for metrics. */
   observeOp?: (op: string, result: 'success' | 'error', seconds: number) => void;
   maxAttempts?: number;
@@ -419,6 +426,10 @@ export class Supervisor {
     const entry = this.findById(input.containerId);
     const tick = async (): Promise<void> => {
       if (controller.signal.aborted) return;
+      if (entry && this.opts.probeWanted && !this.opts.probeWanted(entry.owner, entry.labels)) {
+        cancelTimer = this.clock.setTimeout(() => void tick(), health.periodSeconds * 1000);
+        return;
+      }
       if (!resolvedIp) {
         ip = await this.opts.runtime.inspect(input.containerId, controller.signal).then((c) => c.ip, () => undefined);
         resolvedIp = true;

@@ -114,6 +114,7 @@ export class Manager {
         if (owner.kind === 'Instance') this.instanceSteps.probeAnswered(owner, id, result);
       },
       observeOp: (op, result, seconds) => this.metrics.runtimeOp.observe({ op, result }, seconds),
+      probeWanted: (owner, labels) => owner.kind !== 'InstancePool' || !this.binder.holds(owner, labels[LABEL.member]),
     });
     const reconcilerDeps = { store: this.store, clock: this.clock, logger: o.logger, ...(o.onPruned ? { onPruned: o.onPruned } : {}) };
     this.instanceSteps = new InstanceSteps({
