@@ -122,6 +122,14 @@ describe('lifecycle machine', () => {
     expect(calls).toEqual(['start']);
   });
 
+  it('a list taken before the start returned (it still says created) does not stop a running container', async () => {
+    const { m } = machineWith({});
+    const actor = createActor(m, { input: { request, graceSeconds: 10 } }).start();
+    await waitFor(actor, (x) => x.matches({ running: 'ready' }));
+    actor.send({ type: 'OBSERVED', state: 'created' });
+    expect(actor.getSnapshot().matches({ running: 'ready' })).toBe(true);
+  });
+
   it('REMOVE stops then removes, and the actor is done', async () => {
     const { m, calls } = machineWith({});
     const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds: 10 } }).start();

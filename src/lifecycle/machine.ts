@@ -101,7 +101,8 @@ export const lifecycleMachine = setup({
     targetRemoved: ({ context }) => context.target === 'removed',
     targetRunning: ({ context }) => context.target === 'running',
     canRetry: ({ context }) => !context.gaveUp && context.attempt < context.maxAttempts,
-    eventExited: ({ event }) => event.type === 'OBSERVED' && event.state !== 'running' && event.state !== 'restarting' && event.state !== 'paused',
+    // A started container never shows `created` again: a list that says so was taken before the start returned.
+    eventExited: ({ event }) => event.type === 'OBSERVED' && event.state !== 'running' && event.state !== 'restarting' && event.state !== 'paused' && event.state !== 'created',
     eventRunning: ({ event }) => event.type === 'OBSERVED' && (event.state === 'running' || event.state === 'restarting'),
     probeReachedSuccess: ({ context, event }) => event.type === 'PROBE' && event.ok && context.probe.successes + 1 >= (context.health?.successThreshold ?? 1),
     probeReachedFailure: ({ context, event }) => event.type === 'PROBE' && !event.ok && context.probe.failures + 1 >= (context.health?.failureThreshold ?? 3),

@@ -66,7 +66,9 @@ describe('memberHealth', () => {
   it.each([
     ['exited container', { state: 'exited' }, actor(1), 'exited'],
     ['running, no actor yet (adopted)', {}, undefined, 'starting'],
-    ['created, never started, actor idle (controller died between create and start)', { state: 'created' }, actor(1, { phase: 'Probing' }), 'exited'],
+    ['created, never started, actor idle (controller died between create and start)', { state: 'created' }, actor(1, { phase: 'Created' }), 'exited'],
+    ['created in a list taken before the start returned, actor probing it', { state: 'created' }, actor(1, { phase: 'Probing' }), 'starting'],
+    ['created in a list taken before the start returned, actor ready', { state: 'created' }, actor(1, { phase: 'Ready' }), 'ready'],
     ['created, actor starting it', { state: 'created' }, actor(1, { phase: 'Starting' }), 'starting'],
     ['probe passing', {}, actor(1), 'ready'],
     ['probe failing', {}, actor(1, { phase: 'Unhealthy' }), 'unhealthy'],

@@ -104,11 +104,12 @@ export function memberHealth(c: ObservedContainer, actor: MemberActor | undefine
   if (c.state === 'exited' || c.state === 'dead') return 'exited';
   if (!actor) return c.state === 'running' ? 'starting' : 'exited';
   const phase = actor.phase;
-  // Created but never started (a controller killed between create and start): nothing will start it, so it is replaced.
-  if (c.state === 'created' && !['Starting', 'Creating', 'Pending'].includes(phase)) return 'exited';
   if (phase === 'Ready') return 'ready';
   if (phase === 'Unhealthy') return 'unhealthy';
   if (phase === 'Stopped' || phase === 'Failed') return 'exited';
+  // Created but never started (a controller killed between create and start): nothing will start it, so it is replaced.
+  // A list taken before the actor's start returned still says created: Probing means it has been started since.
+  if (c.state === 'created' && !['Pending', 'Creating', 'Starting', 'Probing'].includes(phase)) return 'exited';
   return 'starting';
 }
 
