@@ -63,6 +63,10 @@ describe.skipIf(noKube())('the claim label of Pod members', () => {
       return p && p.metadata?.labels?.[CLAIM_LABEL] === undefined ? true : undefined;
     }, 30_000);
 
+    // c1 keeps its finalizer until its member is recycled: stopping before that would leave the next leader a
+    // deleted claim to release (a recycle without MemberNotClean), not the stale label this test is about.
+    await until('c1 gone (its member recycled)', async () => ((await crs.get('InstanceClaim', ns, 'c1')) === undefined ? true : undefined), 30_000);
+
     // A leader died after labelling a Pod for a claim that never recorded it: the next leader must not hand it out as warm.
     await controller!.stop();
     controller = undefined;
