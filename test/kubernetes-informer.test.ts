@@ -35,6 +35,10 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
   }
 }
 
+// Kinds are unique per run as plurals are: a CRD left by an interrupted run
+// holding the same kind in the group is a name conflict, never Established.
+const kind = () => `Thing${counter}X${RUN}`;
+
 /** A fresh CRD per test, so each informer starts from an empty collection. */
 async function freshResource(): Promise<string> {
   const p = `things${++counter}x${RUN}`;
@@ -44,7 +48,7 @@ async function freshResource(): Promise<string> {
     metadata: { name: `${p}.${GROUP}` },
     spec: {
       group: GROUP,
-      names: { kind: `Thing${counter}`, listKind: `Thing${counter}List`, plural: p, singular: `thing${counter}` },
+      names: { kind: kind(), listKind: `${kind()}List`, plural: p, singular: p },
       scope: 'Namespaced',
       versions: [
         {
@@ -67,7 +71,7 @@ async function freshResource(): Promise<string> {
 }
 
 const create = (name: string, spec: object = { n: 0 }) =>
-  custom.createNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: NS, plural, body: { apiVersion: `${GROUP}/v1`, kind: `Thing${counter}`, metadata: { name }, spec } }) as Promise<KubeObject>;
+  custom.createNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: NS, plural, body: { apiVersion: `${GROUP}/v1`, kind: kind(), metadata: { name }, spec } }) as Promise<KubeObject>;
 const patch = (name: string, spec: object) =>
   custom.patchNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: NS, plural, name, body: { spec } }, callOptions({ contentType: MERGE_PATCH })) as Promise<KubeObject>;
 const remove = (name: string) => custom.deleteNamespacedCustomObject({ group: GROUP, version: 'v1', namespace: NS, plural, name });
@@ -103,6 +107,10 @@ beforeAll(async () => {
   if (noKube()) return;
   direct = testKubeConfig();
   NS = await freshNamespace(direct, 'berth-informer');
+  // CRDs an interrupted run of this file left behind (its afterAll never ran).
+  const api = direct.makeApiClient(ApiextensionsV1Api);
+  const stale = (await api.listCustomResourceDefinition()).items.filter((c) => c.spec.group === GROUP);
+  for (const c of stale) await api.deleteCustomResourceDefinition({ name: c.metadata!.name! }).catch(() => undefined);
   ({ proxy: server, kc } = await startFaultProxy(direct));
   custom = kc.makeApiClient(CustomObjectsApi);
 });

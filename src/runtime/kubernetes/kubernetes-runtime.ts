@@ -57,7 +57,7 @@ import { subscribePodEvents } from './events.js';
 import { getPodArchive, putPodArchive, statPodPath } from './archive.js';
 import { runPodExec, type ExecContext } from './exec.js';
 import { podLogs } from './logs.js';
-import { isTerminalPhase, labelSelector, observedFromPod, parsePodId, podId, podState, startFailure } from './observe.js';
+import { isTerminalPhase, labelSelector, observedFromPod, parsePodId, podId, podState, runFinished, startFailure } from './observe.js';
 import { isolationPolicyFor } from './network-policy.js';
 import { ANNOTATION_CONTAINER_NAME, podFor, recreateBody } from './pod-spec.js';
 import { openStream } from './stream.js';
@@ -168,7 +168,7 @@ export class KubernetesRuntime implements Runtime {
       // Going away (stopped by deletion, or removed): run it again once the name is free.
       await this.waitGone(namespace, name, pod.metadata.uid, this.releaseWaitMs(pod), signal);
       await this.createPod(recreateBody(pod), signal);
-    } else if (isTerminalPhase(pod.status?.phase)) {
+    } else if (runFinished(pod)) {
       await this.deletePod(namespace, name, pod.metadata?.uid, signal);
       await this.waitGone(namespace, name, pod.metadata?.uid, this.releaseWaitMs(pod), signal);
       await this.createPod(recreateBody(pod), signal);

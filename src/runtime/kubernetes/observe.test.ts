@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { labelSelector, observedFromPod, parsePodId, podState, startFailure } from './observe.js';
+import { labelSelector, observedFromPod, parsePodId, podState, runFinished, startFailure } from './observe.js';
 
 const LABELS = {
   'berth.dev/managed-by': 'ctl-1',
@@ -153,5 +153,19 @@ describe('ids and selectors', () => {
     expect(labelSelector({ managedBy: 'ctl-1', kind: 'Instance', namespace: 'default', name: 'web' })).toBe(
       'berth.dev/managed-by=ctl-1,berth.dev/kind=Instance,berth.dev/namespace=default,berth.dev/name=web',
     );
+  });
+});
+
+describe('runFinished', () => {
+  const terminated = { containerStatuses: [{ name: 'main', state: { terminated: { exitCode: 4 } } }] };
+  it('is true for a terminal phase and for an exited container the kubelet still calls Running', () => {
+    expect(runFinished(pod({ status: { phase: 'Failed', ...terminated } }))).toBe(true);
+    expect(runFinished(pod({ status: { phase: 'Succeeded' } }))).toBe(true);
+    expect(runFinished(pod({ status: { phase: 'Running', ...terminated } }))).toBe(true);
+  });
+  it('is false for a running, pending or deleted Pod', () => {
+    expect(runFinished(pod({ status: { phase: 'Running', containerStatuses: [{ name: 'main', state: { running: {} } }] } }))).toBe(false);
+    expect(runFinished(pod())).toBe(false);
+    expect(runFinished(pod({ metadata: { deletionTimestamp: new Date() }, status: { phase: 'Failed', ...terminated } }))).toBe(false);
   });
 });

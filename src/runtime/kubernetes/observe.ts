@@ -74,6 +74,14 @@ export function mainStatus(pod: V1Pod): V1ContainerStatus | undefined {
 
 export const isTerminalPhase = (phase: string | undefined): boolean => phase === 'Succeeded' || phase === 'Failed';
 
+/**
+ * The Pod's one run is over and a start must make a new Pod. The kubelet
+ * reports the container's exit before it sets the terminal phase (it waits
+ * for its Pod worker to finish): exited under phase Running is as finished
+ * as Failed, with restartPolicy Never.
+ */
+export const runFinished = (pod: V1Pod): boolean => !pod.metadata?.deletionTimestamp && (isTerminalPhase(pod.status?.phase) || podState(pod) === 'exited');
+
 export function podState(pod: V1Pod): ContainerState {
   if (pod.metadata?.deletionTimestamp) return 'removing';
   const phase = pod.status?.phase;
