@@ -138,6 +138,20 @@ describe('lifecycle machine', () => {
     expect(calls).toEqual(['stop', 'remove']);
   });
 
+  it('REMOVE with no grace is one remove where the runtime\'s remove kills; a stop first where it does not, or when there is grace', async () => {
+    const run = async (removeKills: boolean, event: LifecycleEvent, graceSeconds = 10): Promise<string[]> => {
+      const { m, calls } = machineWith({});
+      const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds, removeKills } }).start();
+      actor.send(event);
+      await waitFor(actor, (x) => x.status === 'done');
+      return calls;
+    };
+    expect(await run(true, { type: 'REMOVE', graceSeconds: 0 })).toEqual(['remove']);
+    expect(await run(true, { type: 'REMOVE' }, 0)).toEqual(['remove']);
+    expect(await run(false, { type: 'REMOVE', graceSeconds: 0 })).toEqual(['stop', 'remove']);
+    expect(await run(true, { type: 'REMOVE', graceSeconds: 5 })).toEqual(['stop', 'remove']);
+  });
+
   it('REMOVE during create removes the container once it exists', async () => {
     let release!: (id: string) => void;
     const { m, calls } = machineWith({ create: () => new Promise<string>((r) => (release = r)) });

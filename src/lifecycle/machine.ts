@@ -22,6 +22,8 @@ export interface LifecycleInput {
   health?: HealthCheck;
   graceSeconds: number;
   maxAttempts?: number;
+  /** The runtime's remove kills a running container (Runtime.removeKills): a REMOVE with no grace skips the stop. */
+  removeKills?: boolean;
 }
 
 export interface LifecycleContext {
@@ -31,6 +33,7 @@ export interface LifecycleContext {
   exitCode?: number;
   health?: HealthCheck;
   graceSeconds: number;
+  removeKills: boolean;
   target: Target;
   attempt: number;
   maxAttempts: number;
@@ -132,6 +135,7 @@ export const lifecycleMachine = setup({
     exitCode: input.exitCode,
     health: input.health,
     graceSeconds: input.graceSeconds,
+    removeKills: input.removeKills ?? false,
     target: 'running',
     attempt: 0,
     maxAttempts: input.maxAttempts ?? 4,
@@ -141,6 +145,12 @@ export const lifecycleMachine = setup({
   initial: 'init',
   on: {
     REMOVE: [
+      // No grace to give: one remove call kills and removes (a stop first is a second engine call for the same SIGKILL).
+      {
+        guard: ({ context, event }) => context.containerId !== undefined && context.removeKills && (event.graceSeconds ?? context.graceSeconds) === 0,
+        target: '.removing',
+        actions: [assign({ target: 'removed' }), 'setGrace', 'resetAttempts'],
+      },
       { guard: ({ context }) => context.containerId !== undefined, target: '.stopping', actions: [assign({ target: 'removed' }), 'setGrace', 'resetAttempts'] },
       // Not created yet: the create finishes (it cannot be taken back mid-call), then `created` removes it.
       { actions: [assign({ target: 'removed' }), 'setGrace'] },

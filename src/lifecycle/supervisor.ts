@@ -320,7 +320,7 @@ export class Supervisor {
 
   private spawn(owner: ResourceKey, health: HealthCheck | undefined, input: LifecycleInput, known?: { labels: Record<string, string>; createdAt: number; ports: ObservedPort[] }): Actor {
     const actorId = randomUUID();
-    const actor = createActor(this.machine, { clock: this.actorClock, input: { ...input, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
+    const actor = createActor(this.machine, { clock: this.actorClock, input: { ...input, removeKills: this.opts.runtime.removeKills === true, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
     const entry: Entry = { actor, owner, ...(health ? { health } : {}), labels: known?.labels ?? {}, createdAt: known?.createdAt ?? this.clock.now(), ports: known?.ports ?? [], ...(input.containerId !== undefined ? { knownAt: performance.now() } : {}) };
     let last = '';
     actor.subscribe({

@@ -151,4 +151,10 @@ export interface Runtime {
    * A container that is gone is not an error.
    */
   setClaimLabel?(id: string, value: string | undefined, signal?: AbortSignal): Promise<void>;
+  /**
+   * remove() of a running container kills it at once, as a stop with no
+   * grace would (Docker's forced remove). Where it is not so (a Pod's delete
+   * honours its grace period), a removal with no grace stops first.
+   */
+  readonly removeKills?: boolean;
 }

@@ -12,6 +12,7 @@ import { runExec } from './exec.js';
 import { ensureImage, type PullPolicy } from './image.js';
 import { containerLogs } from './logs.js';
 import { listFilters, needsInspect, observedFromInspect, observedFromSummary, withExitDetails } from './observe.js';
+import { ManagedIds } from './managed-ids.js';
 import { ensureOwnedVolumes } from './volume-ownership.js';
 import { usageFromStats, type StatsDocument } from './usage.js';
 
@@ -51,10 +52,12 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
+  readonly removeKills = true;
   readonly docker: Dockerode;
   readonly timeouts: DockerTimeouts;
   private readonly listInspectConcurrency: number;
   private readonly allowForeignVolumes: boolean;
+  private readonly managed = new ManagedIds();
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.allowForeignVolumes = opts.allowForeignVolumes ?? false;
@@ -79,6 +82,7 @@ export class DockerRuntime implements Runtime {
     );
     const listed = summaries.flatMap((c) => {
       const o = observedFromSummary(c);
+      if (o?.managedBy) this.managed.add(o.id);
       return o ? [o] : [];
     });
     const detailed = await mapLimit(listed, this.listInspectConcurrency, async (c) => {
@@ -111,6 +115,7 @@ export class DockerRuntime implements Runtime {
     }
     if (!this.allowForeignVolumes) await ensureOwnedVolumes(this.docker, req, this.timeouts, signal);
     const container = await dockerCall('create', this.timeouts.create, signal, (s) => this.docker.createContainer({ ...createOptions(req), abortSignal: s }));
+    this.managed.add(container.id);
     return container.id;
   }
 
@@ -136,8 +141,12 @@ export class DockerRuntime implements Runtime {
       await dockerCall('remove', this.timeouts.remove, signal, (s) =>
         this.docker.getContainer(full).remove({ force: true, v: true, abortSignal: s } as Dockerode.ContainerRemoveOptions),
       );
+      this.managed.delete(full);
     } catch (e) {
-      if (isRuntimeError(e, 'NotFound')) return;
+      if (isRuntimeError(e, 'NotFound')) {
+        this.managed.delete(id);
+        return;
+      }
       // "removal of container x is already in progress": it is going away.
       if (isRuntimeError(e, 'Conflict') && /already in progress/i.test(e.message)) return;
       throw e;
@@ -198,12 +207,14 @@ export class DockerRuntime implements Runtime {
    * on the full id the check saw (never on a name that could move meanwhile).
    */
   private async assertManaged(id: string, op: string, signal?: AbortSignal): Promise<string> {
+    if (this.managed.has(id)) return id;
     return (await this.managedInfo(id, op, signal)).Id;
   }
 
   private async managedInfo(id: string, op: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {
     const info = await this.inspectRaw(id, signal);
     if (!info.Config?.Labels?.[LABEL.managedBy]) throw notManaged(id, op);
+    this.managed.add(info.Id);
     return info;
   }
 }

@@ -78,6 +78,7 @@ const DEFAULT_TERM_CODE = 143;
 
 export class MemoryRuntime implements Runtime {
   readonly name: Runtime['name'];
+  readonly removeKills = true;
   /** Failures and holds per operation, and the record of calls. */
   readonly script = new OpScript();
   private readonly clock: MemoryClock;
