@@ -67,7 +67,7 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
 
   beforeAll(async () => {
     d = await testDirs();
-    await writeSpec(d, 'replace.yaml', poolSpec('replace', { minReady: 3, maxSize: 6, claimTimeoutSeconds: 5 }));
+    await writeSpec(d, 'replace.yaml', poolSpec('replace', { minReady: 3, maxSize: 6, claimTimeoutSeconds: 15 }));
     await writeSpec(d, 'reuse.yaml', poolSpec('reuse', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 20, recycle: { policy: 'Reuse' } }));
     await writeSpec(d, 'burst.yaml', poolSpec('burst', { minReady: 2, maxSize: 12, claimTimeoutSeconds: 30 }));
     proc = await spawnController(d, await freePort(), ['--log-level', 'debug']);
@@ -84,7 +84,7 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
   it('sequential claim, release, pause on a Replace pool whose PID 1 ignores SIGTERM: every claim binds', async () => {
     const waits: number[] = [];
     for (let i = 0; i < 12; i++) {
-      const c = await postClaim(proc!.server, `seq-${i}`, 'replace', '10s');
+      const c = await postClaim(proc!.server, `seq-${i}`, 'replace', '20s');
       if (c.status?.phase !== 'Bound') console.log(proc!.output().split('\n').filter((l) => !l.includes('"level":20') || l.includes('plan')).slice(-60).join('\n'));
       expect(c.status?.phase, `round ${i}: ${JSON.stringify(c.status)}; pool ${JSON.stringify(await poolStatus(proc!.server, 'replace'))}`).toBe('Bound');
       waits.push(c.status!.waitDurationMs!);
@@ -96,8 +96,11 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
       const s = await poolStatus(proc!.server, 'replace');
       return s?.ready === 3 && s.terminating === 0 && s.replicas === 3 ? true : undefined;
     }, 15_000);
-    // How long each waited is the engine's speed (create, start, probe of a replacement), not asserted here: bench/results.md measures it.
+    // A slow engine may make a claim wait for a replacement (create, start, probe): the timeout leaves room for
+    // that (a loaded CI machine took over 5 s). Most claims find a warm member at once; when a pool reconcile
+    // waited out each release's 10 s stop (the bug), the median wait was 3.8 s. bench/results.md measures the rest.
     expect(waits).toHaveLength(12);
+    expect([...waits].sort((a, b) => a - b)[6]).toBeLessThan(2000);
   });
 
   it('Reuse, maxSize 1: a waiting claim gets the released member before a later claim, long before its timeout', async () => {

@@ -103,9 +103,18 @@ describe.skipIf(noEngine() || noKube())('berth controller --source kubernetes (p
   it('a leader that loses its lease exits non-zero at once; the follower takes over', async () => {
     const [a, b] = procs as [KubeControllerProcess, KubeControllerProcess];
     const leases = cluster.kc.makeApiClient(CoordinationV1Api);
-    const l = await leases.readNamespacedLease({ namespace: ns, name: lease });
-    const stolenAt = Date.now();
-    await leases.replaceNamespacedLease({ namespace: ns, name: lease, body: { ...l, spec: { ...l.spec, holderIdentity: 'intruder', acquireTime: new V1MicroTime(), renewTime: new V1MicroTime() } } });
+    // The leader renews every 500 ms: a replace between its renewals meets 409 and is tried again on the fresh copy.
+    let stolenAt = 0;
+    for (let attempt = 0; ; attempt++) {
+      const l = await leases.readNamespacedLease({ namespace: ns, name: lease });
+      stolenAt = Date.now();
+      try {
+        await leases.replaceNamespacedLease({ namespace: ns, name: lease, body: { ...l, spec: { ...l.spec, holderIdentity: 'intruder', acquireTime: new V1MicroTime(), renewTime: new V1MicroTime() } } });
+        break;
+      } catch (e) {
+        if ((e as { code?: number }).code !== 409 || attempt >= 20) throw e;
+      }
+    }
     const code = await a.exited;
     expect(code).toBe(1);
     expect(Date.now() - stolenAt).toBeLessThan(2000); // its next renew (500 ms) sees the other holder

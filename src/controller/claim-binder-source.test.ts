@@ -124,6 +124,20 @@ describe('ClaimBinder with the source as the record', () => {
     expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
   });
 
+  it('another writer’s binding the informer already brought is taken over, not overwritten by a write that would succeed', async () => {
+    const t = setup();
+    t.members.push(t.member('a'), t.member('b', { ready: false, phase: 'Probing' }));
+    t.claim('c1');
+    // A status-only update (an old leader's late write) is in the store; it woke nothing.
+    t.store.setStatus(claimKey('c1'), boundTo('b') as never);
+    await t.binder.settle(POOL);
+    expect(t.source.writes.filter((w) => w.status.phase === 'Bound' && w.status.instance === 'runners-a')).toEqual([]);
+    expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-b', containerId: 'cid-b' });
+    t.claim('c2');
+    await t.binder.settle(POOL);
+    expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+  });
+
   it('409 without another binding: the bind did not happen, and the rules bind again on the fresh version', async () => {
     const t = setup();
     t.members.push(t.member('a'));

@@ -247,6 +247,17 @@ export class ClaimBinder {
     const { state } = this.d;
     const key = parseKeyString(d.claim);
     const entry = this.d.store.get(key);
+    // The informer may already have brought another writer's binding or outcome (a status-only update wakes
+    // nothing): a write on that fresh version would succeed and overwrite it, so it is taken over instead.
+    const seen = entry && serverVerdict({ phase: rec.phase }, entry.object.status as ServerClaimStatus | undefined, parseKeyString(rec.pool).name);
+    if (seen && seen.type !== 'keep') {
+      const reserved = state.member(rec.pool, d.member);
+      if (reserved.claim === d.claim) state.setMember(rec.pool, d.member, unreserved(reserved));
+      this.inflight.delete(d.claim);
+      this.takeVerdict(key, rec, seen);
+      void this.settle(pool).catch(() => undefined);
+      return;
+    }
     const bound: ClaimRecord = { ...rec, ...bindFields(rec, d, ports, now) };
     const status = entry ? this.statusOf(key, bound, undefined, entry.object.metadata.generation, entry.object.status as ClaimStatus | undefined) : undefined;
     let outcome: ClaimWriteOutcome;
