@@ -14,10 +14,11 @@ import { MemoryRuntime } from '../runtime/memory/memory-runtime.js';
 import { contractRequest } from '../runtime/runtime-contract.testkit.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
 import type { InstanceStatus } from '../spec/status.js';
+import { RuntimeError } from '../runtime/errors.js';
 
 const started: Array<{ m: Manager; dir: string }> = [];
 
-async function startManager() {
+async function startManager(opts: { resyncMs?: number } = {}) {
   const clock = new FakeClock(TEST_NOW);
   const runtime = new MemoryRuntime({ clock });
   const dir = await mkdtemp(join(tmpdir(), 'berth-manager-unit-'));
@@ -29,8 +30,8 @@ async function startManager() {
     specDirs: [],
     workers: 2,
     maxConcurrentOps: 8,
-    // The periodic resync never fires here: only events and the store wake keys.
-    resyncMs: 24 * 3600_000,
+    // By default the periodic resync never fires: only events and the store wake keys.
+    resyncMs: opts.resyncMs ?? 24 * 3600_000,
     logger: pino({ level: 'silent' }),
     clock,
   });
@@ -48,7 +49,16 @@ async function startManager() {
   const quiesce = async (): Promise<void> => {
     for (let i = 0; i < 30; i++) await flushMicrotasks();
   };
-  return { clock, runtime, m, until, quiesce };
+  /** Moves fake time forward by ms and lets what it woke run. */
+  const advance = async (ms: number): Promise<void> => {
+    await clock.advanceAsync(ms);
+    await quiesce();
+  };
+  /** Lists the controller made of one owner's containers: one per reconcile of that owner. */
+  const listsOf = (owner: string) => runtime.script.calls.filter((c) => c.op === 'list' && c.target === owner).length;
+  /** Lists of every managed container: one per resync. */
+  const resyncs = () => runtime.script.calls.filter((c) => c.op === 'list' && c.target === undefined).length;
+  return { clock, runtime, m, until, quiesce, advance, listsOf, resyncs };
 }
 
 afterEach(async () => {
@@ -106,13 +116,111 @@ describe('Manager event routing on the memory runtime', () => {
     t.m.store.apply(instance('api'), API);
     await t.until('both Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready' && instanceStatus(t.m, 'api')?.phase === 'Ready');
     await t.quiesce();
-    const listsOf = (owner: string) => t.runtime.script.calls.filter((c) => c.op === 'list' && c.target === owner).length;
-    const api = listsOf('api');
-    const web = listsOf('web');
+    const api = t.listsOf('api');
+    const web = t.listsOf('web');
     t.runtime.exit(t.runtime.snapshot().find((c) => c.owner === 'web')!.id, 0);
     await t.until('web restarted', () => instanceStatus(t.m, 'web')?.restartCount === 1);
     await t.quiesce();
-    expect(listsOf('web')).toBeGreaterThan(web);
-    expect(listsOf('api')).toBe(api);
+    expect(t.listsOf('web')).toBeGreaterThan(web);
+    expect(t.listsOf('api')).toBe(api);
+  });
+});
+
+// The Manager's own timers run on its clock: with a FakeClock they fire when
+// the test moves time, at their deadline and not before.
+describe('Manager timers on the clock', () => {
+  it('a die the list does not show yet is looked at again after 40 ms, 150 ms and 1 s', async () => {
+    const t = await startManager();
+    t.m.store.apply(instance('web'), API);
+    await t.until('web Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready');
+    await t.quiesce();
+    const before = t.listsOf('web');
+    // The engine reports the die before its list shows the exit: every look finds the container running.
+    t.runtime.emitEvent(t.runtime.snapshot()[0]!.id, 'die');
+    await t.quiesce();
+    const seen = (): number => t.listsOf('web') - before;
+    expect(seen()).toBe(1);
+    await t.advance(40);
+    expect(seen()).toBe(2);
+    await t.advance(109);
+    expect(seen()).toBe(2);
+    await t.advance(1);
+    expect(seen()).toBe(3);
+    await t.advance(849);
+    expect(seen()).toBe(3);
+    await t.advance(1);
+    expect(seen()).toBe(4);
+    await t.advance(60_000);
+    expect(seen()).toBe(4);
+  });
+
+  it('the periodic resync lists every container at its period, not before, and again a period later', async () => {
+    const t = await startManager({ resyncMs: 30_000 });
+    t.m.store.apply(instance('web'), API);
+    await t.until('web Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready');
+    await t.quiesce();
+    const first = t.resyncs();
+    expect(first).toBe(1); // the one at start
+    await t.advance(29_999);
+    expect(t.resyncs()).toBe(first);
+    await t.advance(1);
+    expect(t.resyncs()).toBe(first + 1);
+    await t.advance(30_000);
+    expect(t.resyncs()).toBe(first + 2);
+  });
+
+  it('a stopped manager resyncs no more', async () => {
+    const t = await startManager({ resyncMs: 30_000 });
+    await t.quiesce();
+    const lists = t.resyncs();
+    await t.m.stop();
+    await t.advance(120_000);
+    expect(t.resyncs()).toBe(lists);
+    expect(t.clock.pendingTimers).toBe(0);
+  });
+
+  it('while the engine is down the watchdog pings again after 0.5, 1, 2, 4 s, then every 5 s; once it answers, everything is resynced', async () => {
+    const t = await startManager();
+    await t.quiesce();
+    t.runtime.script.fail('ping', new RuntimeError('Unavailable', 'engine down'), { times: Infinity });
+    t.runtime.script.fail('list', new RuntimeError('Unavailable', 'engine down'));
+    await t.m.resync();
+    await t.quiesce();
+    const pingsAt: number[] = [];
+    let pings = t.runtime.script.count('ping');
+    expect(pings).toBe(1); // at once
+    const start = t.clock.now();
+    for (let ms = 0; ms < 22_500; ms += 100) {
+      await t.advance(100);
+      if (t.runtime.script.count('ping') > pings) {
+        pings = t.runtime.script.count('ping');
+        pingsAt.push(t.clock.now() - start);
+      }
+    }
+    expect(pingsAt).toEqual([500, 1500, 3500, 7500, 12_500, 17_500, 22_500]);
+    const resyncs = t.resyncs();
+    t.runtime.script.clear();
+    await t.advance(5000);
+    expect(t.runtime.script.count('ping')).toBe(pings + 1);
+    expect(t.resyncs()).toBe(resyncs + 1);
+    // Back up: no more pings.
+    await t.advance(60_000);
+    expect(t.runtime.script.count('ping')).toBe(pings + 1);
+  });
+
+  it('a ping the engine never answers counts as down after 3 s on the clock, and the watchdog pings again', async () => {
+    const t = await startManager();
+    await t.quiesce();
+    const hung = t.runtime.script.hold('ping');
+    t.runtime.script.fail('list', new RuntimeError('Unavailable', 'engine down'));
+    await t.m.resync();
+    await t.quiesce();
+    expect(t.runtime.script.count('ping')).toBe(1);
+    await t.advance(3_499);
+    expect(t.runtime.script.count('ping')).toBe(1);
+    // The hung ping gave up at 3 s; the next one goes out 0.5 s later.
+    await t.advance(1);
+    expect(t.runtime.script.count('ping')).toBe(2);
+    hung.release();
   });
 });
