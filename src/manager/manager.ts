@@ -290,8 +290,6 @@ export class Manager {
     this.queue.add(keyString(key));
   }
 
-
-
   /**
    * Lists every managed container once and enqueues the keys that have
    * something to do: spec keys and the owners of observed containers (orphans
