@@ -4,20 +4,10 @@
 // holds it decides: another writer's binding is adopted, else the rules run
 // again. Pod members carry their claim's label; a stale label is never warm.
 import { describe, expect, it } from 'vitest';
-import { ClaimBinder, type ClaimStatusRecord } from './claim-binder.js';
-import { ClaimState } from '../state/claim-state.js';
-import { FakeClock } from '../time/clock.js';
-import { EventRecorder } from './event-recorder.js';
-import { ResourceStore } from './resource-store.js';
-import type { ActorView } from '../lifecycle/supervisor.js';
-import type { ResourceKey } from '../spec/schema.js';
+import type { ClaimStatusRecord } from './claim-binder.js';
+import { claimBinderWorld, TEST_NOW as NOW } from './memory-world.testkit.js';
 import type { ClaimStatus } from '../spec/status.js';
 import type { ClaimWriteOutcome, ServerClaimStatus } from '../reconcile/claim/server-binding.js';
-
-const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
-const POOL: ResourceKey = { kind: 'InstancePool', namespace: 'sb', name: 'runners' };
-const ORIGIN = { source: 'kubernetes' } as const;
-const claimKey = (name: string): ResourceKey => ({ kind: 'InstanceClaim', namespace: 'sb', name });
 
 /** A fake apiserver for claim statuses: a write is refused (409) while another writer's status is waiting to be seen. */
 function fakeSource() {
@@ -58,31 +48,11 @@ function fakeSource() {
 }
 
 function setup() {
-  const clock = new FakeClock(NOW);
-  const store = new ResourceStore(clock);
-  const state = new ClaimState(undefined);
-  const members: ActorView[] = [];
-  const labels: Array<[string, string | undefined]> = [];
-  const binder = new ClaimBinder({
-    store,
-    state,
-    recorder: new EventRecorder(100, clock),
-    clock,
-    members: () => members,
-    wakePool: () => undefined,
-    wakeClaim: () => undefined,
-    labelMember: (id, value) => labels.push([id, value]),
-  });
+  const w = claimBinderWorld({ origin: { source: 'kubernetes' } });
   const source = fakeSource();
-  binder.recordBindsIn(source.record);
-  store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstancePool', metadata: { name: 'runners', namespace: 'sb' }, spec: { template: { image: 'x' }, minReady: 1, claimTimeoutSeconds: 30 } } as never, ORIGIN);
-  const claim = (name: string) => {
-    store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace: 'sb' }, spec: { poolRef: { name: 'runners' } } } as never, ORIGIN);
-    binder.recordFor(claimKey(name));
-  };
-  const member = (id: string, over: Partial<ActorView> = {}): ActorView => ({ containerId: `cid-${id}`, labels: { 'berth.dev/member': id }, createdAt: NOW - 1000, ports: [], phase: 'Ready', ready: true, terminating: false, ...over });
-  const status = (name: string) => store.get(claimKey(name))?.object.status as { phase?: string; instance?: string } | undefined;
-  return { store, state, binder, members, labels, source, claim, member, status };
+  w.binder.recordBindsIn(source.record);
+  const claim = (name: string) => w.binder.recordFor(w.applyClaim(name));
+  return { ...w, source, claim };
 }
 
 const boundTo = (member: string): ServerClaimStatus => ({ phase: 'Bound', instance: `runners-${member}`, containerId: `cid-${member}`, boundAt: new Date(NOW - 50).toISOString() });
@@ -94,11 +64,11 @@ describe('ClaimBinder with the source as the record', () => {
     t.claim('c1');
     t.claim('c2');
     const release = t.source.hold();
-    const settling = t.binder.settle(POOL);
+    const settling = t.binder.settle(t.pool);
     expect(t.status('c1')?.phase).not.toBe('Bound');
     // The reserved member is not free: c2 does not get it, and neither claim counts as waiting twice.
-    expect(t.binder.planInput(POOL).members[0]).toMatchObject({ member: 'a', claimedBy: 'InstanceClaim/sb/c1' });
-    expect((await t.binder.settle(POOL)).decisions).toEqual([]);
+    expect(t.binder.planInput(t.pool).members[0]).toMatchObject({ member: 'a', claimedBy: 'InstanceClaim/sb/c1' });
+    expect((await t.binder.settle(t.pool)).decisions).toEqual([]);
     release();
     await settling;
     expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
@@ -112,7 +82,7 @@ describe('ClaimBinder with the source as the record', () => {
     t.members.push(t.member('a'), t.member('b', { ready: false, phase: 'Probing' }));
     t.claim('c1');
     t.source.otherWriter('c1', boundTo('b'));
-    await t.binder.settle(POOL);
+    await t.binder.settle(t.pool);
     await new Promise((r) => setImmediate(r));
     expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-b', containerId: 'cid-b' });
     expect(t.state.member('InstancePool/sb/runners', 'b').claim).toBe('InstanceClaim/sb/c1');
@@ -120,7 +90,7 @@ describe('ClaimBinder with the source as the record', () => {
     expect(t.source.server.get('c1')).toMatchObject({ instance: 'runners-b' });
     // a was never handed out: the next claim takes it as warm.
     t.claim('c2');
-    await t.binder.settle(POOL);
+    await t.binder.settle(t.pool);
     expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
   });
 
@@ -129,12 +99,12 @@ describe('ClaimBinder with the source as the record', () => {
     t.members.push(t.member('a'), t.member('b', { ready: false, phase: 'Probing' }));
     t.claim('c1');
     // A status-only update (an old leader's late write) is in the store; it woke nothing.
-    t.store.setStatus(claimKey('c1'), boundTo('b') as never);
-    await t.binder.settle(POOL);
+    t.store.setStatus(t.claimKey('c1'), boundTo('b') as never);
+    await t.binder.settle(t.pool);
     expect(t.source.writes.filter((w) => w.status.phase === 'Bound' && w.status.instance === 'runners-a')).toEqual([]);
     expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-b', containerId: 'cid-b' });
     t.claim('c2');
-    await t.binder.settle(POOL);
+    await t.binder.settle(t.pool);
     expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
   });
 
@@ -143,7 +113,7 @@ describe('ClaimBinder with the source as the record', () => {
     t.members.push(t.member('a'));
     t.claim('c1');
     t.source.otherWriter('c1', { phase: 'Pending' });
-    await t.binder.settle(POOL);
+    await t.binder.settle(t.pool);
     for (let i = 0; i < 5 && t.status('c1')?.phase !== 'Bound'; i++) await new Promise((r) => setImmediate(r));
     expect(t.source.writes.map((w) => w.claim)).toEqual(['c1', 'c1']);
     expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
@@ -153,11 +123,11 @@ describe('ClaimBinder with the source as the record', () => {
     const t = setup();
     t.members.push(t.member('a'));
     t.claim('c1');
-    await t.binder.settle(POOL);
+    await t.binder.settle(t.pool);
     expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
     t.claim('c2');
     // An old leader had bound c2 to a; berth learns it from a 409 on c2.
-    t.binder.serverSaid(claimKey('c2'), boundTo('a'));
+    t.binder.serverSaid(t.claimKey('c2'), boundTo('a'));
     expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
     expect(t.status('c1')?.phase).toBe('Pending');
     const holders = [...t.state.claims.values()].filter((r) => r.phase === 'Bound' && r.member === 'a');
@@ -168,7 +138,7 @@ describe('ClaimBinder with the source as the record', () => {
     const t = setup();
     t.members.push(t.member('a', { labels: { 'berth.dev/member': 'a', 'berth.dev/claim': 'ghost' } }));
     t.claim('c1');
-    await t.binder.settle(POOL);
+    await t.binder.settle(t.pool);
     expect(t.status('c1')?.phase).not.toBe('Bound');
     expect(t.source.writes).toEqual([]);
   });
@@ -177,9 +147,9 @@ describe('ClaimBinder with the source as the record', () => {
     const t = setup();
     t.members.push(t.member('a'));
     t.claim('c1');
-    await t.binder.settle(POOL);
-    t.store.delete(claimKey('c1'), ORIGIN);
-    await t.binder.settle(POOL);
+    await t.binder.settle(t.pool);
+    t.store.delete(t.claimKey('c1'), t.origin);
+    await t.binder.settle(t.pool);
     expect(t.labels).toEqual([
       ['cid-a', 'c1'],
       ['cid-a', undefined],

@@ -4,49 +4,19 @@
 // for the member to be handled; bindings survive a rebuild from statuses.
 // Claims reconcile through the same Reconciler as every kind.
 import { describe, expect, it } from 'vitest';
-import { ClaimBinder } from './claim-binder.js';
 import { ClaimSteps } from './claim-reconciler.js';
 import { Reconciler } from './reconciler.js';
-import { ClaimState } from '../state/claim-state.js';
-import { FakeClock } from '../time/clock.js';
-import { EventRecorder } from './event-recorder.js';
-import { ResourceStore } from './resource-store.js';
-import type { ActorView } from '../lifecycle/supervisor.js';
-import type { ResourceKey } from '../spec/schema.js';
-
-const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
-const POOL: ResourceKey = { kind: 'InstancePool', namespace: 'sb', name: 'runners' };
-const ORIGIN = { source: 'api' } as const;
+import { claimBinderWorld, TEST_NOW as NOW } from './memory-world.testkit.js';
 
 function setup() {
-  const clock = new FakeClock(NOW);
-  const store = new ResourceStore(clock);
-  const state = new ClaimState(undefined);
-  const members: ActorView[] = [];
-  const woken: string[] = [];
-  const released: string[] = [];
-  const binder = new ClaimBinder({
-    store,
-    state,
-    recorder: new EventRecorder(100, clock),
-    clock,
-    members: () => members,
-    wakePool: (p) => woken.push(p.name),
-    wakeClaim: () => undefined,
-    onReleased: (k) => released.push(k.name),
-  });
+  const w = claimBinderWorld();
   // Claims reconcile through the generic reconciler, as in the Manager.
-  const reconciler = new Reconciler(new ClaimSteps({ binder, state }), { store, clock, onPruned: (k) => released.push(k.name) });
-  const reconcile = (name: string) => reconciler.reconcile({ kind: 'InstanceClaim', namespace: 'sb', name }, new AbortController().signal);
-  store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstancePool', metadata: { name: 'runners', namespace: 'sb' }, spec: { template: { image: 'x' }, minReady: 1, claimTimeoutSeconds: 30 } } as never, ORIGIN);
-  const claim = (name: string) => {
-    store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace: 'sb' }, spec: { poolRef: { name: 'runners' } } } as never, ORIGIN);
-    binder.claimArrived({ kind: 'InstanceClaim', namespace: 'sb', name });
-  };
-  const member = (id: string, over: Partial<ActorView> = {}): ActorView => ({ containerId: `cid-${id}`, labels: { 'berth.dev/member': id }, createdAt: NOW - 1000, ports: [], phase: 'Ready', ready: true, terminating: false, ...over });
-  const phase = (name: string) => (store.get({ kind: 'InstanceClaim', namespace: 'sb', name })?.object.status as { phase?: string; instance?: string } | undefined);
-  const tick = (ms: number) => clock.advance(ms);
-  return { store, state, binder, members, woken, released, claim, member, phase, tick, reconcile };
+  const reconciler = new Reconciler(new ClaimSteps({ binder: w.binder, state: w.state }), { store: w.store, clock: w.clock, onPruned: (k) => w.released.push(k.name) });
+  const reconcile = (name: string) => reconciler.reconcile(w.claimKey(name), new AbortController().signal);
+  const claim = (name: string) => w.binder.claimArrived(w.applyClaim(name));
+  const phase = w.status;
+  const tick = (ms: number) => w.clock.advance(ms);
+  return { ...w, claim, phase, tick, reconcile };
 }
 
 const flush = () => new Promise((r) => setImmediate(r));
@@ -61,12 +31,12 @@ describe('ClaimBinder', () => {
     await flush();
     expect(t.phase('first')).toBeUndefined();
     t.members[0] = t.member('a');
-    t.binder.memberChanged(POOL);
+    t.binder.memberChanged(t.pool);
     await flush();
     expect(t.phase('first')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
     expect(t.phase('second')).toBeUndefined();
     expect(t.woken).toContain('runners');
-    expect(t.binder.pendingCount(POOL)).toBe(1);
+    expect(t.binder.pendingCount(t.pool)).toBe(1);
   });
 
   it('never binds a terminating or claimed member', async () => {
@@ -84,7 +54,7 @@ describe('ClaimBinder', () => {
     t.members.push(t.member('a'));
     t.claim('one');
     await flush();
-    t.store.delete({ kind: 'InstanceClaim', namespace: 'sb', name: 'one' }, ORIGIN);
+    t.store.delete(t.claimKey('one'), t.origin);
     await t.reconcile('one');
     expect(t.state.member('InstancePool/sb/runners', 'a')).toMatchObject({ released: true, releasedBy: 'InstanceClaim/sb/one', uses: 1 });
     expect(t.released).toEqual([]);
@@ -106,7 +76,7 @@ describe('ClaimBinder', () => {
 
   it('rebuilt from claim statuses, a Bound claim keeps its member and a new claim never gets it', async () => {
     const t = setup();
-    t.store.apply({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name: 'held', namespace: 'sb' }, spec: { poolRef: { name: 'runners' } } } as never, ORIGIN);
+    t.applyClaim('held');
     t.state.rebuildFrom([{ id: 'InstanceClaim/sb/held', pool: 'InstancePool/sb/runners', createdAt: NOW - 60_000, status: { phase: 'Bound', instance: 'runners-a', containerId: 'cid-a' } }]);
     t.members.push(t.member('a'));
     t.claim('fresh');

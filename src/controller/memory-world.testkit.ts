@@ -1,15 +1,19 @@
 // The controller's pieces wired on the in-memory runtime and a FakeClock, as
 // the Manager wires them, for unit tests of the reconcilers and the
 // supervisor: nothing sleeps; time moves when a test advances the clock.
+// claimBinderWorld wires the ClaimBinder alone, on member views a test sets.
 import { FakeClock, flushMicrotasks } from '../time/clock.js';
 import { EventRecorder } from './event-recorder.js';
 import { RestartMemoryStore } from '../state/restart-memory-store.js';
 import { ResourceStore } from './resource-store.js';
 import { Semaphore } from './semaphore.js';
-import { Supervisor } from '../lifecycle/supervisor.js';
+import { Supervisor, type ActorView } from '../lifecycle/supervisor.js';
+import { ClaimBinder } from './claim-binder.js';
+import type { Origin } from './resource-store.js';
+import { ClaimState } from '../state/claim-state.js';
 import { MemoryRuntime } from '../runtime/memory/memory-runtime.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
-import { InstancePoolSchema, InstanceSchema, type Resource, type ResourceKey } from '../spec/schema.js';
+import { InstanceClaimSchema, InstancePoolSchema, InstanceSchema, type Resource, type ResourceKey } from '../spec/schema.js';
 
 export const TEST_NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 export const CONTROLLER_ID = 'berth-unit';
@@ -60,5 +64,49 @@ export function pool(name: string, spec: Record<string, unknown>, namespace = 'd
   return InstancePoolSchema.parse({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstancePool', metadata: { name, namespace }, spec: { template: { image: 'berth-test/busybox:1' }, ...spec } });
 }
 
+export function claim(name: string, poolName: string, namespace = 'default'): Resource {
+  return InstanceClaimSchema.parse({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace }, spec: { poolRef: { name: poolName } } });
+}
+
 export const keyOfInstance = (name: string, namespace = 'default'): ResourceKey => ({ kind: 'Instance', namespace, name });
 export const keyOfPool = (name: string, namespace = 'default'): ResourceKey => ({ kind: 'InstancePool', namespace, name });
+export const keyOfClaim = (name: string, namespace = 'default'): ResourceKey => ({ kind: 'InstanceClaim', namespace, name });
+
+/**
+ * A ClaimBinder on a store and a FakeClock, as the Manager wires it, with
+ * the members of pool `runners` (namespace `sb`) as views the test sets in
+ * `members` instead of actors: what the binder tells the outside (pool
+ * wakes, released claims, claim labels) is recorded for the test to read.
+ */
+export function claimBinderWorld(opts: { origin?: Origin } = {}) {
+  const origin = opts.origin ?? API;
+  const namespace = 'sb';
+  const clock = new FakeClock(TEST_NOW);
+  const store = new ResourceStore(clock);
+  const state = new ClaimState(undefined);
+  const members: ActorView[] = [];
+  const woken: string[] = [];
+  const released: string[] = [];
+  const labels: Array<[string, string | undefined]> = [];
+  const binder = new ClaimBinder({
+    store,
+    state,
+    recorder: new EventRecorder(100, clock),
+    clock,
+    members: () => members,
+    wakePool: (p) => woken.push(p.name),
+    wakeClaim: () => undefined,
+    onReleased: (k) => released.push(k.name),
+    labelMember: (id, value) => labels.push([id, value]),
+  });
+  store.apply(pool('runners', { minReady: 1, claimTimeoutSeconds: 30 }, namespace), origin);
+  /** Stores a claim on `runners`; the caller hands it to the binder as its mode does. */
+  const applyClaim = (name: string): ResourceKey => {
+    store.apply(claim(name, 'runners', namespace), origin);
+    return keyOfClaim(name, namespace);
+  };
+  /** A ready, unclaimed member view of `runners` (container id `cid-<id>`), unless `over` says otherwise. */
+  const member = (id: string, over: Partial<ActorView> = {}): ActorView => ({ containerId: `cid-${id}`, labels: { 'berth.dev/member': id }, createdAt: TEST_NOW - 1000, ports: [], phase: 'Ready', ready: true, terminating: false, ...over });
+  const status = (name: string) => store.get(keyOfClaim(name, namespace))?.object.status as { phase?: string; instance?: string; containerId?: string } | undefined;
+  return { clock, store, state, binder, members, woken, released, labels, origin, pool: keyOfPool('runners', namespace), applyClaim, member, status, claimKey: (name: string) => keyOfClaim(name, namespace) };
+}

@@ -102,6 +102,43 @@ describe('lifecycle machine', () => {
     expect(actor.getSnapshot().matches({ running: 'ready' })).toBe(true);
   });
 
+  it('REPROBE without a probe re-enters ready in one step, and a subscriber sees it: the count of ready entries moves', async () => {
+    const { m } = machineWith({});
+    const actor = createActor(m, { input: { request, graceSeconds: 10 } }).start();
+    await waitFor(actor, (x) => x.matches({ running: 'ready' }));
+    expect(actor.getSnapshot().context.readyEntries).toBe(1);
+    const seen: Array<{ ready: boolean; readyEntries: number }> = [];
+    actor.subscribe((x) => seen.push({ ready: x.matches({ running: 'ready' }), readyEntries: x.context.readyEntries }));
+    actor.send({ type: 'REPROBE' });
+    expect(seen).toEqual([{ ready: true, readyEntries: 2 }]);
+    // A probe result that keeps it ready is no new entry.
+    actor.send({ type: 'PROBE', ok: true, message: 'ok', time: 1 });
+    expect(actor.getSnapshot().context.readyEntries).toBe(2);
+  });
+
+  it('REPROBE with a probe passes through probing, probes at once, and is ready again after it passes', async () => {
+    let send!: (e: LifecycleEvent) => void;
+    const inputs: ProbeInput[] = [];
+    const m = lifecycleMachine.provide({
+      actors: {
+        prober: fromCallback<LifecycleEvent, ProbeInput>(({ input, sendBack }) => {
+          inputs.push(input);
+          send = sendBack;
+          return () => undefined;
+        }),
+      },
+    });
+    const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', health, graceSeconds: 10 } }).start();
+    send({ type: 'PROBE', ok: true, message: 'ok', time: 1 });
+    expect(actor.getSnapshot().matches({ running: 'ready' })).toBe(true);
+    actor.send({ type: 'REPROBE' });
+    expect(actor.getSnapshot().matches({ running: 'probing' })).toBe(true);
+    expect(inputs.map((i) => i.now ?? false)).toEqual([false, true]);
+    send({ type: 'PROBE', ok: true, message: 'ok', time: 2 });
+    expect(actor.getSnapshot().matches({ running: 'ready' })).toBe(true);
+    expect(actor.getSnapshot().context.readyEntries).toBe(2);
+  });
+
   it('rehydrates from what the runtime reports', () => {
     const { m, calls } = machineWith({});
     const running = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds: 10 } }).start();

@@ -43,6 +43,13 @@ export interface LifecycleContext {
   gaveUp: boolean;
   /** The next probe runs at once (a Reuse recycle re-probes a member that has been running for a while). */
   probeNow?: boolean;
+  /**
+   * How many times the container became ready. A REPROBE of a container
+   * without a probe leaves running and comes back to ready in one step, the
+   * same state value as before: this count is what shows subscribers that it
+   * became ready again (a new ready-since, claims waiting for it).
+   */
+  readyEntries: number;
   probe: { successes: number; failures: number; last?: { ok: boolean; message: string; time: number } };
 }
 
@@ -122,6 +129,7 @@ export const lifecycleMachine = setup({
       return { probe: { ...probe, last: { ok: event.ok, message: event.message, time: event.time } } };
     }),
     resetProbe: assign({ probe: () => ({ successes: 0, failures: 0 }) }),
+    countReady: assign({ readyEntries: ({ context }) => context.readyEntries + 1 }),
     recordObserved: assign(({ event }) => (event.type === 'OBSERVED' ? { observedState: event.state, exitCode: event.exitCode } : {})),
     resetAttempts: assign({ attempt: 0, gaveUp: false, lastError: undefined }),
     setGrace: assign(({ context, event }) => (event.type === 'REMOVE' && event.graceSeconds !== undefined ? { graceSeconds: event.graceSeconds } : { graceSeconds: context.graceSeconds })),
@@ -141,6 +149,7 @@ export const lifecycleMachine = setup({
     maxAttempts: input.maxAttempts ?? 4,
     gaveUp: false,
     probe: { successes: 0, failures: 0 },
+    readyEntries: 0,
   }),
   initial: 'init',
   on: {
@@ -215,6 +224,7 @@ export const lifecycleMachine = setup({
           },
         },
         ready: {
+          entry: 'countReady',
           on: {
             PROBE: [{ guard: 'probeReachedFailure', target: 'unhealthy', actions: 'recordProbe' }, { actions: 'recordProbe' }],
           },

@@ -82,6 +82,37 @@ describe('Supervisor on the memory runtime', () => {
     expect(w.supervisor.views(OWNER)[0]?.phase).toBe('Unhealthy');
   });
 
+  it('reprobe of a member without a probe: the owner hears Ready again and its ready-since moves to now', async () => {
+    const w = memoryWorld();
+    const id = await w.supervisor.create(OWNER, request(), undefined, w.signal);
+    await w.settle();
+    const firstReady = w.supervisor.views(OWNER)[0]?.lastReadyAt;
+    expect(firstReady).toBe(w.clock.now());
+    const readies = () => w.transitions.filter((t) => t.phase === 'Ready').length;
+    const before = readies();
+    await w.clock.advanceAsync(60_000);
+    w.supervisor.reprobe(id);
+    expect(readies()).toBe(before + 1);
+    expect(w.supervisor.views(OWNER)[0]).toMatchObject({ phase: 'Ready', ready: true, lastReadyAt: firstReady! + 60_000 });
+  });
+
+  it('reprobe of a member with a probe: Probing, the probe at once, then Ready', async () => {
+    const w = memoryWorld();
+    w.runtime.onExec(() => ({ exitCode: 0 }));
+    const id = await w.supervisor.create(OWNER, request(), execCheck(), w.signal);
+    await w.clock.advanceAsync(50);
+    expect(w.supervisor.views(OWNER)[0]?.phase).toBe('Ready');
+    await w.clock.advanceAsync(5_000);
+    const execs = w.runtime.script.count('exec');
+    w.transitions.length = 0;
+    w.supervisor.reprobe(id);
+    expect(w.supervisor.views(OWNER)[0]?.phase).toBe('Probing');
+    await w.clock.advanceAsync(0);
+    expect(w.runtime.script.count('exec')).toBe(execs + 1);
+    expect(w.transitions.map((t) => t.phase)).toEqual(['Probing', 'Ready']);
+    expect(w.supervisor.views(OWNER)[0]?.lastReadyAt).toBe(w.clock.now());
+  });
+
   it('waitReady gives up on the clock when the probe never passes', async () => {
     const w = memoryWorld();
     w.runtime.onExec(() => ({ exitCode: 1 }));

@@ -57,7 +57,6 @@ export interface SupervisorOptions {
 interface Entry {
   actor: Actor;
   owner: ResourceKey;
-  health?: HealthCheck;
   /** berth's labels on the container (from the create request, or as observed). */
   labels: Record<string, string>;
   /** Epoch ms the container was created (label berth.dev/created-at, or the engine's time). */
@@ -211,14 +210,8 @@ export class Supervisor {
   reprobe(containerId: string): void {
     const e = this.findById(containerId);
     if (!e) return;
+    // Without a probe the machine is ready again in this same step: spawn's subscriber sees it by its count of ready entries.
     e.actor.send({ type: 'REPROBE' });
-    // Without a probe, re-entering running passes straight back to ready in the
-    // same step: no phase change is seen, so the new ready-since and the wake
-    // (claims waiting for this member) come from here.
-    if (e.health === undefined && phaseOf(e.actor.getSnapshot()) === 'Ready') {
-      e.readySince = this.clock.now();
-      this.opts.onTransition(e.owner, 'Ready', containerId);
-    }
   }
 
   /** The owner's containers as their actors know them now, in-flight creates included. */
@@ -321,19 +314,21 @@ export class Supervisor {
   private spawn(owner: ResourceKey, health: HealthCheck | undefined, input: LifecycleInput, known?: { labels: Record<string, string>; createdAt: number; ports: ObservedPort[] }): Actor {
     const actorId = randomUUID();
     const actor = createActor(this.machine, { clock: this.actorClock, input: { ...input, removeKills: this.opts.runtime.removeKills === true, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
-    const entry: Entry = { actor, owner, ...(health ? { health } : {}), labels: known?.labels ?? {}, createdAt: known?.createdAt ?? this.clock.now(), ports: known?.ports ?? [], ...(input.containerId !== undefined ? { knownAt: performance.now() } : {}) };
+    const entry: Entry = { actor, owner, labels: known?.labels ?? {}, createdAt: known?.createdAt ?? this.clock.now(), ports: known?.ports ?? [], ...(input.containerId !== undefined ? { knownAt: performance.now() } : {}) };
     let last = '';
     actor.subscribe({
       next: (s) => {
         if (entry.knownAt === undefined && s.context.containerId !== undefined) entry.knownAt = performance.now();
         const phase = phaseOf(s);
-        if (phase === 'Ready' && last !== 'Ready') entry.readySince = this.clock.now();
+        // Becoming ready again (a REPROBE without a probe) is a step of its own, though the phase reads the same.
+        const step = phase === 'Ready' ? `Ready#${s.context.readyEntries}` : phase;
         if (s.status === 'done') {
           this.entries.delete(actorId);
           if (s.context.containerId !== undefined) this.noteRemoved(s.context.containerId);
         }
-        if (phase !== last) {
-          last = phase;
+        if (step !== last) {
+          last = step;
+          if (phase === 'Ready') entry.readySince = this.clock.now();
           if (s.matches('failed')) {
             // A transient failure is retried by the actor itself; one it gave up on goes through the queue's backoff.
             if (s.context.gaveUp) (this.opts.onFailed ?? ((o: ResourceKey) => this.opts.onTransition(o, phase, s.context.containerId)))(owner);

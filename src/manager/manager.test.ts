@@ -14,10 +14,11 @@ import { MemoryRuntime } from '../runtime/memory/memory-runtime.js';
 import { contractRequest } from '../runtime/runtime-contract.testkit.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
 import type { InstanceStatus } from '../spec/status.js';
+import { RuntimeError } from '../runtime/errors.js';
 
 const started: Array<{ m: Manager; dir: string }> = [];
 
-async function startManager() {
+async function startManager(opts: { resyncMs?: number } = {}) {
   const clock = new FakeClock(TEST_NOW);
   const runtime = new MemoryRuntime({ clock });
   const dir = await mkdtemp(join(tmpdir(), 'berth-manager-unit-'));
@@ -29,8 +30,8 @@ async function startManager() {
     specDirs: [],
     workers: 2,
     maxConcurrentOps: 8,
-    // The periodic resync never fires here: only events and the store wake keys.
-    resyncMs: 24 * 3600_000,
+    // By default the periodic resync never fires: only events and the store wake keys.
+    resyncMs: opts.resyncMs ?? 24 * 3600_000,
     logger: pino({ level: 'silent' }),
     clock,
   });
@@ -48,7 +49,38 @@ async function startManager() {
   const quiesce = async (): Promise<void> => {
     for (let i = 0; i < 30; i++) await flushMicrotasks();
   };
-  return { clock, runtime, m, until, quiesce };
+  /** Moves fake time forward by ms and lets what it woke run. */
+  const advance = async (ms: number): Promise<void> => {
+    await clock.advanceAsync(ms);
+    await quiesce();
+  };
+  /** Lists the controller made of one owner's containers: one per reconcile of that owner. */
+  const listsOf = (owner: string) => runtime.script.calls.filter((c) => c.op === 'list' && c.target === owner).length;
+  /** Lists of every managed container: one per resync. */
+  const resyncs = () => runtime.script.calls.filter((c) => c.op === 'list' && c.target === undefined).length;
+  /**
+   * Runs `act`, then moves fake time from timer to timer, to each deadline
+   * exactly, for spanMs; returns when (ms after act) `count` went up. What a
+   * timer does is seen at its own deadline, so a time here is neither late nor early.
+   */
+  const timeline = async (count: () => number, spanMs: number, act: () => unknown = () => undefined): Promise<number[]> => {
+    const start = clock.now();
+    const at: number[] = [];
+    let seen = count();
+    const note = (): void => {
+      for (const n = count(); seen < n; seen++) at.push(clock.now() - start);
+    };
+    await act();
+    await quiesce();
+    note();
+    for (let steps = 0, next = clock.nextTimerAt(); next !== undefined && next - start <= spanMs; next = clock.nextTimerAt()) {
+      if (++steps > 1000) throw new Error('timers keep firing: no quiet point');
+      await advance(next - clock.now());
+      note();
+    }
+    return at;
+  };
+  return { clock, runtime, m, until, quiesce, advance, listsOf, resyncs, timeline };
 }
 
 afterEach(async () => {
@@ -106,13 +138,75 @@ describe('Manager event routing on the memory runtime', () => {
     t.m.store.apply(instance('api'), API);
     await t.until('both Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready' && instanceStatus(t.m, 'api')?.phase === 'Ready');
     await t.quiesce();
-    const listsOf = (owner: string) => t.runtime.script.calls.filter((c) => c.op === 'list' && c.target === owner).length;
-    const api = listsOf('api');
-    const web = listsOf('web');
+    const api = t.listsOf('api');
+    const web = t.listsOf('web');
     t.runtime.exit(t.runtime.snapshot().find((c) => c.owner === 'web')!.id, 0);
     await t.until('web restarted', () => instanceStatus(t.m, 'web')?.restartCount === 1);
     await t.quiesce();
-    expect(listsOf('web')).toBeGreaterThan(web);
-    expect(listsOf('api')).toBe(api);
+    expect(t.listsOf('web')).toBeGreaterThan(web);
+    expect(t.listsOf('api')).toBe(api);
+  });
+});
+
+// The Manager's own timers run on its clock: with a FakeClock they fire when
+// the test moves time, at their deadline and not before.
+describe('Manager timers on the clock', () => {
+  it('a die the list does not show yet is looked at again after 40 ms, 150 ms and 1 s', async () => {
+    const t = await startManager();
+    t.m.store.apply(instance('web'), API);
+    await t.until('web Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready');
+    await t.quiesce();
+    // The engine reports the die before its list shows the exit: every look finds the container running.
+    const looks = await t.timeline(() => t.listsOf('web'), 60_000, () => t.runtime.emitEvent(t.runtime.snapshot()[0]!.id, 'die'));
+    expect(looks).toEqual([0, 40, 150, 1000]);
+  });
+
+  it('the periodic resync lists every container at its period, not before, and again a period later', async () => {
+    const t = await startManager({ resyncMs: 30_000 });
+    t.m.store.apply(instance('web'), API);
+    await t.until('web Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready');
+    await t.quiesce();
+    expect(t.resyncs()).toBe(1); // the one at start
+    expect(await t.timeline(t.resyncs, 90_000)).toEqual([30_000, 60_000, 90_000]);
+  });
+
+  it('a stopped manager resyncs no more', async () => {
+    const t = await startManager({ resyncMs: 30_000 });
+    await t.quiesce();
+    const lists = t.resyncs();
+    await t.m.stop();
+    await t.advance(120_000);
+    expect(t.resyncs()).toBe(lists);
+    expect(t.clock.pendingTimers).toBe(0);
+  });
+
+  it('while the engine is down the watchdog pings again after 0.5, 1, 2, 4 s, then every 5 s; once it answers, everything is resynced', async () => {
+    const t = await startManager();
+    await t.quiesce();
+    t.runtime.script.fail('ping', new RuntimeError('Unavailable', 'engine down'), { times: Infinity });
+    const pings = () => t.runtime.script.count('ping');
+    const pingsAt = await t.timeline(pings, 22_500, () => {
+      t.runtime.script.fail('list', new RuntimeError('Unavailable', 'engine down'));
+      return t.m.resync();
+    });
+    expect(pingsAt).toEqual([0, 500, 1500, 3500, 7500, 12_500, 17_500, 22_500]);
+    const resyncs = t.resyncs();
+    t.runtime.script.clear();
+    // Back up: one more ping answers, everything is resynced, and no ping follows.
+    expect(await t.timeline(pings, 60_000)).toEqual([5000]);
+    expect(t.resyncs()).toBe(resyncs + 1);
+  });
+
+  it('a ping the engine never answers counts as down after 3 s on the clock, and the watchdog pings again', async () => {
+    const t = await startManager();
+    await t.quiesce();
+    const hung = t.runtime.script.hold('ping');
+    const pingsAt = await t.timeline(() => t.runtime.script.count('ping'), 3_500, () => {
+      t.runtime.script.fail('list', new RuntimeError('Unavailable', 'engine down'));
+      return t.m.resync();
+    });
+    // The hung ping gave up at 3 s; the next one went out 0.5 s later.
+    expect(pingsAt).toEqual([0, 3500]);
+    hung.release();
   });
 });

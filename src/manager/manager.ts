@@ -26,7 +26,7 @@ import { WorkQueue } from '../controller/workqueue.js';
 import { workQueueMetrics } from '../controller/workqueue-metrics.js';
 import { runWorkers } from '../controller/worker-loop.js';
 import { Semaphore } from '../controller/semaphore.js';
-import { systemClock, type Clock } from '../time/clock.js';
+import { BACKGROUND, systemClock, type Cancel, type Clock } from '../time/clock.js';
 import { createMetrics, type ControllerMetrics } from '../controller/metrics.js';
 import { ApiSource } from '../sources/api-source.js';
 import { FileSource } from '../sources/file-source.js';
@@ -76,7 +76,7 @@ export class Manager {
   private readonly clock: Clock;
   private readonly abort = new AbortController();
   private workersDone: Promise<void> | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
+  private cancelResync: Cancel | undefined;
   private engineDown = false;
   private started = false;
   /** True once the first full resync finished: /readyz. */
@@ -217,7 +217,8 @@ export class Manager {
         // The engine emits die before its inspect/list answers show the exit; look again shortly.
         if (ev.action === 'die' || ev.action === 'oom') {
           this.queue.addAfter(keyString(key), 40);
-          for (const ms of [150, 1000]) setTimeout(() => this.enqueue(key), ms).unref();
+          // Plain timers, not addAfter: the queue keeps only the earliest pending delay of a key, and these are no retries.
+          for (const ms of DIE_FOLLOW_UP_MS) this.clock.setTimeout(() => this.enqueue(key), ms, BACKGROUND);
         }
       },
       this.abort.signal,
@@ -242,7 +243,7 @@ export class Manager {
   /** Graceful: stop taking work, abort in-flight operations, leave containers running. */
   async stop(): Promise<void> {
     this.ready = false;
-    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.cancelResync?.();
     this.files?.stop();
     this.abort.abort(new Error('controller shutting down'));
     this.queue.shutDown();
@@ -288,8 +289,6 @@ export class Manager {
   enqueue(key: ResourceKey): void {
     this.queue.add(keyString(key));
   }
-
-
 
   /**
    * Lists every managed container once and enqueues the keys that have
@@ -406,29 +405,48 @@ export class Manager {
     const attempt = async (delay: number): Promise<void> => {
       if (this.abort.signal.aborted) return;
       try {
-        await this.o.runtime.ping(AbortSignal.any([this.abort.signal, AbortSignal.timeout(3000)]));
+        await this.pingEngine();
         this.engineDown = false;
         this.o.logger.info('engine is back; resyncing');
         for (const e of this.store.list()) this.queue.forget(keyString({ kind: e.object.kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name }));
         await this.resync();
       } catch {
-        const t = setTimeout(() => void attempt(Math.min(delay * 2, 5000)), delay);
-        t.unref();
+        this.clock.setTimeout(() => void attempt(Math.min(delay * 2, WATCHDOG_MAX_DELAY_MS)), delay, BACKGROUND);
       }
     };
-    void attempt(500);
+    void attempt(WATCHDOG_FIRST_DELAY_MS);
+  }
+
+  /** One ping of the engine, given up after PING_TIMEOUT_MS on the clock (a hung engine counts as down). */
+  private async pingEngine(): Promise<void> {
+    const timeout = new AbortController();
+    const cancel = this.clock.setTimeout(() => timeout.abort(new Error(`engine did not answer a ping within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS, BACKGROUND);
+    try {
+      await this.o.runtime.ping(AbortSignal.any([this.abort.signal, timeout.signal]));
+    } finally {
+      cancel();
+    }
   }
 
   private scheduleResync(): void {
-    this.resyncTimer = setTimeout(() => {
-      void this.resync(false).finally(() => {
-        if (!this.abort.signal.aborted) this.scheduleResync();
-      });
-    }, this.o.resyncMs);
-    this.resyncTimer.unref();
+    this.cancelResync = this.clock.setTimeout(
+      () => {
+        void this.resync(false).finally(() => {
+          if (!this.abort.signal.aborted) this.scheduleResync();
+        });
+      },
+      this.o.resyncMs,
+      BACKGROUND,
+    );
   }
 }
 
+/** After a die or oom, the owner is looked at again this much later (besides at once and after 40 ms). */
+const DIE_FOLLOW_UP_MS = [150, 1000];
+/** The engine watchdog pings again after this, doubling up to the max, until the engine answers. */
+const WATCHDOG_FIRST_DELAY_MS = 500;
+const WATCHDOG_MAX_DELAY_MS = 5000;
+const PING_TIMEOUT_MS = 3000;
 const WAKING_PHASES = new Set(['Probing', 'Ready', 'Unhealthy', 'Stopped', 'Failed', 'Removed']);
 const SHUTDOWN_SIGNAL_LISTENERS = 10_000;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FakeClock, systemClock } from './clock.js';
+import { BACKGROUND, FakeClock, systemClock } from './clock.js';
 
 describe('FakeClock', () => {
   it('fires due timers in deadline order, ties in scheduling order, with now() at each deadline', () => {
@@ -65,6 +65,19 @@ describe('systemClock', () => {
     await new Promise<void>((resolve) => systemClock.setTimeout(resolve, 10));
     expect(systemClock.now() - start).toBeGreaterThanOrEqual(9);
     expect(cancelledFired).toBe(false);
+  });
+
+  it('a background timer does not keep the process alive; a default one does', () => {
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const cancels = [systemClock.setTimeout(() => undefined, 60_000, BACKGROUND), systemClock.setTimeout(() => undefined, 60_000)];
+      const [background, foreground] = spy.mock.results.map((r) => r.value as NodeJS.Timeout);
+      expect(background?.hasRef()).toBe(false);
+      expect(foreground?.hasRef()).toBe(true);
+      for (const cancel of cancels) cancel();
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 

@@ -1,23 +1,36 @@
-// Time as a dependency: the queue, the rate limiter and the worker loop read
-// the clock and schedule timers only through this interface, so tests drive
-// them with a FakeClock instead of waiting.
+// Time as a dependency: the queue, the rate limiter, the worker loop, the
+// supervisor and the manager (its resync, engine watchdog and follow-up looks)
+// read the clock and schedule timers only through this interface, so tests
+// drive them with a FakeClock instead of waiting.
 
 /** Cancels a timer; calling it after the timer fired (or twice) does nothing. */
 export type Cancel = () => void;
+
+export interface TimerOptions {
+  /**
+   * false: the timer alone does not keep the process running (Node's unref),
+   * for background housekeeping such as a periodic resync, which must not hold
+   * a finished CLI command or test run open. Default true.
+   */
+  keepAlive?: boolean;
+}
 
 export interface Clock {
   /** Epoch milliseconds (the same scale as Date.now()). */
   now(): number;
   /** Runs fn once, ms milliseconds from now (ms <= 0 means "as soon as possible"). */
-  setTimeout(fn: () => void, ms: number): Cancel;
+  setTimeout(fn: () => void, ms: number, options?: TimerOptions): Cancel;
 }
+
+/** Options of a background timer: it does not keep the process alive. */
+export const BACKGROUND: TimerOptions = { keepAlive: false };
 
 // Node clamps longer delays to 1 ms, so long deadlines (a max age of weeks) are chained.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, options) {
     let cancelled = false;
     let handle: ReturnType<typeof setTimeout>;
     const deadline = Date.now() + Math.max(0, ms);
@@ -28,6 +41,7 @@ export const systemClock: Clock = {
         if (left > 0 && delay === MAX_TIMER_MS) arm(Math.min(left, MAX_TIMER_MS));
         else fn();
       }, delay);
+      if (options?.keepAlive === false) handle.unref();
     };
     arm(Math.min(Math.max(0, ms), MAX_TIMER_MS));
     return () => {
@@ -62,6 +76,7 @@ export class FakeClock implements Clock {
     return this.current;
   }
 
+  /** Whether a timer keeps the process alive does not matter here: it fires only when advanced. */
   setTimeout(fn: () => void, ms: number): Cancel {
     const timer: FakeTimer = { at: this.current + Math.max(0, Number.isNaN(ms) ? 0 : ms), seq: this.seq++, fn };
     this.timers.push(timer);
