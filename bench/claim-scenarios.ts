@@ -10,7 +10,7 @@
 //               the 37 missing containers
 import { LABEL } from '../src/runtime/types.js';
 import { BerthController } from './berth.js';
-import { ApiClient, POOL_NAME, type ClaimsHooks } from './claims.js';
+import { ApiClient, POOL_NAME, rawExec, type ClaimsHooks } from './claims.js';
 import { call, cleanupByLabel, docker, listByLabel, mapLimit, removeContainers, RUN_LABEL, sleep, T, withSignal } from './engine.js';
 import { cpuMeter } from './proc.js';
 import { errorText, median, quantile } from './stats.js';
@@ -23,6 +23,9 @@ import type { InstancePool } from '../src/spec/schema.js';
 
 const API = `/apis/berth.dev/v1alpha1/namespaces/${NAMESPACE}`;
 const PROBE = ['sh', '-c', 'echo OK'];
+/** The scenarios' probe period and the load scenario's warm stock: warm members cost the engine LOAD_MIN_READY / PROBE_PERIOD_SECONDS execs a second. */
+export const PROBE_PERIOD_SECONDS = 2;
+export const LOAD_MIN_READY = 8;
 
 export interface ScenarioConfig {
   sequentialRounds: number;
@@ -45,7 +48,7 @@ function pool(runId: string, spec: Record<string, unknown>): Record<string, unkn
         command: ['sleep', '3600'],
         network: 'none',
         labels: { [RUN_LABEL]: runId },
-        healthCheck: { exec: { command: PROBE }, periodSeconds: 2 },
+        healthCheck: { exec: { command: PROBE }, periodSeconds: PROBE_PERIOD_SECONDS },
       },
     },
   };
@@ -141,7 +144,7 @@ export interface LoadResult extends ClaimOutcomes {
 }
 
 export async function load(runId: string, cfg: ScenarioConfig, policy: 'Replace' | 'Reuse', hooks: ClaimsHooks): Promise<LoadResult> {
-  const s = await startPool(runId, { minReady: 8, maxSize: 16, claimTimeoutSeconds: 30, recycle: { policy } }, 8, hooks);
+  const s = await startPool(runId, { minReady: LOAD_MIN_READY, maxSize: 16, claimTimeoutSeconds: 30, recycle: { policy } }, LOAD_MIN_READY, hooks);
   const out: LoadResult = { policy, clients: cfg.loadClients, seconds: cfg.loadSeconds, bound: 0, timeouts: 0, errors: [], ms: [], perSecond: NaN, execFailures: 0, foreignPercent: NaN };
   try {
     const meter = cpuMeter(s.ctl.pid);
@@ -184,6 +187,8 @@ export interface BurstResult {
   /** The raw engine creating and starting the members berth had to add (burst - minReady), same parallelism as berth's workers. */
   rawSeconds: number;
   rawCount: number;
+  /** The same, each container also checked once with the pool's probe (an exec until it passes): what berth does before a member serves. */
+  rawCheckedSeconds: number;
 }
 
 export async function burst(runId: string, cfg: ScenarioConfig, hooks: ClaimsHooks): Promise<BurstResult> {
@@ -195,21 +200,31 @@ export async function burst(runId: string, cfg: ScenarioConfig, hooks: ClaimsHoo
   hooks.trackManagedBy(rawId);
   const { resource } = validateResource(pool(runId, spec), '<bench>', { policy: DEFAULT_POLICY });
   const desired = desiredPool(resource as InstancePool, DEFAULT_POLICY);
-  let ids: string[] = [];
-  let rawSeconds = NaN;
-  const r0 = performance.now();
-  try {
-    ids = await mapLimit(Array.from({ length: rawCount }, (_, i) => i), cfg.rawParallelism, async (i) => {
-      const body = createOptions({ name: `${rawId}-${i}`, template: desired.template, labels: ownerLabels(rawId, desired.key, desired.hash, Date.now(), `r${i}`) });
-      const c = await call('create', (sig) => docker.createContainer(withSignal(body, sig)), T.create);
-      await call('start', (sig) => c.start(withSignal({}, sig)), T.start);
-      return c.id;
-    });
-    rawSeconds = (performance.now() - r0) / 1000;
-  } finally {
-    await removeContainers(ids, 8).catch(() => undefined);
-    await cleanupByLabel(LABEL.managedBy, rawId).catch(() => undefined);
-  }
+  const rawRun = async (round: string, checked: boolean): Promise<number> => {
+    let ids: string[] = [];
+    const r0 = performance.now();
+    try {
+      ids = await mapLimit(Array.from({ length: rawCount }, (_, i) => i), cfg.rawParallelism, async (i) => {
+        const body = createOptions({ name: `${rawId}-${round}${i}`, template: desired.template, labels: ownerLabels(rawId, desired.key, desired.hash, Date.now(), `${round}${i}`) });
+        const c = await call('create', (sig) => docker.createContainer(withSignal(body, sig)), T.create);
+        await call('start', (sig) => c.start(withSignal({}, sig)), T.start);
+        if (checked) {
+          for (let k = 0; (await rawExec(c, PROBE)).exitCode !== 0; k++) {
+            if (k > 100) throw new Error(`raw burst: ${c.id.slice(0, 12)} never passed the probe`);
+            await sleep(20);
+          }
+        }
+        return c.id;
+      });
+      return (performance.now() - r0) / 1000;
+    } finally {
+      await removeContainers(ids, 8).catch(() => undefined);
+      await cleanupByLabel(LABEL.managedBy, rawId).catch(() => undefined);
+    }
+  };
+  const rawSeconds = await rawRun('r', false).catch(() => NaN);
+  await sleep(2000);
+  const rawCheckedSeconds = await rawRun('p', true).catch(() => NaN);
   await sleep(2000);
   const s = await startPool(runId, spec, minReady, hooks);
   try {
@@ -222,7 +237,7 @@ export async function burst(runId: string, cfg: ScenarioConfig, hooks: ClaimsHoo
     const t0 = performance.now();
     const answers = await Promise.all(Array.from({ length: cfg.burst }, (_, i) => claimOnce(s.api, `burst-${i}`, '60s').catch(() => undefined)));
     const lastBoundSeconds = (performance.now() - t0) / 1000;
-    return { claims: cfg.burst, lastBoundSeconds, notBound: answers.filter((a) => a?.status?.phase !== 'Bound').length, rawSeconds, rawCount };
+    return { claims: cfg.burst, lastBoundSeconds, notBound: answers.filter((a) => a?.status?.phase !== 'Bound').length, rawSeconds, rawCount, rawCheckedSeconds };
   } finally {
     await stopPool(s, hooks);
   }

@@ -30,7 +30,7 @@ import { cpuMeter, type CpuFigures } from './proc.js';
 import type { Cell } from './report.js';
 import { errorText, mean, median, quantile, round } from './stats.js';
 import { COMMAND, GRACE_SECONDS, IMAGE, NAMESPACE } from './workload.js';
-import { burst, load, p, p50, sequential, type BurstResult, type LoadResult, type SequentialResult } from './claim-scenarios.js';
+import { burst, load, LOAD_MIN_READY, p, p50, PROBE_PERIOD_SECONDS, sequential, type BurstResult, type LoadResult, type SequentialResult } from './claim-scenarios.js';
 
 export interface ClaimsConfig {
   warmSamples: number;
@@ -249,8 +249,18 @@ export interface RawRate {
   cycleSeconds: number;
   cyclePerSecond: number;
   opMs: Record<string, { count: number; meanMs: number; p90Ms: number }>;
-  cpu: { createStart: CpuFigures; cycle: CpuFigures };
+  cpu: { createStart: CpuFigures; cycle: CpuFigures; exec?: CpuFigures };
+  /**
+   * Execs per second, `clients` clients each looping an exec of the probe
+   * command in a running container of its own: what a Reuse cycle asks of the
+   * engine twice (the client's exec, then the recycle's re-probe).
+   */
+  execPerSecond?: number;
+  execClients?: number;
 }
+
+/** How long the raw engine's exec rate is measured. */
+const EXEC_RATE_SECONDS = 15;
 
 async function rawRate(runId: string, cfg: ClaimsConfig, managedBy: string, counter: { created: number }): Promise<RawRate> {
   const opMs: Record<string, number[]> = {};
@@ -288,8 +298,25 @@ async function rawRate(runId: string, cfg: ClaimsConfig, managedBy: string, coun
     const cycleSeconds = (performance.now() - t1) / 1000;
     const cpu2 = m2();
     ids = [];
+    await sleep(1000);
+    const clients = Math.min(cfg.clients, fresh.length);
+    const m3 = cpuMeter(undefined);
+    const t2 = performance.now();
+    const execUntil = t2 + EXEC_RATE_SECONDS * 1000;
+    let execs = 0;
+    await Promise.all(
+      fresh.slice(0, clients).map(async (id) => {
+        const c = docker.getContainer(id);
+        while (performance.now() < execUntil) {
+          await timed('exec', () => rawExec(c, PROBE));
+          execs++;
+        }
+      }),
+    );
+    const execPerSecond = execs / ((performance.now() - t2) / 1000);
+    const cpu3 = m3();
     const summary = Object.fromEntries(Object.entries(opMs).map(([op, v]) => [op, { count: v.length, meanMs: round(mean(v), 1), p90Ms: round(q(v, 0.9), 1) }]));
-    return { n, parallelism: p, createStartSeconds, createStartPerSecond: n / createStartSeconds, cycleSeconds, cyclePerSecond: n / cycleSeconds, opMs: summary, cpu: { createStart: cpu1, cycle: cpu2 } };
+    return { n, parallelism: p, createStartSeconds, createStartPerSecond: n / createStartSeconds, cycleSeconds, cyclePerSecond: n / cycleSeconds, opMs: summary, cpu: { createStart: cpu1, cycle: cpu2, exec: cpu3 }, execPerSecond, execClients: clients };
   } finally {
     await removeContainers([...ids, ...fresh], 8).catch(() => undefined);
     await cleanupByLabel(LABEL.managedBy, managedBy).catch(() => undefined);
@@ -626,7 +653,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   const raw = await attempt('raw create+start rate', () => rawRate(runId, cfg, rawId, counter));
   if (raw) {
     detail['rawRate'] = raw;
-    log(`claims: raw engine create+start ${raw.createStartPerSecond.toFixed(2)}/s, create+start+remove ${raw.cyclePerSecond.toFixed(2)}/s (parallelism ${raw.parallelism}, N=${raw.n})`);
+    log(`claims: raw engine create+start ${raw.createStartPerSecond.toFixed(2)}/s, create+start+remove ${raw.cyclePerSecond.toFixed(2)}/s (parallelism ${raw.parallelism}, N=${raw.n}), exec ${raw.execPerSecond?.toFixed(2)}/s (${raw.execClients} clients)`);
   }
   await sleep(1000);
 
@@ -714,7 +741,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   }
   if (cfg.burst > 0) {
     bst = await attempt('burst', () => burst(runId, sc, hooks));
-    if (bst) log(`claims: burst of ${bst.claims}: last Bound after ${bst.lastBoundSeconds.toFixed(2)} s (${bst.notBound} not bound); raw create+start of ${bst.rawCount}: ${bst.rawSeconds.toFixed(2)} s`);
+    if (bst) log(`claims: burst of ${bst.claims}: last Bound after ${bst.lastBoundSeconds.toFixed(2)} s (${bst.notBound} not bound); raw create+start of ${bst.rawCount}: ${bst.rawSeconds.toFixed(2)} s, with a probe exec each ${bst.rawCheckedSeconds.toFixed(2)} s`);
   }
   detail['scenarios'] = { sequential: seq && { ...seq, ms: seq.ms.map((x) => round(x, 2)) }, load: Object.fromEntries(Object.entries(loads).map(([k, v]) => [k, { ...v, ms: undefined, p50Ms: round(p50(v.ms), 1), p99Ms: round(p(v.ms, 0.99), 1) }])), burst: bst };
 
@@ -784,6 +811,18 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
       ...(policy === 'Replace' && r && raw ? { ratio: { value: r.perSecond / raw.cyclePerSecond, label: 'berth/raw' }, target: { on: 'ratio' as const, op: '>=' as const, value: 0.9, text: '>= 0.9x raw' } } : {}),
       ...(policy === 'Reuse' ? { target: { on: 'berth' as const, op: '>=' as const, value: 20, text: '>= 20/s' } } : {}),
     });
+    if (policy === 'Reuse' && raw?.execPerSecond !== undefined) {
+      // Each Reuse cycle is two engine execs (the client's, then the re-probe before the member serves again), and the
+      // warm members' periodic probes take their share first: that is the most any controller could bind on this engine.
+      const ceiling = Math.max(0, raw.execPerSecond - LOAD_MIN_READY / PROBE_PERIOD_SECONDS) / 2;
+      rows.push({
+        scenario: `Reuse load: bound/s vs the engine's ceiling, (raw exec rate - ${LOAD_MIN_READY} warm members' probes every ${PROBE_PERIOD_SECONDS} s) / 2 execs a cycle (raw: ${raw.execClients} clients exec the probe in a loop, ${EXEC_RATE_SECONDS} s)`,
+        unit: '/s',
+        berth: lc(r?.perSecond ?? NaN),
+        raw: { value: ceiling, detail: { execPerSecond: raw.execPerSecond }, ...(raw.cpu.exec ? { otherLoadPercent: raw.cpu.exec.foreignPercent } : {}) },
+        ...(r && ceiling > 0 ? { ratio: { value: r.perSecond / ceiling, label: 'berth/engine ceiling' } } : {}),
+      });
+    }
     rows.push({ scenario: `${policy} load: timeouts (claimTimeoutSeconds 30)`, unit: 'claims', berth: lc(r ? r.timeouts + r.errors.length : NaN), raw: { error: 'n/a' }, target: { on: 'berth', op: '<=', value: 0, text: '0' } });
     rows.push({ scenario: `${policy} load: claim p50 / p99, client`, unit: 'ms', berth: lc(r ? p50(r.ms) : NaN), ...(r ? { berthText: `${ms1(p50(r.ms))} / ${ms1(p(r.ms, 0.99))}` } : {}), raw: { error: 'n/a' } });
   }
@@ -795,6 +834,13 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
       raw: bst ? cell(bst.rawSeconds) : err('burst'),
       ...(bst ? { ratio: { value: bst.lastBoundSeconds / bst.rawSeconds, label: 'berth/raw' } } : {}),
       target: { on: 'ratio', op: '<=', value: 1.2, text: '<= 1.2x raw' },
+    });
+    rows.push({
+      scenario: `burst: last Bound (vs raw create+start+first passing probe exec of ${cfg.burst - 3}, the work a member does before it serves)`,
+      unit: 's',
+      berth: bst ? cell(bst.lastBoundSeconds) : err('burst'),
+      raw: bst ? cell(bst.rawCheckedSeconds) : err('burst'),
+      ...(bst ? { ratio: { value: bst.lastBoundSeconds / bst.rawCheckedSeconds, label: 'berth/raw' } } : {}),
     });
   }
   if (floor) rows.push({ scenario: 'HTTP floor: GET pool p50 / p99', unit: 'ms', berth: cell(median(floor), { p99: round(q(floor, 0.99), 2) }), berthText: `${ms2(median(floor))} / ${ms2(q(floor, 0.99))}`, raw: { error: 'n/a' } });
