@@ -14,6 +14,15 @@ describe('mergePatchBetween', () => {
     expect(mergePatchBetween(undefined, undefined)).toBeUndefined();
   });
 
+  it('a key named __proto__ or constructor is data, not the prototype (fast-check found it)', () => {
+    const from = JSON.parse('{"a":1}') as unknown;
+    const to = JSON.parse('{"a":1,"__proto__":{"x":1},"constructor":2}') as unknown;
+    const patch = mergePatchBetween(from, to);
+    expect(JSON.stringify(patch)).toBe('{"__proto__":{"x":1},"constructor":2}');
+    expect(JSON.stringify(applyMergePatch(from, patch))).toBe(JSON.stringify(to));
+    expect(JSON.stringify(mergePatchBetween(to, from))).toBe('{"__proto__":null,"constructor":null}');
+  });
+
   it('applied to from, gives to (property)', () => {
     // Merge patch cannot express a null value (null means delete): JSON without nulls.
     const json = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('null')) as fc.Arbitrary<unknown>;

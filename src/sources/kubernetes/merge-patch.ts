@@ -7,17 +7,24 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+// Keys are data: `__proto__` or `constructor` in a spec is a key like any other,
+// never the prototype (an assignment would set it, a lookup would find Object's).
+const own = (o: Record<string, unknown>, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
+const setOwn = (o: Record<string, unknown>, key: string, value: unknown): void => {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+};
+
 /** The patch from `from` to `to`, or undefined when they are equal (nothing to send). */
 export function mergePatchBetween(from: unknown, to: unknown): Json | undefined {
   if (isObject(from) && isObject(to)) {
     const patch: Record<string, Json> = {};
     for (const key of Object.keys(from)) {
-      if (from[key] !== undefined && (!(key in to) || to[key] === undefined)) patch[key] = null;
+      if (from[key] !== undefined && own(to, key) === undefined) setOwn(patch, key, null);
     }
     for (const [key, value] of Object.entries(to)) {
       if (value === undefined) continue;
-      const sub = mergePatchBetween(from[key], value);
-      if (sub !== undefined) patch[key] = sub;
+      const sub = mergePatchBetween(own(from, key), value);
+      if (sub !== undefined) setOwn(patch, key, sub);
     }
     return Object.keys(patch).length ? patch : undefined;
   }
@@ -31,7 +38,7 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
-    else out[key] = applyMergePatch(out[key], value);
+    else setOwn(out, key, applyMergePatch(own(out, key), value));
   }
   return out;
 }
