@@ -48,6 +48,45 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
     if (unmanagedId) await docker.getContainer(unmanagedId).remove({ force: true }).catch(() => undefined);
   });
 
+  it('a member costs the engine one call per step: the image is asked about once, a known id needs no inspect before start or remove', async () => {
+    const fresh = new DockerRuntime({ docker });
+    const counted = countRequests(docker);
+    try {
+      const ids: string[] = [];
+      for (const name of ['calls-a', 'calls-b']) {
+        await fresh.ensureImage(TEST_IMAGE, 'IfNotPresent');
+        const id = await fresh.create(contractRequest(managedBy, name, { image: TEST_IMAGE }));
+        await fresh.start(id);
+        ids.push(id);
+      }
+      for (const id of ids) await fresh.remove(id);
+      const calls = counted.calls.map((c) => c.replace(/[0-9a-f]{64}/, '<id>'));
+      expect(calls.filter((c) => c.startsWith('GET /images/'))).toHaveLength(1);
+      expect(calls.filter((c) => c.endsWith('/json') && c.startsWith('GET /containers/'))).toEqual([]);
+      expect(calls.filter((c) => c === 'POST /containers/<id>/start')).toHaveLength(2);
+      expect(calls.filter((c) => c === 'DELETE /containers/<id>')).toHaveLength(2);
+    } finally {
+      counted.restore();
+    }
+  });
+
+  it('an image removed after it was seen: the create that misses it is ImagePullFailed, and the next ensureImage asks the engine again', async () => {
+    const fresh = new DockerRuntime({ docker });
+    const tag = `berth-test/ephemeral-${managedBy.slice(-8)}`;
+    await docker.getImage(TEST_IMAGE).tag({ repo: tag, tag: '1' });
+    const image = `${tag}:1`;
+    try {
+      await fresh.ensureImage(image, 'Never');
+      await docker.getImage(image).remove(); // untags only: the test image keeps its own name
+      const err = await fresh.create(contractRequest(managedBy, 'untagged', { image })).catch((e: unknown) => e);
+      expect(isRuntimeError(err, 'ImagePullFailed'), String(err)).toBe(true);
+      const again = await fresh.ensureImage(image, 'Never').catch((e: unknown) => e);
+      expect(isRuntimeError(again, 'ImagePullFailed'), String(again)).toBe(true);
+    } finally {
+      await docker.getImage(image).remove().catch(() => undefined);
+    }
+  });
+
   it('creates a minimal template hardened and bounded, as docker inspect shows', async () => {
     const req = contractRequest(managedBy, 'hardened', { image: TEST_IMAGE, ports: [{ containerPort: 8080 }], labels: { team: 'infra' } });
     const id = await runtime.create(req);

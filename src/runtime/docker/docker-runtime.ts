@@ -17,6 +17,8 @@ import { ensureOwnedVolumes } from './volume-ownership.js';
 import { usageFromStats, type StatsDocument } from './usage.js';
 
 export const DEFAULT_SOCKET_PATH = '/var/run/docker.sock';
+/** How long an image found present is taken to still be there (a create that misses it forgets it at once). */
+const IMAGE_PRESENT_TTL_MS = 60_000;
 
 export interface DockerRuntimeOptions {
   /** A ready client; wins over socketPath. */
@@ -58,6 +60,8 @@ export class DockerRuntime implements Runtime {
   private readonly listInspectConcurrency: number;
   private readonly allowForeignVolumes: boolean;
   private readonly managed = new ManagedIds();
+  /** Images found present, by reference, with when (performance.now()). */
+  private readonly presentImages = new Map<string, number>();
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.allowForeignVolumes = opts.allowForeignVolumes ?? false;
@@ -104,8 +108,12 @@ export class DockerRuntime implements Runtime {
     return o;
   }
 
-  ensureImage(image: string, policy: PullPolicy, signal?: AbortSignal): Promise<void> {
-    return ensureImage(this.docker, image, policy, this.timeouts, signal);
+  async ensureImage(image: string, policy: PullPolicy, signal?: AbortSignal): Promise<void> {
+    // A pool filling up creates many members of one image: the engine is asked once a minute, not before each create.
+    const seen = this.presentImages.get(image);
+    if (policy !== 'Always' && seen !== undefined && performance.now() - seen < IMAGE_PRESENT_TTL_MS) return;
+    await ensureImage(this.docker, image, policy, this.timeouts, signal);
+    this.presentImages.set(image, performance.now());
   }
 
   /** Creates (does not start) the container; a taken name is Conflict, a missing image ImagePullFailed. */
@@ -114,7 +122,11 @@ export class DockerRuntime implements Runtime {
       throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     }
     if (!this.allowForeignVolumes) await ensureOwnedVolumes(this.docker, req, this.timeouts, signal);
-    const container = await dockerCall('create', this.timeouts.create, signal, (s) => this.docker.createContainer({ ...createOptions(req), abortSignal: s }));
+    const container = await dockerCall('create', this.timeouts.create, signal, (s) => this.docker.createContainer({ ...createOptions(req), abortSignal: s })).catch((e: unknown) => {
+      // Removed since it was seen: the next ensureImage asks the engine (and pulls) again.
+      if (isRuntimeError(e, 'ImagePullFailed')) this.presentImages.delete(req.template.image);
+      throw e;
+    });
     this.managed.add(container.id);
     return container.id;
   }
