@@ -22,7 +22,12 @@ describe.skipIf(noEngine() || (!chromiumAvailable() && process.env['CI'] !== 'tr
   let proc: ControllerProcess;
   let browser: TestBrowser;
   let page: Page;
-  const list = async (): Promise<Inst[]> => ((await (await fetch(`${proc.server}${API}/namespaces/bench/instances`)).json()) as { items: Inst[] }).items;
+  // Before its first sync the controller answers 503 (not ready): no list yet.
+  const list = async (): Promise<Inst[]> => {
+    const r = await fetch(`${proc.server}${API}/namespaces/bench/instances`);
+    if (!r.ok) throw new Error(`list answered ${r.status}`);
+    return ((await r.json()) as { items: Inst[] }).items;
+  };
 
   beforeAll(async () => {
     d = await testDirs();
