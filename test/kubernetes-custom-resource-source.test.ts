@@ -100,7 +100,7 @@ describe.skipIf(noKube())('CustomResourceSource', () => {
     await patch(ns, 'web', { spec: { env: [{ name: 'V', value: 'b' }] } });
     const edited = (await patch(ns, 'web', { spec: { env: [{ name: 'V', value: 'c' }] } })) as KubeObject;
     expect(edited.metadata.generation).toBe(3);
-    server.expireNextWatches(3); // the resumed watches hear 410 Expired, as from a compacted resourceVersion
+    server.compactBefore(edited.metadata.resourceVersion!); // the resumed watches hear 410 Expired: history was compacted
     server.breakWatches();
     const entry = await waitFor('the edit in the store', () => (store.get(key('web'))?.resource.spec as { env: { value: string }[] }).env[0]?.value === 'c' && store.get(key('web')));
     expect(entry.object.metadata.generation).toBe(2); // the store counted one change

@@ -93,8 +93,8 @@ describe.skipIf(noEngine() || noKube())('the Kubernetes source through broken, s
     const before = stats();
     proxy().stallWatches();
     await crs.delete('Instance', ns, 'api'); // held by the finalizer: MODIFIED with deletionTimestamp, unseen
-    await crs.patch('Instance', ns, 'web', { spec: { env: [{ name: 'V', value: 'c' }] } });
-    proxy().expireNextWatches(3); // each resumed watch hears 410 Expired, as from a compacted resourceVersion
+    const edited = await crs.patch('Instance', ns, 'web', { spec: { env: [{ name: 'V', value: 'c' }] } });
+    proxy().compactBefore(edited.metadata.resourceVersion!); // each resumed watch hears 410 Expired: history was compacted
     proxy().breakWatches();
     await until('api gone', async () => ((await crs.get('Instance', ns, 'api')) ? undefined : true), 20_000);
     expect(await containersOf('api')).toEqual([]);

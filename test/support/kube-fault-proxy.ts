@@ -50,6 +50,7 @@ export class KubeFaultProxy {
   private readonly watches = new Set<OpenWatch>();
   private readonly sockets = new Set<Socket>();
   private expireNext = 0;
+  private compactedBefore: bigint | undefined;
   private server: Server | undefined;
   private upstream: URL | undefined;
   private upstreamOptions: RequestOptions = {};
@@ -108,6 +109,21 @@ export class KubeFaultProxy {
     this.expireNext += count;
   }
 
+  /**
+   * From now on, a watch that resumes from a resourceVersion older than rv
+   * hears 410 Expired, as after etcd compacted history up to rv: unlike a
+   * count of watches, it cannot be spent on another informer's second try.
+   */
+  compactBefore(rv: string): void {
+    this.compactedBefore = BigInt(rv);
+  }
+
+  private resumesFromCompacted(query: Record<string, string>): boolean {
+    const rv = query['resourceVersion'];
+    if (this.compactedBefore === undefined || !rv || !/^\d+$/.test(rv) || rv === '0') return false;
+    return BigInt(rv) < this.compactedBefore;
+  }
+
   /** Ends every open watch abruptly. */
   breakWatches(): void {
     for (const w of [...this.watches]) {
@@ -155,8 +171,9 @@ export class KubeFaultProxy {
       res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: fault.status, reason: fault.reason ?? 'InternalError', message: fault.message ?? `injected by the test proxy (${fault.status})` }));
       return;
     }
-    if (isWatch && this.expireNext > 0) {
-      this.expireNext--;
+    const compacted = isWatch && this.resumesFromCompacted(query);
+    if (isWatch && (compacted || this.expireNext > 0)) {
+      if (!compacted) this.expireNext--;
       record.status = 200;
       req.resume();
       res.writeHead(200, { 'content-type': 'application/json' });
