@@ -225,6 +225,8 @@ export class Manager {
         log.warn({ err: e.message }, 'engine events stream broken; resubscribing');
         this.noteEngineDown();
       },
+      // Filtered by the engine: other controllers' churn on a shared engine never wakes this one.
+      { managedBy: this.o.controllerId },
     );
     this.workersDone = runWorkers({
       queue: this.queue,

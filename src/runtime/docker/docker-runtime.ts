@@ -3,7 +3,7 @@
 // and images live in their own files; this class only wires them together.
 import Dockerode from 'dockerode';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { DEFAULT_TIMEOUTS, dockerCall, type DockerTimeouts } from './call.js';
 import { getArchive, getArchiveByExec, needsExec, putArchive, putArchiveByExec, statPath, statPathByExec } from './archive.js';
 import { createOptions } from './create-options.js';
@@ -183,8 +183,8 @@ export class DockerRuntime implements Runtime {
     await putArchive(this.docker, info.Id, dir, archive, this.timeouts, signal);
   }
 
-  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {
-    subscribeEvents(this.docker, onEvent, signal, onError, { connectTimeoutMs: this.timeouts.eventsConnect });
+  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void, filter?: EventFilter): void {
+    subscribeEvents(this.docker, onEvent, signal, onError, { connectTimeoutMs: this.timeouts.eventsConnect, ...(filter?.managedBy !== undefined ? { managedBy: filter.managedBy } : {}) });
   }
 
   private inspectRaw(id: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {

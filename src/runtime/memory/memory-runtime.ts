@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { abortError, raceAbort } from '../deadline-call.js';
 import { RuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { builtinExec, builtinExitCode, type ExecAnswer } from './builtin-exec.js';
 import { execResult, observedOf, tailLines, type MemoryContainer } from './container.js';
 import { MemoryFiles } from './files.js';
@@ -71,6 +71,7 @@ interface Subscriber {
   onEvent: (e: RuntimeEvent) => void;
   onError?: (e: Error) => void;
   signal: AbortSignal;
+  managedBy?: string;
 }
 
 const STOP_KILL_CODE = 137;
@@ -334,9 +335,9 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** Delivers events on a later turn of the event loop than the call that caused them (as an engine's stream does), until the signal aborts. */
-  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {
+  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void, filter?: EventFilter): void {
     if (signal.aborted) return;
-    const s: Subscriber = onError ? { onEvent, onError, signal } : { onEvent, signal };
+    const s: Subscriber = { onEvent, signal, ...(onError ? { onError } : {}), ...(filter?.managedBy !== undefined ? { managedBy: filter.managedBy } : {}) };
     this.subscribers.add(s);
     signal.addEventListener('abort', () => this.subscribers.delete(s), { once: true });
   }
@@ -395,6 +396,7 @@ export class MemoryRuntime implements Runtime {
   private emit(c: MemoryContainer, action: string): void {
     const event: RuntimeEvent = { action, containerId: c.id, labels: { ...c.labels }, time: this.clock.now() };
     for (const s of this.subscribers) {
+      if (s.managedBy !== undefined && c.labels[LABEL.managedBy] !== s.managedBy) continue;
       setImmediate(() => {
         if (s.signal.aborted) return;
         try {
