@@ -41,15 +41,16 @@ export const INSTANCE_RULES: ReadonlyArray<readonly [name: string, rule: Instanc
 
 /** This controller's live containers of this key, one entry per id. */
 export function ownedContainers(input: PlanInput): ObservedContainer[] {
-  const seen = new Set<string>();
+  // Usually one container: the set that drops a listed-twice id is made only when there are more.
+  const seen = input.observed.length > 1 ? new Set<string>() : undefined;
   const out: ObservedContainer[] = [];
   for (const c of input.observed) {
     if (c.managedBy !== input.controllerId) continue;
     if (c.kind !== input.key.kind || c.namespace !== input.key.namespace || c.owner !== input.key.name) continue;
     // Already on its way out: nothing to decide about it.
     if (c.state === 'removing') continue;
-    if (seen.has(c.id)) continue;
-    seen.add(c.id);
+    if (seen?.has(c.id)) continue;
+    seen?.add(c.id);
     out.push(c);
   }
   return out;
