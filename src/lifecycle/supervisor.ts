@@ -302,6 +302,11 @@ export class Supervisor {
     }
   }
 
+  /** This container's actor has it running (started it, or saw it run). */
+  knowsRunning(containerId: string): boolean {
+    return this.snapshot(containerId)?.matches('running') ?? false;
+  }
+
   snapshot(containerId: string): Snapshot | undefined {
     return this.findById(containerId)?.actor.getSnapshot();
   }
