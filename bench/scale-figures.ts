@@ -21,7 +21,7 @@ export interface ScaleFigures {
   /** After converge and a GC. */
   settledHeapMiB: number;
   settledRssMiB: number;
-  /** planInstance over every Instance of the converged world, one pass (median of 7), ms. */
+  /** planInstance over every Instance of the converged world, one pass (median of 7, after 3 unmeasured), ms. */
   planAllMs: number;
   planPerObjectUs: number;
   /** Plans with actions in those passes: 0 when converged. */
