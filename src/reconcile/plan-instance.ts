@@ -140,10 +140,9 @@ function toPlan(input: PlanInput, actions: Action[], results: readonly RuleResul
     if (r.deadline !== undefined && Number.isFinite(r.deadline) && (nextDeadline === undefined || r.deadline < nextDeadline)) nextDeadline = r.deadline;
     waiting ??= r.waiting;
   }
-  return {
-    key: input.key,
-    actions,
-    ...(nextDeadline !== undefined ? { nextDeadline } : {}),
-    ...(waiting ? { waiting } : {}),
-  };
+  // Assigned, not spread in: a plan is made per Instance per look, and each spread allocated an object.
+  const plan: Plan = { key: input.key, actions };
+  if (nextDeadline !== undefined) plan.nextDeadline = nextDeadline;
+  if (waiting) plan.waiting = waiting;
+  return plan;
 }
