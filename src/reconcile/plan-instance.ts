@@ -109,7 +109,7 @@ function planInstanceUnchecked(input: PlanInput): Plan {
   // fight over a fixed host port; replacements go after the others are gone,
   // so that the name they finish with is free.
   const bringUpFirst = decided.some((a) => a.type === 'start' || a.type === 'restart') && !needsStopFirst(desired);
-  const actions = bringUpFirst ? [...decided, ...dups.actions] : [...dups.actions, ...decided];
+  const actions = dups.actions.length === 0 ? [...decided] : bringUpFirst ? [...decided, ...dups.actions] : [...dups.actions, ...decided];
 
   const rename = kept ? renameAction(input, kept, actions) : undefined;
   if (rename) actions.push(rename);
