@@ -265,7 +265,9 @@ export async function writeResults(
     `- berth ${meta.berthVersion} at ${meta.gitCommit}, controller defaults (--workers 8, --max-concurrent-ops 16)`,
     `- sections: ${meta.sections.join(', ')}`,
     ...(instances ? [`- sizes ${meta.sizes.join(', ')}; ${meta.killSamples} kill samples per system and size; idle window ${meta.idleSeconds} s`] : []),
-    meta.rawCalibration.length
+    !instances && !claims
+      ? '- no engine section ran'
+      : meta.rawCalibration.length
       ? `- raw engine parallelism ${meta.rawParallelism} (calibrated in this run at N=${meta.rawCalibration[0]?.n ?? '?'}, in run order: ${meta.rawCalibration.map((c) => `${c.parallelism} → ${c.seconds !== undefined ? `${c.seconds.toFixed(2)} s` : 'failed'}`).join(', ')})`
       : `- raw engine parallelism ${meta.rawParallelism} (fixed${instances ? '; see the notes below' : ': measured best on this engine, see bench/main.ts'})`,
     ...(instances ? [`- swarm: ${meta.swarm}; update order ${meta.swarmUpdateOrder}, parallelism 0 (all at once), restart delay 0`] : []),
@@ -303,7 +305,7 @@ export async function writeResults(
           '',
           markdownTable(scaleTableRows(scale)),
           '',
-          `berth's Manager (store, work queue, ${8} workers, reconcilers, the lifecycle supervisor and one xstate actor per container) on the in-memory runtime, which answers at once: what is left is the controller's own cost. Each size runs in a process of its own. ${scale.config.pools} InstancePools with minReady ${scale.config.minReady} beside the Instances, all applied to the store at once (as the API source does); converged = every Instance Ready on its generation and every pool at minReady. CPU is the process's user+system time during converge: on a shared machine wall time can be well above it. plan() is planInstance alone over the converged world (each Instance with its own containers, as a resync groups them), the median of 7 passes after 3 unmeasured ones (the planner compiled, as in a running controller); resync is one periodic resync of the converged world (one list, each key's planner on the snapshot; nothing is enqueued when converged). Heap is V8's used heap (peak sampled every 50 ms; settled after a GC).`,
+          `berth's Manager (store, work queue, ${8} workers, reconcilers, the lifecycle supervisor and one xstate actor per container) on the in-memory runtime, which answers at once: what is left is the controller's own cost. Each size runs in a process of its own. ${scale.config.pools} InstancePools with minReady ${scale.config.minReady} beside the Instances, all applied to the store at once (as the API source does); converged = every Instance Ready on its generation and every pool at minReady. CPU is the process's user+system time during converge, V8's GC helper threads included (so it can exceed wall time); on a shared machine wall time can also be well above it. plan() is planInstance alone over the converged world (each Instance with its own containers, as a resync groups them), the median of 7 passes after 3 unmeasured ones (the planner compiled, as in a running controller); resync is one periodic resync of the converged world (one list, each key's planner on the snapshot; nothing is enqueued when converged). Heap is V8's used heap (peak sampled every 50 ms; settled after a GC).`,
           '',
           headroomText(scaleFigures(scale)),
           '',
