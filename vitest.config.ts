@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
           exclude: ['src/**/*.fuzz.test.ts'],
           environment: 'node',
           // Property tests run thousands of cases: seconds on a busy 2-core machine. Nothing here asserts a duration.

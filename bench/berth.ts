@@ -174,7 +174,8 @@ export class BerthController {
     this.server = `http://127.0.0.1:${port}`;
     const child = spawn(
       process.execPath,
-      [BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn'],
+      // BENCH_CONTROLLER_NODE_ARGS: node flags for the controller (e.g. --cpu-prof, --heapsnapshot-signal=SIGUSR2) when looking into one.
+      [...(process.env['BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

@@ -1,7 +1,9 @@
 // `npm run bench`: berth against the raw Docker engine and against Docker
-// Swarm, on the local engine. Two sections, both run by default; BENCH_ONLY
-// selects one (BENCH_ONLY=claims, BENCH_ONLY=instances).
-// instances, at N = 20 and 100 (BENCH_SIZES to change):
+// Swarm, on the local engine, and berth alone at scale on the in-memory
+// runtime. Three sections, all run by default; BENCH_ONLY selects some
+// (BENCH_ONLY=claims, BENCH_ONLY=instances, BENCH_ONLY=scale).
+// instances, at N = 20 and 100 (BENCH_SIZES to change; N=500 is opt-in:
+// BENCH_SIZES=20,100,500 adds about 3,000 containers of churn):
 //   converge   N Instances from nothing to all Ready
 //   replace    all N after a config change (one env value)
 //   kill       a container SIGKILLed -> its replacement running (median, p90)
@@ -10,7 +12,11 @@
 //   warm claim latency (p50, p99) against a cold start (create + start + first
 //   exec on the raw engine), claim -> exec -> release round trips, sustained
 //   claims/s with Replace recycling against the raw engine's create+start rate
-// Prints tables with ratios and writes bench/results.md and results.json.
+// scale (bench/scale.ts), no engine: the controller on the in-memory runtime
+//   with 1,000 and 10,000 Instances and 100 pools (converge, reconciles/s,
+//   heap, RSS, plan() per object, a resync of the converged world)
+// Prints tables with ratios, the issue's targets with met/missed, and writes
+// bench/results.md and results.json.
 //
 // Safety: every container, service and task carries the run's own label and
 // is removed by it at the end (and on failure or Ctrl-C); every engine call
@@ -30,11 +36,13 @@
 // BENCH_CLAIM_SECONDS (30 s sustained), BENCH_CLAIM_RAW_N (32),
 // BENCH_CLAIM_TMPFS (100 warm claims again with the state dir on /dev/shm; 0 skips),
 // BENCH_CLAIM_SEQUENTIAL (20 rounds), BENCH_CLAIM_LOAD_SECONDS (60 per policy),
-// BENCH_CLAIM_BURST (40); 0 skips each. BENCH_RESULTS_DIR: where results.md/json go.
+// BENCH_CLAIM_BURST (40); 0 skips each. scale: BENCH_SCALE_SIZES (1000,10000),
+// BENCH_SCALE_POOLS (100), BENCH_SCALE_MIN_READY (5). BENCH_RESULTS_DIR: where results.md/json go;
+// BENCH_RESULTS_NAME (results): their base name (a partial run kept beside the full one).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadavg, totalmem } from 'node:os';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LABEL } from '../src/runtime/types.js';
 import { BerthController } from './berth.js';
@@ -42,9 +50,10 @@ import { runClaims, type ClaimsReport } from './claims.js';
 import { call, cleanupByLabel, docker, engineInfo, haltWork, listByLabel, removeContainers, RUN_LABEL, sleep, withSignal } from './engine.js';
 import { cpuMeter, cpuModel } from './proc.js';
 import { RawEngine, type KillSample } from './raw.js';
-import { consoleClaimTable, consoleTable, writeResults, type BerthPhase, type Cell, type Meta, type RawPhase, type Row, type SwarmPhase, type System } from './report.js';
+import { consoleClaimTable, consoleScaleTable, consoleTable, consoleTargetTable, runTargets, writeResults, type BerthPhase, type Cell, type Meta, type RawPhase, type Row, type SwarmPhase, type System } from './report.js';
 import { errorText, mean, median, quantile, round } from './stats.js';
 import { removeRunServices, SwarmService, SwarmSession, type UpdateOrder } from './swarm.js';
+import { runScale, type ScaleReport } from './scale.js';
 import { IMAGE } from './workload.js';
 
 const env = process.env;
@@ -55,7 +64,7 @@ const intList = (s: string | undefined, dflt: number[]): number[] => {
   return v;
 };
 
-const SECTIONS = ['instances', 'claims'] as const;
+const SECTIONS = ['instances', 'claims', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 function sections(s: string | undefined): Section[] {
   if (!s?.trim()) return [...SECTIONS];
@@ -83,6 +92,11 @@ const CFG = {
     burst: Number(env['BENCH_CLAIM_BURST'] ?? 40),
   },
   sizes: intList(env['BENCH_SIZES'], [20, 100]),
+  scale: {
+    sizes: intList(env['BENCH_SCALE_SIZES'], [1000, 10_000]),
+    pools: Number(env['BENCH_SCALE_POOLS'] ?? 100),
+    minReady: Number(env['BENCH_SCALE_MIN_READY'] ?? 5),
+  },
   killSamples: Number(env['BENCH_KILL_SAMPLES'] ?? 10),
   idleSeconds: Number(env['BENCH_IDLE_SECONDS'] ?? 20),
   rawLevels: intList(env['BENCH_RAW_LEVELS'], [4, 8, 16]),
@@ -104,6 +118,8 @@ const RAW_PARALLELISM_NOTE =
 
 // BENCH_RESULTS_DIR writes elsewhere (a trial run must not replace the committed results).
 const RESULTS_DIR = env['BENCH_RESULTS_DIR'] ? `${env['BENCH_RESULTS_DIR'].replace(/\/$/, '')}/` : fileURLToPath(new URL('../../bench/', import.meta.url));
+const RESULTS_NAME = env['BENCH_RESULTS_NAME']?.trim() || 'results';
+if (!/^[\w.-]+$/.test(RESULTS_NAME)) throw new Error(`BENCH_RESULTS_NAME: a file base name, got ${JSON.stringify(RESULTS_NAME)}`);
 const runId = randomBytes(4).toString('hex');
 const workload = { runId };
 
@@ -427,14 +443,20 @@ async function main(): Promise<void> {
       void cleanupAll().finally(() => process.exit(130));
     });
   }
-  const info = await engineInfo().catch((e: unknown) => {
-    throw new Error(`the Docker engine does not answer (${errorText(e)})`);
-  });
-  await call('image inspect', (s) => docker.getImage(IMAGE).inspect(withSignal({}, s))).catch(() => {
-    throw new Error(`image ${IMAGE} is missing: run scripts/build-test-images.sh first`);
-  });
   const doInstances = CFG.only.includes('instances');
   const doClaims = CFG.only.includes('claims');
+  const doScale = CFG.only.includes('scale');
+  // The scale section alone touches no engine (its info is still read for the header when it answers).
+  const needsEngine = doInstances || doClaims;
+  const info = await engineInfo().catch((e: unknown) => {
+    if (needsEngine) throw new Error(`the Docker engine does not answer (${errorText(e)})`);
+    return { serverVersion: 'n/a', apiVersion: 'n/a', kernel: 'n/a', storageDriver: 'n/a', ncpu: availableParallelism() };
+  });
+  if (needsEngine) {
+    await call('image inspect', (s) => docker.getImage(IMAGE).inspect(withSignal({}, s))).catch(() => {
+      throw new Error(`image ${IMAGE} is missing: run scripts/build-test-images.sh first`);
+    });
+  }
   log(`run ${runId}: Docker ${info.serverVersion}, ${info.ncpu} cores, sections ${CFG.only.join(',')}${doInstances ? `, sizes ${CFG.sizes.join(',')}` : ''}`);
 
   let session: SwarmSession | undefined;
@@ -456,14 +478,16 @@ async function main(): Promise<void> {
   }
 
   // Warm-up: the first creates after a quiet period pay for cold caches; no system should pay for them.
-  const warm = new RawEngine(workload);
-  live.managedBy.add(warm.managedBy);
-  await warm.converge(2, 'warm', 2).finally(async () => {
-    containersCreated += warm.created;
-    await warm.removeAll();
-  });
-  const cal = await calibrateRaw();
-  log(`raw engine parallelism: ${cal.best}`);
+  if (needsEngine) {
+    const warm = new RawEngine(workload);
+    live.managedBy.add(warm.managedBy);
+    await warm.converge(2, 'warm', 2).finally(async () => {
+      containersCreated += warm.created;
+      await warm.removeAll();
+    });
+  }
+  const cal = needsEngine ? await calibrateRaw() : { best: CFG.rawParallelism, runs: [] };
+  if (needsEngine) log(`raw engine parallelism: ${cal.best}`);
 
   const rows: Row[] = [];
   for (const [k, n] of (doInstances ? CFG.sizes : []).entries()) {
@@ -491,12 +515,13 @@ async function main(): Promise<void> {
     const r = result.raw!;
     const s = result.swarm!;
     rows.push(
-      { scenario: 'converge', unit: 's', n, target: { kind: 'ratio-raw', max: 1.15 }, berth: b.converge, raw: r.converge, swarm: s.converge },
-      { scenario: 'replace all', unit: 's', n, target: { kind: 'ratio-raw', max: 1.15 }, berth: b.replace, raw: r.replace, swarm: s.replace },
-      { scenario: 'kill->running median', unit: 'ms', n, target: { kind: 'absolute', max: 1000 }, berth: b.killMedian, raw: r.killMedian, swarm: s.killMedian },
+      // The issue's targets (13): converge <= 1.05x raw (stated for N=100 and N=500; held at every size), replace <= 1.10x, kill <= raw + 30 ms, idle at N=100.
+      { scenario: 'converge', unit: 's', n, target: { kind: 'ratio-raw', max: 1.05 }, berth: b.converge, raw: r.converge, swarm: s.converge },
+      { scenario: 'replace all', unit: 's', n, target: { kind: 'ratio-raw', max: 1.1 }, berth: b.replace, raw: r.replace, swarm: s.replace },
+      { scenario: 'kill->running median', unit: 'ms', n, target: { kind: 'raw-plus', max: 30 }, berth: b.killMedian, raw: r.killMedian, swarm: s.killMedian },
       { scenario: 'kill->running p90', unit: 'ms', n, berth: b.killP90, raw: r.killP90, swarm: s.killP90 },
-      { scenario: 'idle controller CPU', unit: '% core', n, berth: b.idleCpu, raw: { error: 'n/a' }, swarm: { error: 'n/a' } },
-      { scenario: 'idle controller RSS', unit: 'MiB', n, berth: b.idleRss, raw: { error: 'n/a' }, swarm: { error: 'n/a' } },
+      { scenario: 'idle controller CPU', unit: '% core', n, ...(n === 100 ? { target: { kind: 'absolute' as const, max: 0.5 } } : {}), berth: b.idleCpu, raw: { error: 'n/a' }, swarm: { error: 'n/a' } },
+      { scenario: 'idle controller RSS', unit: 'MiB', n, ...(n === 100 ? { target: { kind: 'absolute' as const, max: 80 } } : {}), berth: b.idleRss, raw: { error: 'n/a' }, swarm: { error: 'n/a' } },
     );
     if (CFG.execProbe) {
       log(`--- N=${n}: berth with an exec probe`);
@@ -522,6 +547,12 @@ async function main(): Promise<void> {
       });
       containersCreated += claims.containersCreated;
     }
+  }
+
+  let scale: ScaleReport | undefined;
+  if (doScale) {
+    log('--- scale (in-memory runtime)');
+    scale = await runScale(CFG.scale, log);
   }
 
   await cleanupAll();
@@ -572,9 +603,11 @@ async function main(): Promise<void> {
   ];
   console.log(`\nberth bench, run ${runId}: Docker ${info.serverVersion}, ${info.ncpu} cores, raw parallelism ${cal.best}, swarm ${swarmNote}\n`);
   if (rows.length) console.log(consoleTable(rows));
+  if (scale) console.log(`\nscale simulation (in-memory runtime, ${CFG.scale.pools} pools, minReady ${CFG.scale.minReady}):\n\n${consoleScaleTable(scale)}`);
+  console.log(`\ntargets (issue 13):\n\n${consoleTargetTable(runTargets(meta, rows, scale))}`);
   if (claims) console.log(`\nclaims (pool minReady ${CFG.claims.minReady}, maxSize ${CFG.claims.maxSize}, Replace), through the HTTP API:\n\n${consoleClaimTable(claims.rows)}`);
-  await writeResults(RESULTS_DIR, meta, rows, berthPhases, rawPhases, swarmPhases, notes, claims);
-  console.log(`\nwrote ${RESULTS_DIR}results.md and results.json (${containersCreated} containers created, ${meta.wallSeconds.toFixed(0)} s)`);
+  await writeResults(RESULTS_DIR, meta, rows, berthPhases, rawPhases, swarmPhases, notes, claims, scale, RESULTS_NAME);
+  console.log(`\nwrote ${RESULTS_DIR}${RESULTS_NAME}.md and ${RESULTS_NAME}.json (${containersCreated} containers created, ${meta.wallSeconds.toFixed(0)} s)`);
 }
 
 main().then(

@@ -4,7 +4,10 @@ import { writeFile } from 'node:fs/promises';
 import type { PhaseFigures } from './berth.js';
 import type { ClaimRow, ClaimsReport } from './claims.js';
 import type { CpuFigures } from './proc.js';
+import { headroomText, type ScaleFigures } from './scale-figures.js';
+import type { ScaleReport } from './scale.js';
 import { round } from './stats.js';
+import { rowMet, targetLines, targetText, type Target, type TargetLine } from './targets.js';
 
 export type System = 'berth' | 'raw' | 'swarm';
 
@@ -22,8 +25,8 @@ export interface Row {
   scenario: string;
   unit: string;
   n: number;
-  /** "ratio<=1.15 vs raw", "<1000 ms" ... */
-  target?: { kind: 'ratio-raw'; max: number } | { kind: 'absolute'; max: number };
+  /** The issue's target for this figure: a ratio to raw, raw + a margin, or an absolute bound. */
+  target?: Target;
   berth: Cell;
   raw: Cell;
   swarm: Cell;
@@ -86,11 +89,9 @@ function ratio(a: Cell, b: Cell): string {
 }
 
 function verdict(r: Row): string {
-  if (!r.target || r.berth.value === undefined) return '';
-  if (r.target.kind === 'absolute') return r.berth.value < r.target.max ? `met (< ${r.target.max} ${r.unit})` : `MISSED (< ${r.target.max} ${r.unit})`;
-  if (r.raw.value === undefined) return '';
-  const x = r.berth.value / r.raw.value;
-  return x <= r.target.max ? `met (<= ${r.target.max}x raw)` : `MISSED (<= ${r.target.max}x raw)`;
+  const met = rowMet(r);
+  if (met === undefined) return '';
+  return `${met ? 'met' : 'MISSED'} (${targetText(r.target!, r.unit)})`;
 }
 
 const digitsFor = (unit: string): number => (unit === 's' ? 2 : unit === 'ms' ? 0 : 1);
@@ -198,6 +199,45 @@ function berthBreakdown(phases: BerthPhase[], raw: RawPhase[], swarm: SwarmPhase
   return lines.join('\n');
 }
 
+const scaleFigures = (scale: ScaleReport | undefined): Array<ScaleFigures | undefined> => (scale ? scale.runs.map((r) => r.figures) : []);
+
+export function targetTableRows(lines: TargetLine[]): string[][] {
+  return [['target', 'measured', 'verdict', 'why missed'], ...lines.map((l) => [l.target, l.measured, l.verdict === 'missed' ? 'MISSED' : l.verdict, l.note ?? ''])];
+}
+
+export function scaleTableRows(scale: ScaleReport): string[][] {
+  const head = ['Instances', 'pools', 'containers', 'converge (s)', 'CPU (s)', 'reconciles', 'reconciles/s', 'peak heap (MiB)', 'peak RSS (MiB)', 'settled heap (MiB)', 'plan() per Instance (µs)', 'plan() all (ms)', 'resync (ms)'];
+  return [
+    head,
+    ...scale.runs.map((r) => {
+      const f = r.figures;
+      if (!f) return [String(r.instances), String(scale.config.pools), `failed: ${r.error ?? '?'}`, '', '', '', '', '', '', '', '', '', ''];
+      return [
+        f.instances.toLocaleString('en-US'),
+        String(f.pools),
+        f.containers.toLocaleString('en-US'),
+        (f.convergeMs / 1000).toFixed(2),
+        f.cpuSeconds.toFixed(1),
+        String(f.reconciles),
+        f.reconcilesPerSecond.toFixed(0),
+        f.peakHeapMiB.toFixed(0),
+        f.peakRssMiB.toFixed(0),
+        f.settledHeapMiB.toFixed(0),
+        f.planPerObjectUs.toFixed(1),
+        f.planAllMs.toFixed(1),
+        f.resyncMs.toFixed(0),
+      ];
+    }),
+  ];
+}
+
+export const consoleTargetTable = (lines: TargetLine[]): string => textTable(targetTableRows(lines));
+export const consoleScaleTable = (scale: ScaleReport): string => textTable(scaleTableRows(scale));
+
+export function runTargets(meta: Meta, rows: Row[], scale: ScaleReport | undefined): TargetLine[] {
+  return targetLines(rows, scaleFigures(scale), { instances: meta.sections.includes('instances'), scale: scale !== undefined }, meta.sizes);
+}
+
 export async function writeResults(
   dir: string,
   meta: Meta,
@@ -207,8 +247,11 @@ export async function writeResults(
   swarmPhases: SwarmPhase[],
   notes: string[],
   claims?: ClaimsReport,
+  scale?: ScaleReport,
+  name = 'results',
 ): Promise<void> {
   const instances = rows.length > 0;
+  const targets = runTargets(meta, rows, scale);
   const claimFailures = claims ? claims.rows.flatMap((r) => (['berth', 'raw'] as const).flatMap((s) => (r[s].error && r[s].error !== 'n/a' ? [`- claims, ${r.scenario}, ${s}: ${r[s].error}`] : []))) : [];
   const allFailures = [...failures(rows), ...new Set(claimFailures)];
   const md = [
@@ -222,11 +265,19 @@ export async function writeResults(
     `- berth ${meta.berthVersion} at ${meta.gitCommit}, controller defaults (--workers 8, --max-concurrent-ops 16)`,
     `- sections: ${meta.sections.join(', ')}`,
     ...(instances ? [`- sizes ${meta.sizes.join(', ')}; ${meta.killSamples} kill samples per system and size; idle window ${meta.idleSeconds} s`] : []),
-    meta.rawCalibration.length
+    !instances && !claims
+      ? '- no engine section ran'
+      : meta.rawCalibration.length
       ? `- raw engine parallelism ${meta.rawParallelism} (calibrated in this run at N=${meta.rawCalibration[0]?.n ?? '?'}, in run order: ${meta.rawCalibration.map((c) => `${c.parallelism} → ${c.seconds !== undefined ? `${c.seconds.toFixed(2)} s` : 'failed'}`).join(', ')})`
       : `- raw engine parallelism ${meta.rawParallelism} (fixed${instances ? '; see the notes below' : ': measured best on this engine, see bench/main.ts'})`,
     ...(instances ? [`- swarm: ${meta.swarm}; update order ${meta.swarmUpdateOrder}, parallelism 0 (all at once), restart delay 0`] : []),
     `- ${meta.containersCreated} containers created in ${meta.wallSeconds.toFixed(0)} s; load average ${meta.loadAverage.start.join(' ')} at the start, ${meta.loadAverage.end.join(' ')} at the end`,
+    '',
+    '## Targets (issue 13)',
+    '',
+    markdownTable(targetTableRows(targets)),
+    '',
+    'Computed from this run alone; "not measured" means the section or size did not run (BENCH_ONLY, BENCH_SIZES). N=500 is opt-in: BENCH_SIZES=20,100,500.',
     '',
     ...(instances
       ? [
@@ -248,6 +299,18 @@ export async function writeResults(
           '',
         ]
       : []),
+    ...(scale
+      ? [
+          '## Scale simulation (in-memory runtime)',
+          '',
+          markdownTable(scaleTableRows(scale)),
+          '',
+          `berth's Manager (store, work queue, ${8} workers, reconcilers, the lifecycle supervisor and one xstate actor per container) on the in-memory runtime, which answers at once: what is left is the controller's own cost. Each size runs in a process of its own. ${scale.config.pools} InstancePools with minReady ${scale.config.minReady} beside the Instances, all applied to the store at once (as the API source does); converged = every Instance Ready on its generation and every pool at minReady. CPU is the process's user+system time during converge, V8's GC helper threads included (so it can exceed wall time); on a shared machine wall time can also be well above it. plan() is planInstance alone over the converged world (each Instance with its own containers, as a resync groups them), the median of 7 passes after 3 unmeasured ones (the planner compiled, as in a running controller); resync is one periodic resync of the converged world (one list, each key's planner on the snapshot; nothing is enqueued when converged). Heap is V8's used heap (peak sampled every 50 ms; settled after a GC).`,
+          '',
+          headroomText(scaleFigures(scale)),
+          '',
+        ]
+      : []),
     '## How each figure is measured',
     '',
     ...(instances ? notes.map((n) => `- ${n}`) : []),
@@ -257,7 +320,7 @@ export async function writeResults(
     ...(instances ? ["## Where berth's time went (deltas of its /metrics over each phase)", '', berthBreakdown(berthPhases, rawPhases, swarmPhases, meta.cores)] : []),
     ...(claims ? ["## Where a claim's time went", '', ...claims.breakdown] : []),
   ].join('\n');
-  await writeFile(`${dir}/results.md`, md.trimEnd() + '\n');
+  await writeFile(`${dir}/${name}.md`, md.trimEnd() + '\n');
   const json = {
     meta,
     rows: rows.map((r) => ({
@@ -273,6 +336,8 @@ export async function writeResults(
     swarmPhases,
     notes,
     ...(claims ? { claims: { rows: claims.rows.map((r) => ({ ...r, verdict: claimVerdict(r) || null })), detail: claims.detail, notes: claims.notes } } : {}),
+    ...(scale ? { scale } : {}),
+    targets,
   };
-  await writeFile(`${dir}/results.json`, JSON.stringify(json, null, 2) + '\n');
+  await writeFile(`${dir}/${name}.json`, JSON.stringify(json, null, 2) + '\n');
 }

@@ -9,7 +9,7 @@ import type { Route } from './routes.js';
 import { matchesFields, parseFieldSelector } from './selectors.js';
 import { ApiError, badRequest, methodNotAllowed, notFound, sendJson, successStatus } from './status.js';
 import { openWatch } from './stream.js';
-import { ApiServerRefusal } from '../sources/kubernetes/api-writer.js';
+import { ApiServerRefusal } from '../sources/kubernetes/api-server-refusal.js';
 
 type CollectionRoute = Extract<Route, { type: 'collection' }>;
 type ObjectRoute = Extract<Route, { type: 'object' }>;

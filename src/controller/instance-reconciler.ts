@@ -18,6 +18,7 @@ import type { ResourceStore, StoredEntry } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { RestartMemoryStore, OwnerMemory } from '../state/restart-memory-store.js';
 import type { Clock } from '../time/clock.js';
+import { DesiredCache } from './desired-cache.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 import { UsageSampler, type Usage } from './usage-sampler.js';
 import { id12 } from '../reconcile/container.js';
@@ -51,13 +52,14 @@ export interface InstanceWorld {
 const USAGE_REFRESH_MS = 30_000;
 
 export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWorld, Plan> {
+  private readonly desiredOf = new DesiredCache<Instance, DesiredInstance>((r) => desiredInstance(r, this.d.policy));
   readonly recheckAfterPrune = true;
   private readonly usage = new UsageSampler();
 
   constructor(private readonly d: InstanceStepsDeps) {}
 
   desired(entry: StoredEntry): DesiredInstance {
-    return desiredInstance(entry.resource as Instance, this.d.policy);
+    return this.desiredOf.get(entry.resource as Instance);
   }
 
   async observe(key: ResourceKey, desired: DesiredInstance | undefined, signal: AbortSignal): Promise<InstanceWorld> {

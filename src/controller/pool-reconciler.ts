@@ -23,6 +23,7 @@ import type { EventRecorder } from './event-recorder.js';
 import type { ClaimBinder } from './claim-binder.js';
 import type { ClaimState } from '../state/claim-state.js';
 import type { Clock } from '../time/clock.js';
+import { DesiredCache } from './desired-cache.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 
 export interface PoolStepsDeps {
@@ -56,6 +57,7 @@ const FAILURE_MEMORY_MS = 10 * 60_000;
 const randomMemberId = (): string => randomBytes(3).toString('hex').slice(0, 5);
 
 export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPlan> {
+  private readonly desiredOf = new DesiredCache<InstancePool, DesiredPool>((r) => desiredPool(r, this.d.policy));
   readonly recheckAfterPrune = false;
   /** pool -> recent create/start failures: creates wait out an exponential backoff, so a refused create never loops hot. */
   private readonly createFailures = new Map<string, { count: number; lastAt: number }>();
@@ -63,7 +65,7 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
   constructor(private readonly d: PoolStepsDeps) {}
 
   desired(entry: StoredEntry): DesiredPool {
-    return desiredPool(entry.resource as InstancePool, this.d.policy);
+    return this.desiredOf.get(entry.resource as InstancePool);
   }
 
   async observe(key: ResourceKey, desired: DesiredPool | undefined, signal: AbortSignal): Promise<PoolWorld> {

@@ -10,6 +10,7 @@ import type { ResourceKey } from '../spec/schema.js';
 import type { MemberActor } from '../reconcile/pool/member-observation.js';
 import { isRuntimeError, RuntimeError } from '../runtime/errors.js';
 import { systemClock, type Clock } from '../time/clock.js';
+import { ActorIndex } from './actor-index.js';
 
 type Actor = ActorRefFrom<typeof lifecycleMachine>;
 type Snapshot = SnapshotFrom<typeof lifecycleMachine>;
@@ -103,7 +104,7 @@ export function phaseOf(snapshot: Snapshot): string {
 }
 
 export class Supervisor {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new ActorIndex<Entry>();
   private readonly machine;
   private readonly clock: Clock;
   /** The same clock as xstate wants it (timer ids), for the machine's `after` delays. */
@@ -165,8 +166,7 @@ export class Supervisor {
       if (this.creatingFor(owner, c.labels) !== undefined) continue;
       this.spawn(owner, health, { containerId: c.id, observedState: c.state, ...(c.exitCode !== undefined ? { exitCode: c.exitCode } : {}), graceSeconds }, { labels: c.labels, createdAt: c.createdAt, ports: c.ports });
     }
-    for (const [actorId, entry] of this.entries) {
-      if (!sameKey(entry.owner, owner)) continue;
+    for (const [actorId, entry] of this.entries.ofOwner(owner)) {
       const snap = entry.actor.getSnapshot();
       const id = snap.context.containerId;
       const inFlight = snap.matches('pending') || snap.matches('creating') || snap.matches('init');
@@ -193,8 +193,8 @@ export class Supervisor {
   private creatingFor(owner: ResourceKey, labels: Record<string, string>): Entry | undefined {
     const member = labels[LABEL.member];
     if (member === undefined) return undefined;
-    for (const e of this.entries.values()) {
-      if (sameKey(e.owner, owner) && e.labels[LABEL.member] === member && e.actor.getSnapshot().context.containerId === undefined) return e;
+    for (const [, e] of this.entries.ofOwner(owner)) {
+      if (e.labels[LABEL.member] === member && e.actor.getSnapshot().context.containerId === undefined) return e;
     }
     return undefined;
   }
@@ -202,7 +202,7 @@ export class Supervisor {
   /** Starts stopping (within graceSeconds) and removing a container and returns at once. */
   terminate(owner: ResourceKey, containerId: string, graceSeconds: number, member?: string): void {
     // A member still being created has no container id yet: its actor is found by its member label.
-    const pending = member === undefined || this.findById(containerId) ? undefined : [...this.entries.values()].find((e) => sameKey(e.owner, owner) && e.labels[LABEL.member] === member && e.actor.getSnapshot().context.containerId === undefined);
+    const pending = member === undefined || this.findById(containerId) ? undefined : [...this.entries.ofOwner(owner)].map(([, e]) => e).find((e) => e.labels[LABEL.member] === member && e.actor.getSnapshot().context.containerId === undefined);
     (pending?.actor ?? this.actorFor(owner, containerId)).send({ type: 'REMOVE', graceSeconds });
   }
 
@@ -217,8 +217,7 @@ export class Supervisor {
   /** The owner's containers as their actors know them now, in-flight creates included. */
   views(owner: ResourceKey): ActorView[] {
     const out: ActorView[] = [];
-    for (const e of this.entries.values()) {
-      if (!sameKey(e.owner, owner)) continue;
+    for (const [, e] of this.entries.ofOwner(owner)) {
       const snap = e.actor.getSnapshot();
       const ctx = snap.context;
       const failed = snap.matches('failed') && ctx.gaveUp ? (ctx.lastError ?? new Error(`${ctx.failedOp ?? 'operation'} failed`)) : undefined;
@@ -245,8 +244,7 @@ export class Supervisor {
    */
   takeFailures(owner: ResourceKey): Error[] {
     const errors: Error[] = [];
-    for (const [actorId, e] of this.entries) {
-      if (!sameKey(e.owner, owner)) continue;
+    for (const [actorId, e] of this.entries.ofOwner(owner)) {
       const snap = e.actor.getSnapshot();
       if (!(snap.matches('failed') && snap.context.gaveUp)) continue;
       errors.push(snap.context.lastError ?? new Error(`${snap.context.failedOp ?? 'operation'} failed`));
@@ -297,6 +295,11 @@ export class Supervisor {
     }
   }
 
+  /** This container's actor has it running (started it, or saw it run). */
+  knowsRunning(containerId: string): boolean {
+    return this.snapshot(containerId)?.matches('running') ?? false;
+  }
+
   snapshot(containerId: string): Snapshot | undefined {
     return this.findById(containerId)?.actor.getSnapshot();
   }
@@ -318,7 +321,10 @@ export class Supervisor {
     let last = '';
     actor.subscribe({
       next: (s) => {
-        if (entry.knownAt === undefined && s.context.containerId !== undefined) entry.knownAt = performance.now();
+        if (s.context.containerId !== undefined) {
+          if (entry.knownAt === undefined) entry.knownAt = performance.now();
+          this.entries.setContainer(actorId, s.context.containerId);
+        }
         const phase = phaseOf(s);
         // Becoming ready again (a REPROBE without a probe) is a step of its own, though the phase reads the same.
         const step = phase === 'Ready' ? `Ready#${s.context.readyEntries}` : phase;
@@ -339,7 +345,7 @@ export class Supervisor {
       },
       error: () => this.entries.delete(actorId),
     });
-    this.entries.set(actorId, entry);
+    this.entries.add(actorId, entry, input.containerId);
     actor.start();
     return actor;
   }
@@ -370,8 +376,8 @@ export class Supervisor {
   }
 
   private findById(containerId: string): Entry | undefined {
-    for (const e of this.entries.values()) if (e.actor.getSnapshot().context.containerId === containerId) return e;
-    return undefined;
+    const e = this.entries.byContainerId(containerId);
+    return e?.actor.getSnapshot().context.containerId === containerId ? e : undefined;
   }
 
   private until(actor: Actor, done: (s: Snapshot) => boolean, signal: AbortSignal): Promise<Snapshot> {
@@ -449,4 +455,3 @@ const REMOVED_MEMORY_MS = 60_000;
 
 const goneIsDone = (p: Promise<void>): Promise<void> => p.catch((e: unknown) => (isRuntimeError(e, 'NotFound') ? undefined : Promise.reject(e)));
 
-const sameKey = (a: ResourceKey, b: ResourceKey): boolean => a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;

@@ -120,6 +120,20 @@ describe('Manager event routing on the memory runtime', () => {
     expect(t.runtime.snapshot().find((c) => c.id === foreign)).toMatchObject({ state: 'exited' });
   });
 
+  it('the engine telling of a start berth made itself wakes nothing; other news of the container does', async () => {
+    const t = await startManager();
+    t.m.store.apply(instance('web'), API);
+    await t.until('web running', () => instanceStatus(t.m, 'web')?.phase === 'Ready');
+    await t.quiesce();
+    const lists = t.runtime.script.count('list');
+    const id = t.runtime.snapshot().find((c) => c.owner === 'web')!.id;
+    t.runtime.emitEvent(id, 'start');
+    await t.quiesce();
+    expect(t.runtime.script.count('list')).toBe(lists);
+    t.runtime.emitEvent(id, 'stop');
+    await t.until('web looked at again', () => t.runtime.script.count('list') > lists);
+  });
+
   it('a die event of a pool member wakes the pool: the member is replaced', async () => {
     const t = await startManager();
     t.m.store.apply(pool('py', { minReady: 2, maxSize: 3 }), API);

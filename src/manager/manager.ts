@@ -212,6 +212,9 @@ export class Manager {
         const namespace = ev.labels[LABEL.namespace];
         const name = ev.labels[LABEL.name];
         if ((kind !== 'Instance' && kind !== 'InstancePool') || !namespace || !name) return;
+        // The engine telling of a start berth made (its actor already has the container running) says nothing
+        // new: it woke every Instance once more after each create, a reconcile and a list for nothing.
+        if (ev.action === 'start' && this.supervisor.knowsRunning(ev.containerId)) return;
         const key: ResourceKey = { kind, namespace, name };
         this.enqueue(key);
         // The engine emits die before its inspect/list answers show the exit; look again shortly.
@@ -226,6 +229,8 @@ export class Manager {
         log.warn({ err: e.message }, 'engine events stream broken; resubscribing');
         this.noteEngineDown();
       },
+      // Filtered by the engine: other controllers' churn on a shared engine never wakes this one.
+      { managedBy: this.o.controllerId },
     );
     this.workersDone = runWorkers({
       queue: this.queue,

@@ -33,8 +33,9 @@ export function exitDescription(c: ObservedContainer): string {
   return `exited with code ${c.exitCode}`;
 }
 
-/** Docker reports names with a leading slash; compare without it. */
-export const sameName = (a: string, b: string): boolean => a.replace(/^\//, '') === b.replace(/^\//, '');
+/** Docker reports names with a leading slash; compare without it (no RegExp: every plan compares a name). */
+export const sameName = (a: string, b: string): boolean => withoutSlash(a) === withoutSlash(b);
+const withoutSlash = (s: string): string => (s.charCodeAt(0) === 47 ? s.slice(1) : s);
 
 /** A total order for "which container is newer": createdAt, then id, so plans never depend on list order. */
 export function compareOldestFirst(a: ObservedContainer, b: ObservedContainer): number {

@@ -25,6 +25,8 @@ function better(a: ObservedContainer, aCurrent: boolean, b: ObservedContainer, b
  */
 export function duplicatesRule(owned: readonly ObservedContainer[], compare: (c: ObservedContainer) => HashComparison): DuplicatesResult {
   if (owned.length === 0) return { kept: undefined, actions: [] };
+  // The common case, one container: nothing to choose (and no hash to compare here).
+  if (owned.length === 1) return { kept: owned[0], actions: [] };
   const current = new Map(owned.map((c) => [c.id, compare(c).matches]));
   let kept = owned[0]!;
   for (const c of owned.slice(1)) {

@@ -12,6 +12,9 @@ export type HashComparison =
   | { matches: true }
   | { matches: false; cause: string; driftedFields?: string[] };
 
+/** One answer for every match: planning compares the kept container of every Instance on every look. */
+const MATCHES: HashComparison = Object.freeze({ matches: true });
+
 /** The desired hash in `version`'s format, or undefined when that format is unknown. */
 export function desiredHashIn(desired: HashedDesired, version: string): ConfigHash | undefined {
   if (version === desired.hash.version) return desired.hash;
@@ -31,7 +34,7 @@ export function compareContainerHash(desired: HashedDesired, c: ObservedContaine
   const version = c.hashVersion ?? desired.hash.version;
   const expected = desiredHashIn(desired, version);
   if (!expected) return { matches: false, cause: `config hash of unknown version ${JSON.stringify(version)}` };
-  if (expected.hash === c.configHash) return { matches: true };
+  if (expected.hash === c.configHash) return MATCHES;
   const fields = driftedFields(expected.fields, c.configFields);
   if (fields === undefined || fields.length === 0) return { matches: false, cause: 'config hash changed' };
   return { matches: false, cause: `config hash changed: ${fields.join(', ')}`, driftedFields: fields };

@@ -41,15 +41,16 @@ export const INSTANCE_RULES: ReadonlyArray<readonly [name: string, rule: Instanc
 
 /** This controller's live containers of this key, one entry per id. */
 export function ownedContainers(input: PlanInput): ObservedContainer[] {
-  const seen = new Set<string>();
+  // Usually one container: the set that drops a listed-twice id is made only when there are more.
+  const seen = input.observed.length > 1 ? new Set<string>() : undefined;
   const out: ObservedContainer[] = [];
   for (const c of input.observed) {
     if (c.managedBy !== input.controllerId) continue;
     if (c.kind !== input.key.kind || c.namespace !== input.key.namespace || c.owner !== input.key.name) continue;
     // Already on its way out: nothing to decide about it.
     if (c.state === 'removing') continue;
-    if (seen.has(c.id)) continue;
-    seen.add(c.id);
+    if (seen?.has(c.id)) continue;
+    seen?.add(c.id);
     out.push(c);
   }
   return out;
@@ -108,7 +109,7 @@ function planInstanceUnchecked(input: PlanInput): Plan {
   // fight over a fixed host port; replacements go after the others are gone,
   // so that the name they finish with is free.
   const bringUpFirst = decided.some((a) => a.type === 'start' || a.type === 'restart') && !needsStopFirst(desired);
-  const actions = bringUpFirst ? [...decided, ...dups.actions] : [...dups.actions, ...decided];
+  const actions = dups.actions.length === 0 ? [...decided] : bringUpFirst ? [...decided, ...dups.actions] : [...dups.actions, ...decided];
 
   const rename = kept ? renameAction(input, kept, actions) : undefined;
   if (rename) actions.push(rename);
@@ -139,10 +140,9 @@ function toPlan(input: PlanInput, actions: Action[], results: readonly RuleResul
     if (r.deadline !== undefined && Number.isFinite(r.deadline) && (nextDeadline === undefined || r.deadline < nextDeadline)) nextDeadline = r.deadline;
     waiting ??= r.waiting;
   }
-  return {
-    key: input.key,
-    actions,
-    ...(nextDeadline !== undefined ? { nextDeadline } : {}),
-    ...(waiting ? { waiting } : {}),
-  };
+  // Assigned, not spread in: a plan is made per Instance per look, and each spread allocated an object.
+  const plan: Plan = { key: input.key, actions };
+  if (nextDeadline !== undefined) plan.nextDeadline = nextDeadline;
+  if (waiting) plan.waiting = waiting;
+  return plan;
 }

@@ -109,6 +109,10 @@ export interface PathStat {
   size: number;
 }
 
+export interface EventFilter {
+  managedBy?: string;
+}
+
 export interface ListFilter {
   /** Only containers with this managed-by value (always set by the controller). */
   managedBy: string;
@@ -141,8 +145,12 @@ export interface Runtime {
   getArchive(id: string, path: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>;
   /** Unpacks a tar into the existing directory `dir` of the container. */
   putArchive(id: string, dir: string, archive: Buffer, signal?: AbortSignal): Promise<void>;
-  /** Events of managed containers; resubscribes after the engine restarts until the signal aborts. */
-  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void;
+  /**
+   * Events of managed containers; resubscribes after the engine restarts until the signal aborts.
+   * With `filter.managedBy`, only that controller's: the engine filters, so another controller's
+   * churn on a shared engine does not wake this one.
+   */
+  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void, filter?: EventFilter): void;
   ping(signal?: AbortSignal): Promise<void>;
   /**
    * Optional: sets (or, with undefined, removes) the container's claim label

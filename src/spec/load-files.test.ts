@@ -83,3 +83,38 @@ describe('loadSpecPaths: only regular files inside the directory', () => {
     expect(r.errors.map((e) => e.format())).toEqual(['/dev/zero: not a regular file or directory (devices, pipes and sockets are not read)']);
   });
 });
+
+describe('loadSpecPaths with a parse cache', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-load-cache-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('reuses what an unchanged file parsed to, parses a changed one, and forgets a removed one', async () => {
+    await writeFile(join(dir, 'a.yaml'), spec('a'));
+    await writeFile(join(dir, 'b.yaml'), spec('b'));
+    const cache = new Map<string, { stamp: string; parsed: unknown }>();
+    const first = await loadSpecPaths([dir], { parseCache: cache });
+    expect(cache.size).toBe(2);
+    const again = await loadSpecPaths([dir], { parseCache: cache, reuseParsed: true });
+    expect(again.resources.map((r) => r.resource)).toEqual(first.resources.map((r) => r.resource));
+    // The very objects: nothing was parsed again.
+    expect(again.resources[0]!.resource).toBe(first.resources[0]!.resource);
+
+    await writeFile(join(dir, 'b.yaml'), spec('b-renamed'));
+    await rm(join(dir, 'a.yaml'));
+    const changed = await loadSpecPaths([dir], { parseCache: cache, reuseParsed: true });
+    expect(changed.resources.map((r) => r.resource.metadata.name)).toEqual(['b-renamed']);
+    expect(cache.size).toBe(1);
+  });
+
+  it('parses everything again without reuseParsed (a reload a watch event asked for)', async () => {
+    await writeFile(join(dir, 'a.yaml'), spec('a'));
+    const cache = new Map<string, { stamp: string; parsed: unknown }>();
+    const first = await loadSpecPaths([dir], { parseCache: cache });
+    const fresh = await loadSpecPaths([dir], { parseCache: cache });
+    expect(fresh.resources[0]!.resource).not.toBe(first.resources[0]!.resource);
+    expect(fresh.resources[0]!.resource).toEqual(first.resources[0]!.resource);
+  });
+});

@@ -4,7 +4,7 @@
 // Bad input never throws and never blocks good input: each document is
 // validated on its own, each file is read on its own, and the result carries
 // both the resources that loaded and the errors of those that did not.
-import { constants, type Dirent } from 'node:fs';
+import { constants, type Dirent, type Stats } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { Composer, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node as YamlNode } from 'yaml';
@@ -35,7 +35,17 @@ export interface LoadOptions {
 export interface LoadPathsOptions extends LoadOptions {
   /** Reads stdin when a path is "-"; without it, "-" is an error. The text is reported as file "<stdin>". */
   readStdin?: () => Promise<string>;
+  /**
+   * What each file parsed to, by path and stat (device, inode, size, mtime,
+   * ctime): refreshed by every load that is given it; with `reuseParsed`, a
+   * file whose stat is unchanged is not read or parsed again. The same options
+   * (policy) must come with the same cache.
+   */
+  parseCache?: ParseCache;
+  reuseParsed?: boolean;
 }
+
+export type ParseCache = Map<string, { stamp: string; parsed: unknown }>;
 
 export interface LoadedResource {
   resource: Resource;
@@ -80,7 +90,17 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
     results.push({ resources: [], errors: [new SpecError({ file }, message, { cause })] });
   };
 
-  const loadFile = async (file: string, real: string): Promise<void> => {
+  const cache = options.parseCache;
+  const visited = new Set<string>();
+  const loadFile = async (file: string, real: string, info: Stats): Promise<void> => {
+    const cacheKey = `${file}\0${real}`;
+    const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+    visited.add(cacheKey);
+    const hit = cache?.get(cacheKey);
+    if (hit && options.reuseParsed && hit.stamp === stamp) {
+      results.push(hit.parsed as Parsed);
+      return;
+    }
     const read = await readRegularFile(real, maxBytes);
     if ('error' in read) return fileError(file, read.error, read.cause);
     const text = decodeUtf8(read.bytes);
@@ -88,7 +108,9 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
       results.push({ resources: [], errors: [new SpecError({ file, line: text.line, column: text.column }, `not valid UTF-8 (byte 0x${text.byte.toString(16).padStart(2, '0')} at column ${text.column})`)] });
       return;
     }
-    results.push(parseDocuments(text, file, options));
+    const parsed = parseDocuments(text, file, options);
+    cache?.set(cacheKey, { stamp, parsed });
+    results.push(parsed);
   };
 
   /**
@@ -137,7 +159,7 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
       return;
     }
     if (!info.isFile()) return fileError(path, 'not a regular file or directory (devices, pipes and sockets are not read)');
-    await loadFile(path, real);
+    await loadFile(path, real, info);
   };
 
   for (const path of paths) {
@@ -156,6 +178,7 @@ export async function loadSpecPaths(paths: string[], options: LoadPathsOptions =
     // A path named explicitly loads whatever its extension; inside a directory only *.yaml / *.yml.
     await visit(path, undefined, 0);
   }
+  if (cache) for (const k of cache.keys()) if (!visited.has(k)) cache.delete(k);
   return { ...markDuplicates(results), directories };
 }
 

@@ -1,9 +1,10 @@
 // The Runtime on a Docker engine, through dockerode. Every call has a deadline
 // and takes an AbortSignal (call.ts); mapping, observation, exec, events, logs
 // and images live in their own files; this class only wires them together.
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+import { Dockerode as DockerodeClient } from './dockerode.js';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { DEFAULT_TIMEOUTS, dockerCall, type DockerTimeouts } from './call.js';
 import { getArchive, getArchiveByExec, needsExec, putArchive, putArchiveByExec, statPath, statPathByExec } from './archive.js';
 import { createOptions } from './create-options.js';
@@ -33,10 +34,10 @@ export interface DockerRuntimeOptions {
 }
 
 function defaultClient(socketPath: string | undefined): Dockerode {
-  if (socketPath !== undefined) return new Dockerode({ socketPath });
+  if (socketPath !== undefined) return new DockerodeClient({ socketPath });
   // docker-modem reads DOCKER_HOST (unix://, tcp://, ssh://, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH).
-  if (process.env['DOCKER_HOST']) return new Dockerode();
-  return new Dockerode({ socketPath: DEFAULT_SOCKET_PATH });
+  if (process.env['DOCKER_HOST']) return new DockerodeClient();
+  return new DockerodeClient({ socketPath: DEFAULT_SOCKET_PATH });
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -204,8 +205,8 @@ export class DockerRuntime implements Runtime {
     await putArchive(this.docker, info.Id, dir, archive, this.timeouts, signal);
   }
 
-  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {
-    subscribeEvents(this.docker, onEvent, signal, onError, { connectTimeoutMs: this.timeouts.eventsConnect });
+  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void, filter?: EventFilter): void {
+    subscribeEvents(this.docker, onEvent, signal, onError, { connectTimeoutMs: this.timeouts.eventsConnect, ...(filter?.managedBy !== undefined ? { managedBy: filter.managedBy } : {}) });
   }
 
   private inspectRaw(id: string, signal?: AbortSignal): Promise<Dockerode.ContainerInspectInfo> {

@@ -6,7 +6,7 @@ import Dockerode from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRuntimeError } from '../errors.js';
 import type { RuntimeEvent } from '../types.js';
-import { EVENT_FILTERS, LineSplitter, parseEngineEvent, sinceArg, subscribeEvents } from './events.js';
+import { EVENT_FILTERS, eventFilters, LineSplitter, parseEngineEvent, sinceArg, subscribeEvents } from './events.js';
 
 // A die event as Docker 20.10 sends it.
 const DIE = {
@@ -23,6 +23,13 @@ const DIE = {
   time: 1_700_000_000,
   timeNano: 1_700_000_000_123_456_789,
 };
+
+describe('eventFilters', () => {
+  it('asks the engine for one controller\'s containers when given its id', () => {
+    expect(eventFilters('ci-1')).toEqual({ type: ['container'], label: ['berth.dev/managed-by=ci-1'], event: EVENT_FILTERS.event });
+    expect(eventFilters()).toEqual(EVENT_FILTERS);
+  });
+});
 
 describe('LineSplitter', () => {
   it('joins lines and UTF-8 characters split across chunks, and skips blank lines', () => {

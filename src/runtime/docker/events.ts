@@ -19,6 +19,11 @@ export const EVENT_ACTIONS = ['die', 'oom', 'health_status', 'destroy', 'start',
  */
 export const EVENT_FILTERS: { type: Array<'container'>; label: string[]; event: string[] } = { type: ['container'], label: [LABEL.managedBy], event: [...EVENT_ACTIONS] };
 
+/** The filter for one controller's containers (the engine matches label=value), or for every managed one. */
+export function eventFilters(managedBy?: string): typeof EVENT_FILTERS {
+  return managedBy === undefined ? EVENT_FILTERS : { ...EVENT_FILTERS, label: [`${LABEL.managedBy}=${managedBy}`] };
+}
+
 /** Splits a byte stream into lines; a line (or a UTF-8 character) cut across chunks is joined. */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
@@ -72,6 +77,8 @@ export function parseEngineEvent(raw: unknown): RuntimeEvent | undefined {
 
 export interface EventsOptions {
   connectTimeoutMs: number;
+  /** Only this controller's containers. */
+  managedBy?: string;
   /** Backoff between resubscriptions: initial, doubling to max, with jitter. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -165,7 +172,7 @@ export function subscribeEvents(
     let lastTimeNano: number | undefined;
     while (!signal.aborted) {
       try {
-        const options: Dockerode.GetEventsOptions = { filters: EVENT_FILTERS };
+        const options: Dockerode.GetEventsOptions = { filters: eventFilters(opts.managedBy) };
         if (lastTimeNano !== undefined) options.since = sinceArg(lastTimeNano - 1_000) as unknown as number; // a little early: timeNano lost precision as a double
         const stream = await dockerCall('events', opts.connectTimeoutMs, signal, (s) => docker.getEvents({ ...options, abortSignal: s }));
         delay = initial;

@@ -51,7 +51,7 @@
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, VersionApi, type KubeConfig, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { DEFAULT_TIMEOUTS, MERGE_PATCH, abortError, callOptions, httpCodeOf, kubeCall, type KubeTimeouts } from './call.js';
 import { subscribePodEvents } from './events.js';
 import { getPodArchive, putPodArchive, statPodPath } from './archive.js';
@@ -309,8 +309,8 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
-  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {
-    const selector = LABEL.managedBy;
+  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void, filter?: EventFilter): void {
+    const selector = filter?.managedBy !== undefined ? `${LABEL.managedBy}=${filter.managedBy}` : LABEL.managedBy;
     const ns = this.namespace;
     const path = ns !== undefined ? `/api/v1/namespaces/${encodeURIComponent(ns)}/pods` : '/api/v1/pods';
     subscribePodEvents(

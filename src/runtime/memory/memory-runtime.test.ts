@@ -24,6 +24,20 @@ function setup(opts: ConstructorParameters<typeof MemoryRuntime>[0] = {}) {
 }
 
 describe('MemoryRuntime knobs', () => {
+  it("a subscriber filtered by controller hears only that controller's containers", async () => {
+    const { runtime, events } = setup();
+    const mine: RuntimeEvent[] = [];
+    runtime.events((e) => mine.push(e), new AbortController().signal, undefined, { managedBy: 'a' });
+    const a = await runtime.create(contractRequest('a', 'web', { image: IMAGE }));
+    const b = await runtime.create(contractRequest('b', 'web', { image: IMAGE }));
+    await runtime.start(a);
+    await runtime.start(b);
+    await flushMicrotasks();
+    await new Promise((r) => setImmediate(r));
+    expect(events.map((e) => e.containerId)).toEqual([a, b]);
+    expect(mine.map((e) => e.containerId)).toEqual([a]);
+  });
+
   it('stamps times from the clock; a container ignoring SIGTERM is killed after the grace period on the clock', async () => {
     const { clock, runtime, create, events } = setup();
     runtime.behave({ owner: 'web' }, { ignoresTerm: true });

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { abortError, raceAbort } from '../deadline-call.js';
 import { RuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
 import { builtinExec, builtinExitCode, type ExecAnswer } from './builtin-exec.js';
 import { execResult, observedOf, tailLines, type MemoryContainer } from './container.js';
 import { MemoryFiles } from './files.js';
@@ -71,6 +71,7 @@ interface Subscriber {
   onEvent: (e: RuntimeEvent) => void;
   onError?: (e: Error) => void;
   signal: AbortSignal;
+  managedBy?: string;
 }
 
 const STOP_KILL_CODE = 137;
@@ -83,6 +84,14 @@ export class MemoryRuntime implements Runtime {
   readonly script = new OpScript();
   private readonly clock: MemoryClock;
   private readonly containers = new Map<string, MemoryContainer>();
+  /**
+   * Container ids by owner name (label berth.dev/name): an owner's list reads
+   * its own containers, as the engine's label filter does, instead of every
+   * container (which made the simulation of 10,000 Instances O(N²) in here).
+   */
+  private readonly byOwnerName = new Map<string, Set<string>>();
+  /** Container id by name (names are unique, as on the engine). */
+  private readonly idByName = new Map<string, string>();
   private readonly subscribers = new Set<Subscriber>();
   private readonly behaviours: Array<{ match: BehaviourMatch; behaviour: ProcessBehaviour }> = [];
   private readonly images: Set<string> | undefined;
@@ -162,7 +171,7 @@ export class MemoryRuntime implements Runtime {
       [LABEL.namespace]: filter.namespace,
       [LABEL.name]: filter.name,
     };
-    return [...this.containers.values()]
+    return this.candidates(filter.name)
       .filter((c) => Object.entries(wanted).every(([k, v]) => v === undefined || c.labels[k] === v))
       .flatMap((c) => {
         // As the Docker runtime's list: a running container's startedAt needs an inspect.
@@ -199,7 +208,7 @@ export class MemoryRuntime implements Runtime {
     const holder = this.byName(req.name);
     if (holder) throw new RuntimeError('Conflict', `Conflict. The container name "/${req.name}" is already in use by container "${holder.id}"`);
     const id = createHash('sha256').update(`memory-container-${++this.seq}`).digest('hex');
-    this.containers.set(id, {
+    const c: MemoryContainer = {
       id,
       name: req.name,
       labels: { ...req.labels },
@@ -210,7 +219,9 @@ export class MemoryRuntime implements Runtime {
       log: '',
       followers: new Set(),
       files: new MemoryFiles(),
-    });
+    };
+    this.containers.set(id, c);
+    this.index(c);
     return id;
   }
 
@@ -258,6 +269,7 @@ export class MemoryRuntime implements Runtime {
     if (!c.labels[LABEL.managedBy]) throw notManaged(id, 'remove');
     if (c.state === 'running') this.exitProcess(c, STOP_KILL_CODE, false);
     this.containers.delete(c.id);
+    this.unindex(c);
     for (const f of c.followers) f.end();
     this.emit(c, 'destroy');
   }
@@ -267,7 +279,9 @@ export class MemoryRuntime implements Runtime {
     const c = await this.managed('rename', id, signal);
     const holder = this.byName(name);
     if (holder && holder !== c) throw new RuntimeError('Conflict', `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${holder.id}"`);
+    this.idByName.delete(c.name);
     c.name = name;
+    this.idByName.set(name, c.id);
   }
 
   /** Runs the scripted (or builtin) answer with the request's timeout on the clock; a container not running is Conflict. */
@@ -335,14 +349,36 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** Delivers events on a later turn of the event loop than the call that caused them (as an engine's stream does), until the signal aborts. */
-  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void): void {
+  events(onEvent: (e: RuntimeEvent) => void, signal: AbortSignal, onError?: (e: Error) => void, filter?: EventFilter): void {
     if (signal.aborted) return;
-    const s: Subscriber = onError ? { onEvent, onError, signal } : { onEvent, signal };
+    const s: Subscriber = { onEvent, signal, ...(onError ? { onError } : {}), ...(filter?.managedBy !== undefined ? { managedBy: filter.managedBy } : {}) };
     this.subscribers.add(s);
     signal.addEventListener('abort', () => this.subscribers.delete(s), { once: true });
   }
 
   // ---- internals ----
+
+  private candidates(ownerName: string | undefined): MemoryContainer[] {
+    if (ownerName === undefined) return [...this.containers.values()];
+    return [...(this.byOwnerName.get(ownerName) ?? [])].flatMap((id) => this.containers.get(id) ?? []);
+  }
+
+  private index(c: MemoryContainer): void {
+    this.idByName.set(c.name, c.id);
+    const owner = c.labels[LABEL.name];
+    if (owner === undefined) return;
+    let ids = this.byOwnerName.get(owner);
+    if (!ids) this.byOwnerName.set(owner, (ids = new Set()));
+    ids.add(c.id);
+  }
+
+  private unindex(c: MemoryContainer): void {
+    if (this.idByName.get(c.name) === c.id) this.idByName.delete(c.name);
+    const owner = c.labels[LABEL.name];
+    const ids = owner === undefined ? undefined : this.byOwnerName.get(owner);
+    ids?.delete(c.id);
+    if (ids?.size === 0) this.byOwnerName.delete(owner!);
+  }
 
   private enter(op: MemoryOp, target: string | undefined, signal: AbortSignal | undefined): Promise<void> {
     return this.script.enter(op, target, signal);
@@ -362,8 +398,8 @@ export class MemoryRuntime implements Runtime {
   }
 
   private byName(name: string): MemoryContainer | undefined {
-    for (const c of this.containers.values()) if (c.name === name) return c;
-    return undefined;
+    const id = this.idByName.get(name);
+    return id === undefined ? undefined : this.containers.get(id);
   }
 
   private hasImage(image: string): boolean {
@@ -396,6 +432,7 @@ export class MemoryRuntime implements Runtime {
   private emit(c: MemoryContainer, action: string): void {
     const event: RuntimeEvent = { action, containerId: c.id, labels: { ...c.labels }, time: this.clock.now() };
     for (const s of this.subscribers) {
+      if (s.managedBy !== undefined && c.labels[LABEL.managedBy] !== s.managedBy) continue;
       setImmediate(() => {
         if (s.signal.aborted) return;
         try {

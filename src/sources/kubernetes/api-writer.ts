@@ -9,6 +9,7 @@ import { API_VERSION, GROUP, KINDS, VERSION, type ResourceKey } from '../../spec
 import { callOptions, MERGE_PATCH } from './kube-api.js';
 import type { KubeObject } from './list-watch.js';
 import { ANNOTATION_REQUESTED_AT } from '../../reconcile/claim/requested-at.js';
+import { ApiServerRefusal } from './api-server-refusal.js';
 
 export interface ResourceWriter {
   /** Creates the object, or updates spec, labels and annotations of an existing one (as `kubectl apply` would). */
@@ -53,18 +54,6 @@ export class KubernetesResourceWriter implements ResourceWriter {
       if (e instanceof ApiException && e.code === 404) return false;
       throw wrap(e, `delete ${key.kind} ${key.namespace}/${key.name}`);
     }
-  }
-}
-
-/** The apiserver's refusal, with its status code kept for the API's answer. */
-export class ApiServerRefusal extends Error {
-  override readonly name = 'ApiServerRefusal';
-  constructor(
-    readonly code: number,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
   }
 }
 
