@@ -49,7 +49,7 @@ export interface ManagerOptions {
    */
   onPruned?: (key: ResourceKey) => void;
   /**
-   * Where claim bindings are recorded: `state-dir` (standalone: claims.json,
+   * Where claim bindings are recorded: `state-dir` (standalone: claims.state,
    * group-committed) or `source` (Kubernetes: the claims' status in the
    * apiserver; rebuilt from the store's claim statuses at start).
    */

@@ -93,7 +93,7 @@ export class ApiSource {
     let loaded = 0;
     objects.forEach((item, i) => {
       const parsed = KINDS.InstanceClaim.schema.safeParse(item);
-      if (!parsed.success) return onError(`claims.json: claim ${i} no longer validates; skipped`);
+      if (!parsed.success) return onError(`claims.state: claim ${i} no longer validates; skipped`);
       this.store.apply(parsed.data as Resource, ORIGIN);
       loaded++;
     });

@@ -3,13 +3,16 @@
 // the claim is reported Bound, so a controller killed mid-claim never binds a
 // member twice nor loses a claim. Claims applied through the API are kept in
 // the same file as their bindings, so a claim that binds at once costs one
-// durable write, and a burst of them shares it.
+// durable write, and a burst of them shares it. The file is rewritten on each
+// claim's critical path, so it is a two-slot state file (atomic-file.ts):
+// one in-place write and fdatasync per commit, no new inode.
 //
 // In Kubernetes mode the record is the claim's status in the apiserver: this
 // state has no file and is rebuilt from the claims' statuses (rebuildFrom)
 // before anything is bound.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileIfExists } from './atomic-file.js';
+import { readFileIfExists, readStateFile, writeStateSlots } from './atomic-file.js';
 import { CoalescingWriter } from './coalescing-writer.js';
 import type { ClaimBinding } from '../reconcile/claim/status.js';
 import type { ObservedPort } from '../runtime/types.js';
@@ -59,29 +62,57 @@ export class ClaimState {
   readonly members = new Map<string, MemberRecord>();
   private readonly writer: CoalescingWriter | undefined;
   private readonly file: string | undefined;
+  /** Where claims were kept before the two-slot file: read once if the new file is missing, then removed. */
+  private readonly legacyFile: string | undefined;
 
   constructor(
     stateDir: string | undefined,
     /** The API-applied claim objects to keep beside their records (keyString -> resource). */
     private readonly appliedClaims: () => Record<string, unknown> = () => ({}),
   ) {
-    this.file = stateDir ? join(stateDir, 'claims.json') : undefined;
-    this.writer = this.file ? new CoalescingWriter(this.file, () => this.serialise()) : undefined;
+    this.file = stateDir ? join(stateDir, 'claims.state') : undefined;
+    this.legacyFile = stateDir ? join(stateDir, 'claims.json') : undefined;
+    this.writer = this.file ? new CoalescingWriter(this.file, () => this.serialise(), writeStateSlots) : undefined;
   }
 
   /** Loads the records; resolves to the API-applied claim objects to restore into the store. */
   async load(onError: (message: string) => void): Promise<unknown[]> {
     if (!this.file) return [];
-    const text = await readFileIfExists(this.file);
+    let text: string | undefined;
+    let from = this.file;
+    try {
+      text = await readStateFile(this.file);
+      if (text === undefined && this.legacyFile) {
+        from = this.legacyFile;
+        text = await readFileIfExists(this.legacyFile);
+      }
+    } catch (e) {
+      onError(`${(e as Error).message}; claims start empty`);
+      return [];
+    }
     if (!text) return [];
+    let objects: unknown[];
     try {
       const data = JSON.parse(text) as Persisted;
       for (const [k, v] of Object.entries(data.claims ?? {})) this.claims.set(k, v);
       for (const [k, v] of Object.entries(data.members ?? {})) this.members.set(k, v);
-      return Object.values(data.objects ?? {});
+      objects = Object.values(data.objects ?? {});
     } catch (e) {
-      onError(`${this.file}: unreadable (${(e as Error).message}); claims start empty`);
+      onError(`${from}: unreadable (${(e as Error).message}); claims start empty`);
       return [];
+    }
+    if (from === this.legacyFile) await this.migrate(objects, onError);
+    return objects;
+  }
+
+  /** Writes what the old claims.json held into the two-slot file, then removes claims.json. */
+  private async migrate(objects: unknown[], onError: (message: string) => void): Promise<void> {
+    const held = Object.fromEntries(objects.map((o, i) => [String(i), o]));
+    try {
+      await writeStateSlots(this.file!, this.serialise(() => held));
+      await rm(this.legacyFile!, { force: true });
+    } catch (e) {
+      onError(`${this.file}: could not take over ${this.legacyFile} (${(e as Error).message}); it is kept and read again at the next start`);
     }
   }
 
@@ -148,8 +179,8 @@ export class ClaimState {
     return this.writer?.write() ?? Promise.resolve();
   }
 
-  private serialise(): string {
-    const data: Persisted = { claims: Object.fromEntries(this.claims), members: Object.fromEntries(this.members), objects: this.appliedClaims() };
+  private serialise(objects: () => Record<string, unknown> = this.appliedClaims): string {
+    const data: Persisted = { claims: Object.fromEntries(this.claims), members: Object.fromEntries(this.members), objects: objects() };
     return JSON.stringify(data);
   }
 }

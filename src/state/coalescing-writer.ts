@@ -3,6 +3,9 @@
 // caller's promise resolves once a write that includes its change is durable.
 import { writeFileAtomic } from './atomic-file.js';
 
+/** Makes `text` the file's durable content (writeFileAtomic or writeStateSlots). */
+export type DurableWrite = (file: string, text: string) => Promise<void>;
+
 export class CoalescingWriter {
   private inFlight: Promise<void> | undefined;
   /** What the write in flight carries. */
@@ -13,6 +16,7 @@ export class CoalescingWriter {
     private readonly file: string,
     /** Serialises the current state; called at write time, so it sees every change made so far. */
     private readonly snapshot: () => string,
+    private readonly durableWrite: DurableWrite = writeFileAtomic,
   ) {}
 
   /** Durable once resolved: the file holds the state as of (at least) this call. */
@@ -30,7 +34,7 @@ export class CoalescingWriter {
 
   private start(): Promise<void> {
     const text = this.snapshot();
-    const p = writeFileAtomic(this.file, text).finally(() => {
+    const p = this.durableWrite(this.file, text).finally(() => {
       if (this.inFlight === p) {
         this.inFlight = undefined;
         this.inFlightText = undefined;
