@@ -815,6 +815,20 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
       ...(policy === 'Replace' && r && raw ? { ratio: { value: r.perSecond / raw.cyclePerSecond, label: 'berth/raw' }, target: { on: 'ratio' as const, op: '>=' as const, value: 0.9, text: '>= 0.9x raw' } } : {}),
       ...(policy === 'Reuse' ? { target: { on: 'berth' as const, op: '>=' as const, value: 20, text: '>= 20/s' } } : {}),
     });
+    if (policy === 'Replace' && raw?.execPerSecond !== undefined && raw.execPerSecond > 0) {
+      // The raw cycle has no exec, berth's has two (the client's `true`, then the new member's first probe), and the
+      // warm members' periodic probes take their share of the engine first. Engine time per cycle = 1/cycle rate +
+      // 2/exec rate, of the engine time the probes leave: the most any controller could bind with this workload.
+      const probeShare = Math.min(1, LOAD_MIN_READY / PROBE_PERIOD_SECONDS / raw.execPerSecond);
+      const ceiling = (1 - probeShare) / (1 / raw.cyclePerSecond + 2 / raw.execPerSecond);
+      rows.push({
+        scenario: `Replace load: bound/s vs the engine's ceiling for the same work if engine work were serial, (1 - ${LOAD_MIN_READY} warm members' probes every ${PROBE_PERIOD_SECONDS} s / raw exec rate) / (1 / raw create+start+remove rate + 2 / raw exec rate)`,
+        unit: '/s',
+        berth: lc(r?.perSecond ?? NaN),
+        raw: { value: ceiling, detail: { execPerSecond: raw.execPerSecond, cyclePerSecond: raw.cyclePerSecond } },
+        ...(r && ceiling > 0 ? { ratio: { value: r.perSecond / ceiling, label: 'berth/engine ceiling' } } : {}),
+      });
+    }
     if (policy === 'Reuse' && raw?.execPerSecond !== undefined) {
       // Each Reuse cycle is two engine execs (the client's, then the re-probe before the member serves again), and the
       // warm members' periodic probes take their share first: that is the most any controller could bind on this engine.
