@@ -137,7 +137,9 @@ export class Manager {
       recorder: this.recorder,
       clock: this.clock,
       members: (pool) => this.supervisor.views(pool),
-      wakePool: (pool) => this.enqueue(pool),
+      // After the answers the binding settles have gone out (they are promise continuations of the same
+      // write): a pool reconcile started now would run its first steps in front of them.
+      wakePool: (pool) => setImmediate(() => this.enqueue(pool)),
       wakeClaim: (claim, afterMs) => this.queue.addAfter(keyString(claim), Math.max(0, afterMs)),
       metrics: this.metrics.claims,
       ...(o.onPruned ? { onReleased: o.onPruned } : {}),
