@@ -160,8 +160,9 @@ export class BerthController {
     return this.child.pid;
   }
 
-  output(): string {
-    return this.out.slice(-4000);
+  /** The tail of the controller's stdout and stderr. */
+  output(chars = 4000): string {
+    return this.out.slice(-chars);
   }
 
   async start(): Promise<void> {
