@@ -22,6 +22,7 @@ import { DesiredCache } from './desired-cache.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 import { UsageSampler, type Usage } from './usage-sampler.js';
 import { id12 } from '../reconcile/container.js';
+import type { ExitNotices } from './exit-notices.js';
 
 export interface InstanceStepsDeps {
   controllerId: string;
@@ -37,6 +38,8 @@ export interface InstanceStepsDeps {
   /** Overrides the plan's probe wait for a replacement (tests). */
   replaceReadyTimeoutMs?: number;
   usageRefreshMs?: number;
+  /** Deaths the engine told of before its list shows them: inspected instead of listed. */
+  exits?: ExitNotices;
 }
 
 /** What one Instance reconcile observed: its containers, and what berth remembers of it. */
@@ -65,7 +68,8 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
   async observe(key: ResourceKey, desired: DesiredInstance | undefined, signal: AbortSignal): Promise<InstanceWorld> {
     // Without the list's start time the supervisor cannot tell a vanished container's actor from one newer than the list, and kept it forever.
     const listStartedAt = performance.now();
-    const containers = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
+    const listed = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
+    const containers = this.d.exits ? await this.d.exits.correct(listed, (id, s) => this.d.runtime.inspect(id, s), signal) : listed;
     this.d.supervisor.observe(key, containers, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const running = containers.find((c) => c.state === 'running');
     if (desired && running) this.sampleUsage(key, running.id);
