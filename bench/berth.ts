@@ -263,7 +263,7 @@ export class BerthController {
    * (the first restart after a healthy run is immediate; a second one within
    * 10 minutes would back off, so every sample uses a different Instance).
    */
-  async killSample(i: number, timeoutMs: number): Promise<KillSample> {
+  async killSample(i: number, timeoutMs: number, how: 'kill' | 'exec' = 'kill'): Promise<KillSample> {
     const name = instanceName(i);
     const id = this.watch!.objects.get(name)?.status?.containerId;
     if (!id) throw new Error(`${name} has no container in status`);
@@ -271,7 +271,11 @@ export class BerthController {
     const before = await call('inspect', (s) => container.inspect(withSignal({}, s)));
     if (!before.State.Running) throw new Error(`${name}: container ${id.slice(0, 12)} is not running before the kill`);
     const killedAt = Date.now();
-    await call('kill', (s) => container.kill(withSignal({ signal: 'SIGKILL' }, s)));
+    if (how === 'exec') {
+      // As the raw engine's sample dies: its sleep SIGKILLed from inside, the shell exits 137 (tells the kill's own cost from the controller's).
+      const exec = await call('exec create', (s) => container.exec(withSignal({ Cmd: ['sh', '-c', 'kill -KILL $(pidof sleep)'], AttachStdout: false, AttachStderr: false }, s)));
+      await call('exec start', (s) => exec.start(withSignal({ Detach: true }, s)));
+    } else await call('kill', (s) => container.kill(withSignal({ signal: 'SIGKILL' }, s)));
     const after = await until(`${name} to run again after a kill`, timeoutMs, 20, async () => {
       const st = await call('inspect', (s) => container.inspect(withSignal({}, s)));
       return st.State.Running && st.State.StartedAt !== before.State.StartedAt ? st : undefined;

@@ -5,7 +5,7 @@
 // the engine's StartedAt of the restart minus its FinishedAt of the death.
 // Every container is removed by its label at the end.
 //   npm run build && node dist/bench/kill-check.js
-// KILL_N (10), KILL_SAMPLES (10). BENCH_CONTROLLER_NODE_ARGS / BENCH_CONTROLLER_LOG as in the bench.
+// KILL_N (10), KILL_SAMPLES (10), KILL_HOW (kill | exec). BENCH_CONTROLLER_NODE_ARGS / BENCH_CONTROLLER_LOG as in the bench.
 import { randomBytes } from 'node:crypto';
 import { LABEL } from '../src/runtime/types.js';
 import { BerthController } from './berth.js';
@@ -17,6 +17,8 @@ import { median, quantile } from './stats.js';
 const n = Number(process.env['KILL_N'] ?? 10);
 const samples = Math.min(n, Number(process.env['KILL_SAMPLES'] ?? 10));
 const runId = randomBytes(4).toString('hex');
+// KILL_HOW=exec: berth's containers die as the raw engine's do (sleep SIGKILLed by an exec), not by the Engine API's kill.
+const how = process.env['KILL_HOW'] === 'exec' ? 'exec' : 'kill';
 
 const line = (who: string, s: KillSample[]): string => {
   const ms = s.map((x) => x.ms);
@@ -34,7 +36,7 @@ async function main(): Promise<void> {
     const rawSamples: KillSample[] = [];
     const meter = cpuMeter(undefined);
     for (let i = 0; i < samples; i++) {
-      berth.push(await c.killSample(i, 15_000));
+      berth.push(await c.killSample(i, 15_000, how));
       rawSamples.push(await raw.killSample(i, 15_000));
     }
     const load = meter();
