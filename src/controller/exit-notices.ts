@@ -4,11 +4,13 @@
 // state that is updated only at the end of that: a reconcile woken by the die
 // lists the container as running and does nothing. Looks again on timers
 // (40 ms, 150 ms, 1 s) came late by up to the gap between two of them, about
-// 120 ms of each kill -> running. So a die is noted here, and the owner's next
-// observation inspects that container instead of trusting the list: an
-// inspect waits until the engine is done with the exit (it takes the same
-// lock as a start) and answers with the exit code and times the restart
-// backoff needs, at the earliest moment a start could go ahead anyway.
+// 120 ms of each kill -> running. So the container is inspected as soon as
+// its die is told, and the owner's next observation takes that answer over
+// the list's: an inspect waits until the engine is done with the exit (it
+// takes the same lock as a start) and answers with the exit code and times
+// the restart backoff needs, at the earliest moment a start could go ahead.
+// Asked at the die, not by the reconcile, it waits out the engine's cleanup
+// while the reconcile is queued and lists.
 import { isRuntimeError } from '../runtime/errors.js';
 import type { ObservedContainer } from '../runtime/types.js';
 
@@ -17,18 +19,26 @@ export const EXIT_NOTICE_TTL_MS = 60_000;
 
 export type Inspect = (id: string, signal: AbortSignal) => Promise<ObservedContainer>;
 
-export class ExitNotices {
-  /** Container id -> when its death was told (clock ms); insertion order is age order. */
-  private readonly died = new Map<string, number>();
+/** The inspect asked at the die: the container, gone (undefined), or the error to retry on. */
+type Answer = { container: ObservedContainer | undefined } | { error: unknown };
 
-  constructor(private readonly clock: { now(): number }) {}
+export class ExitNotices {
+  /** Container id -> when its death was told (clock ms) and the inspect asked then; insertion order is age order. */
+  private readonly died = new Map<string, { at: number; answer: Promise<Answer> }>();
+
+  constructor(
+    private readonly clock: { now(): number },
+    private readonly inspect: Inspect,
+    /** Ends the inspects asked at a die (the controller stopping). */
+    private readonly signal: AbortSignal,
+  ) {}
 
   note(containerId: string): void {
     const now = this.clock.now();
     this.died.delete(containerId); // re-inserted last: the map stays in age order
-    this.died.set(containerId, now);
-    for (const [id, at] of this.died) {
-      if (now - at < EXIT_NOTICE_TTL_MS) break;
+    this.died.set(containerId, { at: now, answer: this.ask(containerId, this.signal) });
+    for (const [id, n] of this.died) {
+      if (now - n.at < EXIT_NOTICE_TTL_MS) break;
       this.died.delete(id);
     }
   }
@@ -42,29 +52,51 @@ export class ExitNotices {
   }
 
   /**
-   * The list with each noted container it still shows alive replaced by an
-   * inspect (dropped when the inspect finds it gone). A note is used once:
-   * the inspect's answer is the engine's after the exit.
+   * The list with each noted container it still shows alive replaced by the
+   * inspect asked at its die (dropped when that found it gone; asked again
+   * when it failed). A note is used once: the answer is the engine's after
+   * the exit.
    */
-  async correct(listed: ObservedContainer[], inspect: Inspect, signal: AbortSignal): Promise<ObservedContainer[]> {
+  async correct(listed: ObservedContainer[], signal: AbortSignal): Promise<ObservedContainer[]> {
     if (this.died.size === 0) return listed;
-    const stale: number[] = [];
+    const stale: Array<{ i: number; answer: Promise<Answer> }> = [];
     for (const [i, c] of listed.entries()) {
-      if (!this.died.delete(c.id)) continue;
-      if (c.state !== 'exited' && c.state !== 'dead') stale.push(i); // exited ones the list already inspected
+      const n = this.died.get(c.id);
+      if (!n) continue;
+      this.died.delete(c.id);
+      if (c.state !== 'exited' && c.state !== 'dead') stale.push({ i, answer: n.answer }); // exited ones the list already inspected
     }
     if (stale.length === 0) return listed;
     const out: Array<ObservedContainer | undefined> = [...listed];
     await Promise.all(
-      stale.map(async (i) => {
+      stale.map(async ({ i, answer }) => {
         const id = listed[i]!.id;
-        out[i] = await inspect(id, signal).catch((e: unknown) => {
-          if (isRuntimeError(e, 'NotFound')) return undefined;
-          this.died.set(id, this.clock.now()); // the retry of this reconcile must not trust the list either
-          throw e;
-        });
+        let a = await abortable(answer, signal);
+        if ('error' in a) a = await this.ask(id, signal);
+        if ('error' in a) {
+          this.died.set(id, { at: this.clock.now(), answer: Promise.resolve(a) }); // the retry must not trust the list either
+          throw a.error;
+        }
+        out[i] = a.container;
       }),
     );
     return out.filter((c): c is ObservedContainer => c !== undefined);
   }
+
+  private ask(id: string, signal: AbortSignal): Promise<Answer> {
+    return this.inspect(id, signal).then(
+      (container) => ({ container }),
+      (error: unknown) => (isRuntimeError(error, 'NotFound') ? { container: undefined } : { error }),
+    );
+  }
+}
+
+/** The answer, or the signal's reason once it aborts (the reconcile was cancelled). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -69,7 +69,7 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
     // Without the list's start time the supervisor cannot tell a vanished container's actor from one newer than the list, and kept it forever.
     const listStartedAt = performance.now();
     const listed = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
-    const containers = this.d.exits ? await this.d.exits.correct(listed, (id, s) => this.d.runtime.inspect(id, s), signal) : listed;
+    const containers = this.d.exits ? await this.d.exits.correct(listed, signal) : listed;
     this.d.supervisor.observe(key, containers, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const running = containers.find((c) => c.state === 'running');
     if (desired && running) this.sampleUsage(key, running.id);

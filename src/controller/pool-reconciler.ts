@@ -76,7 +76,7 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
     // The actors know what happened since the list was taken.
     const listStartedAt = performance.now();
     const fromList = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
-    const listed = this.d.exits ? await this.d.exits.correct(fromList, (id, s) => this.d.runtime.inspect(id, s), signal) : fromList;
+    const listed = this.d.exits ? await this.d.exits.correct(fromList, signal) : fromList;
     this.releaseStaleLabelled(key, listed);
     const corrected = supervisor.observe(key, listed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const failures = supervisor.takeFailures(key);

@@ -89,7 +89,7 @@ export class Manager {
 
   constructor(private readonly o: ManagerOptions) {
     this.clock = o.clock ?? systemClock;
-    this.exits = new ExitNotices(this.clock);
+    this.exits = new ExitNotices(this.clock, (id, signal) => o.runtime.inspect(id, signal), this.abort.signal);
     // Every in-flight engine call listens on this one shutdown signal (and stops listening when it ends):
     // many at once is the design, not a leak; the bound still catches a real one.
     setMaxListeners(SHUTDOWN_SIGNAL_LISTENERS, this.abort.signal);
@@ -221,8 +221,9 @@ export class Manager {
         // The engine telling of a start berth made (its actor already has the container running) says nothing
         // new: it woke every Instance once more after each create, a reconcile and a list for nothing.
         if (ev.action === 'start' && this.supervisor.knowsRunning(ev.containerId)) return;
-        // The engine emits die before its list shows the exit: the owner's reconcile, woken now, inspects this container.
-        if (ev.action === 'die' || ev.action === 'oom') this.exits.note(ev.containerId);
+        // The engine emits die before its list shows the exit: the owner's reconcile, woken now, takes an inspect asked now.
+        // A death berth brings about itself (a stop, a removal) is awaited by the actor doing it.
+        if ((ev.action === 'die' || ev.action === 'oom') && !this.supervisor.stopping(ev.containerId)) this.exits.note(ev.containerId);
         else if (ev.action === 'destroy') this.exits.forget(ev.containerId);
         this.enqueue({ kind, namespace, name });
       },
