@@ -33,7 +33,7 @@ export interface InstanceStepsDeps {
   memory: RestartMemoryStore;
   policy: ControllerPolicy;
   clock: Clock;
-  /** Look at the Instance again (a usage sample arrived that status does not show yet). */
+  /** Look at the Instance again (a probe answered what status does not show yet). */
   wake: (key: ResourceKey) => void;
   /** Overrides the plan's probe wait for a replacement (tests). */
   replaceReadyTimeoutMs?: number;
@@ -126,7 +126,7 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
     const snap = current ? supervisor.snapshot(current.id) : undefined;
     const last = snap?.context.probe.last;
     const mem = world?.memory ?? this.d.memory.get(key);
-    const usage = current && current.state === 'running' ? world?.usage[current.id] : undefined;
+    const usage = current && current.state === 'running' ? (this.usage.get(keyString(key), current.id) ?? world?.usage[current.id]) : undefined;
     return instanceStatus({
       desired,
       generation: input.generation,
@@ -170,8 +170,8 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
 
   /**
    * Usage costs a stats call per container, so a sample is taken at most
-   * every 30 s, off the reconcile path; status shows the last sample, and a
-   * sample that differs from what status shows wakes the Instance.
+   * every 30 s, off the reconcile path; status shows the last sample, written
+   * as it arrives (a status-only write: it wakes nothing).
    */
   private sampleUsage(key: ResourceKey, containerId: string): void {
     const id = keyString(key);
@@ -185,9 +185,11 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
             ...(u.memoryBytes !== undefined ? { memory: `${Math.round(u.memoryBytes / 1024 / 1024)}Mi` } : {}),
             ...(u.pids !== undefined ? { pids: u.pids } : {}),
           };
-          const shown = (this.d.store.get(key)?.object.status as InstanceStatus | undefined)?.usage;
           this.usage.set(id, containerId, usage);
-          if (JSON.stringify(shown) !== JSON.stringify(usage)) this.d.wake(key);
+          // A sample changes nothing the planner decides: status shows it without a reconcile (a list, a plan) per sample.
+          // A reconcile in flight reads the sampler when it writes status, so it does not put the old one back.
+          const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;
+          if (status?.containerId === containerId && this.d.supervisor.knowsRunning(containerId)) this.d.store.setStatus(key, { ...status, usage });
         },
         () => undefined,
       );
