@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LABEL } from '../src/runtime/types.js';
+import { CONTROLLER_NODE_FLAGS } from './controller-flags.js';
 import { call, docker, engineTimeMs, listByLabel, sleep, T, until, withSignal } from './engine.js';
 import { COUNTERS, counterDeltas, HISTOGRAMS, histogramDeltas, parseMetrics, type OpFigure, type Scrape } from './metrics.js';
 import { cpuMeter, idleUsage, type CpuFigures, type IdleUsage } from './proc.js';
@@ -176,7 +177,7 @@ export class BerthController {
     const child = spawn(
       process.execPath,
       // BENCH_CONTROLLER_NODE_ARGS: node flags for the controller (e.g. --cpu-prof, --heapsnapshot-signal=SIGUSR2) when looking into one.
-      [...(process.env['BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn'],
+      [...CONTROLLER_NODE_FLAGS, ...(process.env['BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
