@@ -23,5 +23,8 @@ COPY bin ./bin
 # Non-root, matching the Deployment's runAsUser (restricted Pod Security).
 USER 65532:65532
 EXPOSE 7070
-ENTRYPOINT ["node", "bin/berth.js"]
+# A young generation of 2 MiB semi-spaces (V8's default grows to 16): the
+# controller's garbage is small and short-lived, and the default's growth during
+# a converge stayed in RSS (113 MiB idle at 100 Instances; 87 MiB with this).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "bin/berth.js"]
 CMD ["controller"]

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LABEL } from '../src/runtime/types.js';
+import { CONTROLLER_NODE_FLAGS } from './controller-flags.js';
 import { call, docker, engineTimeMs, listByLabel, sleep, T, until, withSignal } from './engine.js';
 import { COUNTERS, counterDeltas, HISTOGRAMS, histogramDeltas, parseMetrics, type OpFigure, type Scrape } from './metrics.js';
 import { cpuMeter, idleUsage, type CpuFigures, type IdleUsage } from './proc.js';
@@ -160,8 +161,9 @@ export class BerthController {
     return this.child.pid;
   }
 
-  output(): string {
-    return this.out.slice(-4000);
+  /** The tail of the controller's stdout and stderr. */
+  output(chars = 4000): string {
+    return this.out.slice(-chars);
   }
 
   async start(): Promise<void> {
@@ -175,7 +177,7 @@ export class BerthController {
     const child = spawn(
       process.execPath,
       // BENCH_CONTROLLER_NODE_ARGS: node flags for the controller (e.g. --cpu-prof, --heapsnapshot-signal=SIGUSR2) when looking into one.
-      [...(process.env['BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn'],
+      [...CONTROLLER_NODE_FLAGS, ...(process.env['BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
@@ -262,7 +264,7 @@ export class BerthController {
    * (the first restart after a healthy run is immediate; a second one within
    * 10 minutes would back off, so every sample uses a different Instance).
    */
-  async killSample(i: number, timeoutMs: number): Promise<KillSample> {
+  async killSample(i: number, timeoutMs: number, how: 'kill' | 'exec' = 'kill'): Promise<KillSample> {
     const name = instanceName(i);
     const id = this.watch!.objects.get(name)?.status?.containerId;
     if (!id) throw new Error(`${name} has no container in status`);
@@ -270,7 +272,11 @@ export class BerthController {
     const before = await call('inspect', (s) => container.inspect(withSignal({}, s)));
     if (!before.State.Running) throw new Error(`${name}: container ${id.slice(0, 12)} is not running before the kill`);
     const killedAt = Date.now();
-    await call('kill', (s) => container.kill(withSignal({ signal: 'SIGKILL' }, s)));
+    if (how === 'exec') {
+      // As the raw engine's sample dies: its sleep SIGKILLed from inside, the shell exits 137 (tells the kill's own cost from the controller's).
+      const exec = await call('exec create', (s) => container.exec(withSignal({ Cmd: ['sh', '-c', 'kill -KILL $(pidof sleep)'], AttachStdout: false, AttachStderr: false }, s)));
+      await call('exec start', (s) => exec.start(withSignal({ Detach: true }, s)));
+    } else await call('kill', (s) => container.kill(withSignal({ signal: 'SIGKILL' }, s)));
     const after = await until(`${name} to run again after a kill`, timeoutMs, 20, async () => {
       const st = await call('inspect', (s) => container.inspect(withSignal({}, s)));
       return st.State.Running && st.State.StartedAt !== before.State.StartedAt ? st : undefined;

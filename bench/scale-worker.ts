@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
 import { Manager } from '../src/manager/manager.js';
 import { containerNameFor, desiredInstance } from '../src/reconcile/desired.js';
@@ -115,6 +116,8 @@ async function main(): Promise<ScaleFigures> {
     await new Promise((r) => setTimeout(r, 500));
     gc?.();
     const settled = process.memoryUsage();
+    // SCALE_HEAP_SNAPSHOT=<dir>: a heap snapshot of the settled world there, to see what each Instance keeps.
+    if (process.env['SCALE_HEAP_SNAPSHOT']) process.stderr.write(`heap snapshot: ${writeHeapSnapshot(join(process.env['SCALE_HEAP_SNAPSHOT'], `scale-${instances}.heapsnapshot`))}\n`);
 
     // The pure planner over the converged world: one planInstance per Instance, each with its own containers (as a resync groups them).
     const observed = await runtime.list({ managedBy: CONTROLLER_ID });

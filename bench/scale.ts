@@ -5,6 +5,7 @@
 // (100), BENCH_SCALE_MIN_READY (5 members per pool).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { CONTROLLER_NODE_FLAGS } from './controller-flags.js';
 import type { ScaleFigures } from './scale-figures.js';
 import { errorText } from './stats.js';
 
@@ -32,7 +33,7 @@ function runOne(instances: number, cfg: ScaleConfig): Promise<ScaleFigures> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--expose-gc', WORKER, String(instances), String(cfg.pools), String(cfg.minReady)],
+      [...CONTROLLER_NODE_FLAGS, '--expose-gc', WORKER, String(instances), String(cfg.pools), String(cfg.minReady)],
       { timeout: RUN_TIMEOUT_MS, maxBuffer: 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`${err.message.split('\n')[0]}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, { cause: err }));

@@ -28,7 +28,7 @@ describe.skipIf(noEngine())('periodic resync', () => {
     for (const n of names) await writeSpec(d, `${n}.yaml`, instanceYaml(n));
     m = await startManager(d, { runtime });
     await eventually('all Ready', () => (names.every((n) => isReady(statusOf(m, n))) ? true : undefined), 30_000);
-    // Converged includes the first usage sample in status: its arrival looks at the Instance once more (one list each).
+    // Converged includes the first usage sample in status (written as it arrives, without a reconcile).
     await eventually('usage shown', () => (names.every((n) => (statusOf(m, n) as { usage?: unknown } | undefined)?.usage !== undefined) ? true : undefined), 30_000);
     await new Promise((r) => setTimeout(r, 1500)); // let the last transitions settle
   });

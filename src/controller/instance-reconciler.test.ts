@@ -10,6 +10,7 @@ import { API, CONTROLLER_ID, instance, keyOfInstance, memoryWorld } from './memo
 import type { InstanceStatus } from '../spec/status.js';
 import { LABEL } from '../runtime/types.js';
 import { RuntimeError } from '../runtime/errors.js';
+import { flushMicrotasks } from '../time/clock.js';
 
 function setup() {
   const w = memoryWorld();
@@ -42,6 +43,21 @@ describe('Instance reconcile on the memory runtime', () => {
     expect((await t.preview()).actions).toEqual([]);
     await t.reconcile();
     expect(t.runtime.script.count('create')).toBe(creates);
+  });
+
+  it('a usage sample is written to status as it arrives, without a reconcile (no wake, no list)', async () => {
+    const t = setup();
+    t.store.apply(instance('web'), API);
+    await t.reconcile(); // creates the container
+    await t.reconcile(); // observes it running: the sample is asked for
+    const lists = t.runtime.script.count('list');
+    for (let i = 0; i < 10 && t.status()?.usage === undefined; i++) await flushMicrotasks();
+    expect(t.status()?.usage).toEqual({ cpu: '0.0%', memory: '0Mi', pids: 1 });
+    expect(t.woken).toEqual([]);
+    expect(t.runtime.script.count('list')).toBe(lists);
+    // The next reconcile's status keeps it (read from the sampler, not a snapshot from before the sample).
+    await t.reconcile();
+    expect(t.status()?.usage).toEqual({ cpu: '0.0%', memory: '0Mi', pids: 1 });
   });
 
   it('replaces on config drift: the new container starts under the plan\'s temporary name, then takes the name (reason ConfigDrift)', async () => {

@@ -22,6 +22,7 @@ import { DesiredCache } from './desired-cache.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 import { UsageSampler, type Usage } from './usage-sampler.js';
 import { id12 } from '../reconcile/container.js';
+import type { ExitNotices } from './exit-notices.js';
 
 export interface InstanceStepsDeps {
   controllerId: string;
@@ -32,11 +33,13 @@ export interface InstanceStepsDeps {
   memory: RestartMemoryStore;
   policy: ControllerPolicy;
   clock: Clock;
-  /** Look at the Instance again (a usage sample arrived that status does not show yet). */
+  /** Look at the Instance again (a probe answered what status does not show yet). */
   wake: (key: ResourceKey) => void;
   /** Overrides the plan's probe wait for a replacement (tests). */
   replaceReadyTimeoutMs?: number;
   usageRefreshMs?: number;
+  /** Deaths the engine told of before its list shows them: inspected instead of listed. */
+  exits?: ExitNotices;
 }
 
 /** What one Instance reconcile observed: its containers, and what berth remembers of it. */
@@ -65,7 +68,8 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
   async observe(key: ResourceKey, desired: DesiredInstance | undefined, signal: AbortSignal): Promise<InstanceWorld> {
     // Without the list's start time the supervisor cannot tell a vanished container's actor from one newer than the list, and kept it forever.
     const listStartedAt = performance.now();
-    const containers = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
+    const listed = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'Instance', namespace: key.namespace, name: key.name }, signal);
+    const containers = this.d.exits ? await this.d.exits.correct(listed, signal) : listed;
     this.d.supervisor.observe(key, containers, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const running = containers.find((c) => c.state === 'running');
     if (desired && running) this.sampleUsage(key, running.id);
@@ -122,7 +126,7 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
     const snap = current ? supervisor.snapshot(current.id) : undefined;
     const last = snap?.context.probe.last;
     const mem = world?.memory ?? this.d.memory.get(key);
-    const usage = current && current.state === 'running' ? world?.usage[current.id] : undefined;
+    const usage = current && current.state === 'running' ? (this.usage.get(keyString(key), current.id) ?? world?.usage[current.id]) : undefined;
     return instanceStatus({
       desired,
       generation: input.generation,
@@ -166,8 +170,8 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
 
   /**
    * Usage costs a stats call per container, so a sample is taken at most
-   * every 30 s, off the reconcile path; status shows the last sample, and a
-   * sample that differs from what status shows wakes the Instance.
+   * every 30 s, off the reconcile path; status shows the last sample, written
+   * as it arrives (a status-only write: it wakes nothing).
    */
   private sampleUsage(key: ResourceKey, containerId: string): void {
     const id = keyString(key);
@@ -181,9 +185,11 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
             ...(u.memoryBytes !== undefined ? { memory: `${Math.round(u.memoryBytes / 1024 / 1024)}Mi` } : {}),
             ...(u.pids !== undefined ? { pids: u.pids } : {}),
           };
-          const shown = (this.d.store.get(key)?.object.status as InstanceStatus | undefined)?.usage;
           this.usage.set(id, containerId, usage);
-          if (JSON.stringify(shown) !== JSON.stringify(usage)) this.d.wake(key);
+          // A sample changes nothing the planner decides: status shows it without a reconcile (a list, a plan) per sample.
+          // A reconcile in flight reads the sampler when it writes status, so it does not put the old one back.
+          const status = this.d.store.get(key)?.object.status as InstanceStatus | undefined;
+          if (status?.containerId === containerId && this.d.supervisor.knowsRunning(containerId)) this.d.store.setStatus(key, { ...status, usage });
         },
         () => undefined,
       );

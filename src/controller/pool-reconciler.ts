@@ -24,6 +24,7 @@ import type { ClaimBinder } from './claim-binder.js';
 import type { ClaimState } from '../state/claim-state.js';
 import type { Clock } from '../time/clock.js';
 import { DesiredCache } from './desired-cache.js';
+import type { ExitNotices } from './exit-notices.js';
 import type { PlanContext, ReconcileSteps, StatusInput } from './reconciler.js';
 
 export interface PoolStepsDeps {
@@ -36,6 +37,8 @@ export interface PoolStepsDeps {
   policy: ControllerPolicy;
   clock: Clock;
   logger?: { warn?(o: object, msg?: string): void };
+  /** Deaths the engine told of before its list shows them: inspected instead of listed. */
+  exits?: ExitNotices;
 }
 
 /** What one pool reconcile observed. */
@@ -72,7 +75,8 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
     const { supervisor } = this.d;
     // The actors know what happened since the list was taken.
     const listStartedAt = performance.now();
-    const listed = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
+    const fromList = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
+    const listed = this.d.exits ? await this.d.exits.correct(fromList, signal) : fromList;
     this.releaseStaleLabelled(key, listed);
     const corrected = supervisor.observe(key, listed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const failures = supervisor.takeFailures(key);

@@ -300,6 +300,12 @@ export class Supervisor {
     return this.snapshot(containerId)?.matches('running') ?? false;
   }
 
+  /** berth is stopping or removing this container itself (its actor's target is not running). */
+  stopping(containerId: string): boolean {
+    const target = this.snapshot(containerId)?.context.target;
+    return target !== undefined && target !== 'running';
+  }
+
   snapshot(containerId: string): Snapshot | undefined {
     return this.findById(containerId)?.actor.getSnapshot();
   }

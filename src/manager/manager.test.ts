@@ -15,12 +15,31 @@ import { contractRequest } from '../runtime/runtime-contract.testkit.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
 import type { InstanceStatus } from '../spec/status.js';
 import { RuntimeError } from '../runtime/errors.js';
+import type { ListFilter, ObservedContainer } from '../runtime/types.js';
 
 const started: Array<{ m: Manager; dir: string }> = [];
 
+/**
+ * The engine's list lagging its events, as Docker's does: a container marked
+ * stale is listed as it was when marked (running) until unmarked; inspect
+ * answers with the truth.
+ */
+class LaggingListRuntime extends MemoryRuntime {
+  private readonly stale = new Map<string, ObservedContainer>();
+
+  async markStale(id: string): Promise<void> {
+    const [c] = (await super.list({ managedBy: CONTROLLER_ID })).filter((x) => x.id === id);
+    if (c) this.stale.set(id, c);
+  }
+
+  override async list(filter: ListFilter, signal?: AbortSignal): Promise<ObservedContainer[]> {
+    return (await super.list(filter, signal)).map((c) => this.stale.get(c.id) ?? c);
+  }
+}
+
 async function startManager(opts: { resyncMs?: number } = {}) {
   const clock = new FakeClock(TEST_NOW);
-  const runtime = new MemoryRuntime({ clock });
+  const runtime = new LaggingListRuntime({ clock });
   const dir = await mkdtemp(join(tmpdir(), 'berth-manager-unit-'));
   const m = new Manager({
     controllerId: CONTROLLER_ID,
@@ -165,14 +184,39 @@ describe('Manager event routing on the memory runtime', () => {
 // The Manager's own timers run on its clock: with a FakeClock they fire when
 // the test moves time, at their deadline and not before.
 describe('Manager timers on the clock', () => {
-  it('a die the list does not show yet is looked at again after 40 ms, 150 ms and 1 s', async () => {
+  it('a die the list does not show yet restarts the container at once: its reconcile inspects it, and no timer is left', async () => {
     const t = await startManager();
     t.m.store.apply(instance('web'), API);
     await t.until('web Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready');
     await t.quiesce();
-    // The engine reports the die before its list shows the exit: every look finds the container running.
-    const looks = await t.timeline(() => t.listsOf('web'), 60_000, () => t.runtime.emitEvent(t.runtime.snapshot()[0]!.id, 'die'));
-    expect(looks).toEqual([0, 40, 150, 1000]);
+    const id = t.runtime.snapshot()[0]!.id;
+    const timers = t.clock.pendingTimers;
+    // The engine reports the die before its list shows the exit: every list finds the container running.
+    await t.runtime.markStale(id);
+    t.runtime.exit(id, 137);
+    await t.until('web restarted without time passing', () => instanceStatus(t.m, 'web')?.restartCount === 1);
+    expect(t.runtime.snapshot()).toMatchObject([{ id, state: 'running' }]);
+    await t.quiesce();
+    expect(t.clock.pendingTimers).toBe(timers);
+  });
+
+  it('a die told of a container that runs again costs one inspect, and the next reconcile trusts the list', async () => {
+    const t = await startManager();
+    t.m.store.apply(instance('web'), API);
+    await t.until('web Ready', () => instanceStatus(t.m, 'web')?.phase === 'Ready');
+    await t.quiesce();
+    const id = t.runtime.snapshot()[0]!.id;
+    const inspects = () => t.runtime.script.calls.filter((c) => c.op === 'inspect' && c.target === id).length;
+    const before = { inspects: inspects(), lists: t.listsOf('web') };
+    t.runtime.emitEvent(id, 'die');
+    await t.until('web looked at', () => t.listsOf('web') > before.lists);
+    await t.quiesce();
+    expect(inspects()).toBe(before.inspects + 1);
+    expect(t.runtime.snapshot()).toMatchObject([{ id, state: 'running' }]);
+    t.m.enqueue({ kind: 'Instance', namespace: 'default', name: 'web' });
+    await t.until('web looked at again', () => t.listsOf('web') > before.lists + 1);
+    await t.quiesce();
+    expect(inspects()).toBe(before.inspects + 1);
   });
 
   it('the periodic resync lists every container at its period, not before, and again a period later', async () => {

@@ -31,6 +31,7 @@ import { createMetrics, type ControllerMetrics } from '../controller/metrics.js'
 import { ApiSource } from '../sources/api-source.js';
 import { FileSource } from '../sources/file-source.js';
 import { id12 } from '../reconcile/container.js';
+import { ExitNotices } from '../controller/exit-notices.js';
 
 export interface ManagerOptions {
   controllerId: string;
@@ -74,6 +75,8 @@ export class Manager {
   readonly binder: ClaimBinder;
   private readonly files: FileSource | undefined;
   private readonly clock: Clock;
+  /** Deaths the engine told of: the owner's next reconcile inspects them instead of trusting its list. */
+  private readonly exits: ExitNotices;
   private readonly abort = new AbortController();
   private workersDone: Promise<void> | undefined;
   private cancelResync: Cancel | undefined;
@@ -86,6 +89,7 @@ export class Manager {
 
   constructor(private readonly o: ManagerOptions) {
     this.clock = o.clock ?? systemClock;
+    this.exits = new ExitNotices(this.clock, (id, signal) => o.runtime.inspect(id, signal), this.abort.signal);
     // Every in-flight engine call listens on this one shutdown signal (and stops listening when it ends):
     // many at once is the design, not a leak; the bound still catches a real one.
     setMaxListeners(SHUTDOWN_SIGNAL_LISTENERS, this.abort.signal);
@@ -127,6 +131,7 @@ export class Manager {
       policy: o.policy,
       clock: this.clock,
       wake: (key) => this.enqueue(key),
+      exits: this.exits,
     });
     this.instances = new Reconciler(this.instanceSteps, reconcilerDeps);
     const claimsInSource = o.claimRecord === 'source';
@@ -157,6 +162,7 @@ export class Manager {
       policy: o.policy,
       clock: this.clock,
       logger: o.logger,
+      exits: this.exits,
     });
     this.pools = new Reconciler(this.poolSteps, reconcilerDeps);
     this.claimSteps = new ClaimSteps({ binder: this.binder, state: this.claims });
@@ -217,14 +223,11 @@ export class Manager {
         // The engine telling of a start berth made (its actor already has the container running) says nothing
         // new: it woke every Instance once more after each create, a reconcile and a list for nothing.
         if (ev.action === 'start' && this.supervisor.knowsRunning(ev.containerId)) return;
-        const key: ResourceKey = { kind, namespace, name };
-        this.enqueue(key);
-        // The engine emits die before its inspect/list answers show the exit; look again shortly.
-        if (ev.action === 'die' || ev.action === 'oom') {
-          this.queue.addAfter(keyString(key), 40);
-          // Plain timers, not addAfter: the queue keeps only the earliest pending delay of a key, and these are no retries.
-          for (const ms of DIE_FOLLOW_UP_MS) this.clock.setTimeout(() => this.enqueue(key), ms, BACKGROUND);
-        }
+        // The engine emits die before its list shows the exit: the owner's reconcile, woken now, takes an inspect asked now.
+        // A death berth brings about itself (a stop, a removal) is awaited by the actor doing it.
+        if ((ev.action === 'die' || ev.action === 'oom') && !this.supervisor.stopping(ev.containerId)) this.exits.note(ev.containerId);
+        else if (ev.action === 'destroy') this.exits.forget(ev.containerId);
+        this.enqueue({ kind, namespace, name });
       },
       this.abort.signal,
       (e) => {
@@ -448,8 +451,6 @@ export class Manager {
   }
 }
 
-/** After a die or oom, the owner is looked at again this much later (besides at once and after 40 ms). */
-const DIE_FOLLOW_UP_MS = [150, 1000];
 /** The engine watchdog pings again after this, doubling up to the max, until the engine answers. */
 const WATCHDOG_FIRST_DELAY_MS = 500;
 const WATCHDOG_MAX_DELAY_MS = 5000;

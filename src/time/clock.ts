@@ -1,5 +1,5 @@
 // Time as a dependency: the queue, the rate limiter, the worker loop, the
-// supervisor and the manager (its resync, engine watchdog and follow-up looks)
+// supervisor and the manager (its resync and engine watchdog)
 // read the clock and schedule timers only through this interface, so tests
 // drive them with a FakeClock instead of waiting.
 
