@@ -4,7 +4,8 @@
 import type Dockerode from 'dockerode';
 import { Dockerode as DockerodeClient } from './dockerode.js';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type OnStep, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { createThenStart, stopThenRemove } from '../compound.js';
 import { DEFAULT_TIMEOUTS, dockerCall, type DockerTimeouts } from './call.js';
 import { getArchive, getArchiveByExec, needsExec, putArchive, putArchiveByExec, statPath, statPathByExec } from './archive.js';
 import { createOptions } from './create-options.js';
@@ -115,6 +116,33 @@ export class DockerRuntime implements Runtime {
     if (policy !== 'Always' && seen !== undefined && performance.now() - seen < IMAGE_PRESENT_TTL_MS) return;
     await ensureImage(this.docker, image, policy, this.timeouts, signal);
     this.presentImages.set(image, performance.now());
+  }
+
+  /** Docker's two steps: create the container, then start it. */
+  launch(req: CreateRequest, signal?: AbortSignal, onStep?: OnStep): Promise<string> {
+    return createThenStart(() => this.create(req, signal), (id) => this.start(id, signal), onStep, signal);
+  }
+
+  relaunch(id: string, signal?: AbortSignal): Promise<void> {
+    return this.start(id, signal);
+  }
+
+  halt(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+    return this.stop(id, graceSeconds, signal);
+  }
+
+  /**
+   * A forced remove kills a running container at once, as a stop with no
+   * grace would: with no grace, one call; with grace, a stop first.
+   */
+  retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void> {
+    const stop = graceSeconds > 0 ? () => this.stop(id, graceSeconds, signal) : undefined;
+    return stopThenRemove(stop, () => this.remove(id, signal), onStep, signal);
+  }
+
+  /** Docker renames the container: the replacement frees its temporary name. */
+  promote(id: string, name: string, signal?: AbortSignal): Promise<void> {
+    return this.rename(id, name, signal);
   }
 
   /** Creates (does not start) the container; a taken name is Conflict, a missing image ImagePullFailed. */

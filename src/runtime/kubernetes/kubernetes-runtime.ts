@@ -51,7 +51,8 @@
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, VersionApi, type KubeConfig, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type OnStep, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { createThenStart, stopThenRemove } from '../compound.js';
 import { DEFAULT_TIMEOUTS, MERGE_PATCH, abortError, callOptions, httpCodeOf, kubeCall, type KubeTimeouts } from './call.js';
 import { subscribePodEvents } from './events.js';
 import { getPodArchive, putPodArchive, statPodPath } from './archive.js';
@@ -145,6 +146,43 @@ export class KubernetesRuntime implements Runtime {
     if (signal?.aborted) throw abortError(signal);
   }
 
+  /** The Pod is created, then waited for until it runs (start). */
+  launch(req: CreateRequest, signal?: AbortSignal, onStep?: OnStep): Promise<string> {
+    return createThenStart(() => this.create(req, signal), (id) => this.start(id, signal), onStep, signal);
+  }
+
+  /** An exited Pod is re-created under its name (start). */
+  relaunch(id: string, signal?: AbortSignal): Promise<void> {
+    return this.start(id, signal);
+  }
+
+  /** activeDeadlineSeconds stops the Pod and keeps it (stop). */
+  halt(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+    return this.stop(id, graceSeconds, signal);
+  }
+
+  /**
+   * A Pod that still runs is stopped first (its delete would not end the
+   * process at once), then deleted; the Pod is read once for both. The
+   * grace is the Pod's own (see the header): graceSeconds bounds the wait.
+   */
+  async retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void> {
+    let pod: V1Pod;
+    try {
+      pod = await this.managedPod(id, 'remove', signal);
+    } catch (e) {
+      if (isRuntimeError(e, 'NotFound')) return;
+      throw e;
+    }
+    const runs = !pod.metadata?.deletionTimestamp && !podStopped(pod);
+    return stopThenRemove(runs ? () => this.stopPod(id, pod, graceSeconds, signal) : undefined, () => this.removePod(id, pod, signal), onStep, signal);
+  }
+
+  /** Pods cannot be renamed: berth's name goes into an annotation (rename). */
+  promote(id: string, name: string, signal?: AbortSignal): Promise<void> {
+    return this.rename(id, name, signal);
+  }
+
   /** Creates the Pod (which then runs as soon as it can); a taken name is Conflict. */
   async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     if (!req.labels[LABEL.managedBy]) throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
@@ -182,10 +220,12 @@ export class KubernetesRuntime implements Runtime {
    * Pod is success. See the header.
    */
   async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
-    const pod = await this.managedPod(id, 'stop', signal);
+    return this.stopPod(id, await this.managedPod(id, 'stop', signal), graceSeconds, signal);
+  }
+
+  private async stopPod(id: string, pod: V1Pod, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     const { namespace, name } = parsePodId(id)!;
-    const stopped = (p: V1Pod): boolean => isTerminalPhase(p.status?.phase) && podState(p) !== 'running';
-    if (pod.metadata?.deletionTimestamp || stopped(pod)) return;
+    if (pod.metadata?.deletionTimestamp || podStopped(pod)) return;
     if (!pod.spec?.nodeName) {
       await this.deletePod(namespace, name, pod.metadata?.uid, signal);
       return;
@@ -205,7 +245,7 @@ export class KubernetesRuntime implements Runtime {
       });
       if (!p || p.metadata?.uid !== pod.metadata?.uid || p.metadata?.deletionTimestamp) return true;
       // Failed comes first, the container's exit (and its code) after it.
-      return stopped(p) ? true : undefined;
+      return podStopped(p) ? true : undefined;
     });
   }
 
@@ -218,6 +258,10 @@ export class KubernetesRuntime implements Runtime {
       if (isRuntimeError(e, 'NotFound')) return;
       throw e;
     }
+    return this.removePod(id, pod, signal);
+  }
+
+  private async removePod(id: string, pod: V1Pod, signal?: AbortSignal): Promise<void> {
     const { namespace, name } = parsePodId(id)!;
     this.noEnv.delete(id);
     await this.deletePod(namespace, name, pod.metadata?.uid, signal);
@@ -497,6 +541,11 @@ export class KubernetesRuntime implements Runtime {
     if (state !== 'running') return new RuntimeError('Conflict', `exec: pod ${id} is not running (${state}, phase ${pod.status?.phase ?? 'unknown'})`);
     return new RuntimeError(code === 404 ? 'NotFound' : 'Invalid', `exec in pod ${id}: the API server refused the stream (${code})`);
   }
+}
+
+/** The kubelet stopped the Pod's process: Succeeded or Failed, and the container no longer runs. */
+function podStopped(p: V1Pod): boolean {
+  return isTerminalPhase(p.status?.phase) && podState(p) !== 'running';
 }
 
 function notAPod(id: string): RuntimeError {

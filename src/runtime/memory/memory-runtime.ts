@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { abortError, raceAbort } from '../deadline-call.js';
 import { RuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type OnStep, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { createThenStart, stopThenRemove } from '../compound.js';
 import { builtinExec, builtinExitCode, type ExecAnswer } from './builtin-exec.js';
 import { execResult, observedOf, tailLines, type MemoryContainer } from './container.js';
 import { MemoryFiles } from './files.js';
@@ -199,6 +200,28 @@ export class MemoryRuntime implements Runtime {
       throw new RuntimeError('ImagePullFailed', `pulling image ${image} failed: not found in the registry`);
     }
     this.images?.add(image);
+  }
+
+  /** As on Docker: create, then start. */
+  launch(req: CreateRequest, signal?: AbortSignal, onStep?: OnStep): Promise<string> {
+    return createThenStart(() => this.create(req, signal), (id) => this.start(id, signal), onStep, signal);
+  }
+
+  relaunch(id: string, signal?: AbortSignal): Promise<void> {
+    return this.start(id, signal);
+  }
+
+  halt(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+    return this.stop(id, graceSeconds, signal);
+  }
+
+  /** As on Docker: the removal kills, so a stop comes first only when there is grace to give. */
+  retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void> {
+    return stopThenRemove(graceSeconds > 0 ? () => this.stop(id, graceSeconds, signal) : undefined, () => this.remove(id, signal), onStep, signal);
+  }
+
+  promote(id: string, name: string, signal?: AbortSignal): Promise<void> {
+    return this.rename(id, name, signal);
   }
 
   async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
