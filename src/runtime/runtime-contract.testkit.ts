@@ -67,6 +67,28 @@ export function contractRequest(controllerId: string, owner: string, template: R
   return { name: `${controllerId}-${owner}${opts.member ? `-${opts.member}` : ''}`, template: t, labels };
 }
 
+const CREATE_ONLY = new Error('created only: the test refuses the start');
+
+/**
+ * A member created and not started, as the controller meets one after a
+ * crash between the two steps: a launch whose start step is refused. (On
+ * Kubernetes the Pod runs anyway: a Pod runs once it exists.)
+ */
+export async function createOnly(runtime: Runtime, req: CreateRequest): Promise<string> {
+  let id: string | undefined;
+  await runtime
+    .launch(req, undefined, (step) => {
+      if (step.name !== 'start') return;
+      id = step.memberId;
+      throw CREATE_ONLY;
+    })
+    .catch((e: unknown) => {
+      if (e !== CREATE_ONLY) throw e;
+    });
+  if (id === undefined) throw new Error(`launch of ${req.name} never announced its start`);
+  return id;
+}
+
 const byId = (list: ObservedContainer[], id: string): ObservedContainer | undefined => list.find((c) => c.id === id);
 
 // A process that ends promptly on SIGTERM (exit 0), so stop does not wait out the grace period.

@@ -190,11 +190,6 @@ export interface Runtime {
    * another member holds is Conflict where names are unique.
    */
   promote(id: string, name: string, signal?: AbortSignal): Promise<void>;
-  create(req: CreateRequest, signal?: AbortSignal): Promise<string>;
-  start(id: string, signal?: AbortSignal): Promise<void>;
-  stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void>;
-  remove(id: string, signal?: AbortSignal): Promise<void>;
-  rename(id: string, name: string, signal?: AbortSignal): Promise<void>;
   exec(id: string, req: ExecRequest, signal?: AbortSignal): Promise<ExecResult>;
   logs(id: string, opts: { tail?: number; follow?: boolean }, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
   usage(id: string, signal?: AbortSignal): Promise<ContainerUsage>;
@@ -222,10 +217,4 @@ export interface Runtime {
    * A container that is gone is not an error.
    */
   setClaimLabel?(id: string, value: string | undefined, signal?: AbortSignal): Promise<void>;
-  /**
-   * remove() of a running container kills it at once, as a stop with no
-   * grace would (Docker's forced remove). Where it is not so (a Pod's delete
-   * honours its grace period), a removal with no grace stops first.
-   */
-  readonly removeKills?: boolean;
 }

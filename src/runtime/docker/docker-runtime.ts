@@ -56,7 +56,6 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
-  readonly removeKills = true;
   readonly docker: Dockerode;
   readonly timeouts: DockerTimeouts;
   private readonly listInspectConcurrency: number;
@@ -146,7 +145,7 @@ export class DockerRuntime implements Runtime {
   }
 
   /** Creates (does not start) the container; a taken name is Conflict, a missing image ImagePullFailed. */
-  async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
+  private async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     if (!req.labels[LABEL.managedBy]) {
       throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     }
@@ -161,13 +160,13 @@ export class DockerRuntime implements Runtime {
   }
 
   /** Starting a running container is success. */
-  async start(id: string, signal?: AbortSignal): Promise<void> {
+  private async start(id: string, signal?: AbortSignal): Promise<void> {
     const full = await this.assertManaged(id, 'start', signal);
     await ignoreCodes(['AlreadyDone'], () => dockerCall('start', this.timeouts.start, signal, (s) => this.docker.getContainer(full).start({ abortSignal: s })));
   }
 
   /** SIGTERM (or the image's STOPSIGNAL), SIGKILL after graceSeconds; stopping a stopped container is success. */
-  async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+  private async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     const full = await this.assertManaged(id, 'stop', signal);
     const t = Math.max(0, Math.ceil(graceSeconds));
     await ignoreCodes(['AlreadyDone'], () =>
@@ -176,7 +175,7 @@ export class DockerRuntime implements Runtime {
   }
 
   /** Force-removes the container and its anonymous volumes; a missing container is success. */
-  async remove(id: string, signal?: AbortSignal): Promise<void> {
+  private async remove(id: string, signal?: AbortSignal): Promise<void> {
     try {
       const full = await this.assertManaged(id, 'remove', signal);
       await dockerCall('remove', this.timeouts.remove, signal, (s) =>
@@ -194,7 +193,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
+  private async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
     const full = await this.assertManaged(id, 'rename', signal);
     await dockerCall('rename', this.timeouts.rename, signal, (s) => this.docker.getContainer(full).rename({ name, abortSignal: s }));
   }

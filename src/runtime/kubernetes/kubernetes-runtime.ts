@@ -184,7 +184,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Creates the Pod (which then runs as soon as it can); a taken name is Conflict. */
-  async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
+  private async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     if (!req.labels[LABEL.managedBy]) throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     if (!this.allowForeignVolumes) {
       const i = req.template.mounts.findIndex((m) => m.type === 'volume' && m.source);
@@ -198,7 +198,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Waits for a Pending or Running Pod to run; re-creates an exited one under its name. */
-  async start(id: string, signal?: AbortSignal): Promise<void> {
+  private async start(id: string, signal?: AbortSignal): Promise<void> {
     const pod = await this.managedPod(id, 'start', signal);
     const { namespace, name } = parsePodId(id)!;
     this.noEnv.delete(id); // a new Pod under the name: its image may differ
@@ -219,7 +219,7 @@ export class KubernetesRuntime implements Runtime {
    * (Failed, DeadlineExceeded), then waits for the exit; stopping a stopped
    * Pod is success. See the header.
    */
-  async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+  private async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     return this.stopPod(id, await this.managedPod(id, 'stop', signal), graceSeconds, signal);
   }
 
@@ -250,7 +250,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Deletes the Pod and waits (bounded) until it is gone; a missing Pod is success. */
-  async remove(id: string, signal?: AbortSignal): Promise<void> {
+  private async remove(id: string, signal?: AbortSignal): Promise<void> {
     let pod: V1Pod;
     try {
       pod = await this.managedPod(id, 'remove', signal);
@@ -273,7 +273,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Records berth's name in an annotation: Pods cannot be renamed (see the header). */
-  async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
+  private async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
     const pod = await this.managedPod(id, 'rename', signal);
     const { namespace, name: podName } = parsePodId(id)!;
     const current = pod.metadata?.annotations?.[ANNOTATION_CONTAINER_NAME];

@@ -80,7 +80,6 @@ const DEFAULT_TERM_CODE = 143;
 
 export class MemoryRuntime implements Runtime {
   readonly name: Runtime['name'];
-  readonly removeKills = true;
   /** Failures and holds per operation, and the record of calls. */
   readonly script = new OpScript();
   private readonly clock: MemoryClock;
@@ -224,7 +223,7 @@ export class MemoryRuntime implements Runtime {
     return this.rename(id, name, signal);
   }
 
-  async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
+  private async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     await this.enter('create', req.name, signal);
     if (!req.labels[LABEL.managedBy]) throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     if (!this.hasImage(req.template.image)) throw new RuntimeError('ImagePullFailed', `No such image: ${req.template.image}`);
@@ -249,7 +248,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** Starting a running container is success; an exited one runs again (same id, name, labels). */
-  async start(id: string, signal?: AbortSignal): Promise<void> {
+  private async start(id: string, signal?: AbortSignal): Promise<void> {
     const c = await this.managed('start', id, signal);
     if (c.state === 'running') return;
     c.state = 'running';
@@ -269,7 +268,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** SIGTERM, then SIGKILL after graceSeconds on the clock; stopping a container that is not running is success. */
-  async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+  private async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     const c = await this.managed('stop', id, signal);
     if (c.state !== 'running') return;
     const b = this.behaviourOf(c);
@@ -285,7 +284,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** Force-removes (a running process is killed first); a missing container is success. */
-  async remove(id: string, signal?: AbortSignal): Promise<void> {
+  private async remove(id: string, signal?: AbortSignal): Promise<void> {
     await this.enter('remove', id, signal);
     const c = this.find(id);
     if (!c) return;
@@ -298,7 +297,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** A name another container holds is Conflict. */
-  async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
+  private async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
     const c = await this.managed('rename', id, signal);
     const holder = this.byName(name);
     if (holder && holder !== c) throw new RuntimeError('Conflict', `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${holder.id}"`);
