@@ -3,7 +3,10 @@
 // Every call has a deadline and takes an AbortSignal (call.ts); the Pod
 // mapping, observation, exec, events, logs and usage live in their own files;
 // this class wires them together and holds the semantics that differ from
-// Docker, chosen so the controller needs no Kubernetes branches:
+// Docker, chosen so the controller needs no Kubernetes branches. The
+// controller's operations map onto the steps below: launch is create then
+// start, relaunch is start, halt is stop, promote is rename, retire is stop
+// (for a Pod that still runs) then remove.
 //
 // - id: `<namespace>/<pod name>` (observe.ts). Stable across start(), which
 //   re-creates an exited Pod under its name. An id of another shape names no
@@ -52,7 +55,8 @@ import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, VersionApi, type KubeConf
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, isRuntimeError } from '../errors.js';
 import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type OnStep, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
-import { createThenStart, stopThenRemove } from '../compound.js';
+import { stopThenRemove } from '../compound.js';
+import { SteppedRuntime } from '../stepped-runtime.js';
 import { DEFAULT_TIMEOUTS, MERGE_PATCH, abortError, callOptions, httpCodeOf, kubeCall, type KubeTimeouts } from './call.js';
 import { subscribePodEvents } from './events.js';
 import { getPodArchive, putPodArchive, statPodPath } from './archive.js';
@@ -86,7 +90,7 @@ export interface KubernetesRuntimeOptions {
 const NAME_RELEASE_EXTRA_MS = 15_000;
 const MAX_NO_ENV_MEMO = 4096;
 
-export class KubernetesRuntime implements Runtime {
+export class KubernetesRuntime extends SteppedRuntime implements Runtime {
   readonly name = 'kubernetes' as const;
   readonly kubeConfig: KubeConfig;
   readonly timeouts: KubeTimeouts;
@@ -102,6 +106,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly noEnv = new Set<string>();
 
   constructor(opts: KubernetesRuntimeOptions) {
+    super();
     this.kubeConfig = opts.kubeConfig;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
@@ -146,45 +151,20 @@ export class KubernetesRuntime implements Runtime {
     if (signal?.aborted) throw abortError(signal);
   }
 
-  /** The Pod is created, then waited for until it runs (start). */
-  launch(req: CreateRequest, signal?: AbortSignal, onStep?: OnStep): Promise<string> {
-    return createThenStart(() => this.create(req, signal), (id) => this.start(id, signal), onStep, signal);
-  }
-
-  /** An exited Pod is re-created under its name (start). */
-  relaunch(id: string, signal?: AbortSignal): Promise<void> {
-    return this.start(id, signal);
-  }
-
-  /** activeDeadlineSeconds stops the Pod and keeps it (stop). */
-  halt(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
-    return this.stop(id, graceSeconds, signal);
-  }
-
   /**
    * A Pod that still runs is stopped first (its delete would not end the
    * process at once), then deleted; the Pod is read once for both. The
    * grace is the Pod's own (see the header): graceSeconds bounds the wait.
    */
   async retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void> {
-    let pod: V1Pod;
-    try {
-      pod = await this.managedPod(id, 'remove', signal);
-    } catch (e) {
-      if (isRuntimeError(e, 'NotFound')) return;
-      throw e;
-    }
+    const pod = await this.managedPodOrGone(id, signal);
+    if (!pod) return;
     const runs = !pod.metadata?.deletionTimestamp && !podStopped(pod);
     return stopThenRemove(runs ? () => this.stopPod(id, pod, graceSeconds, signal) : undefined, () => this.removePod(id, pod, signal), onStep, signal);
   }
 
-  /** Pods cannot be renamed: berth's name goes into an annotation (rename). */
-  promote(id: string, name: string, signal?: AbortSignal): Promise<void> {
-    return this.rename(id, name, signal);
-  }
-
   /** Creates the Pod (which then runs as soon as it can); a taken name is Conflict. */
-  private async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
+  protected async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     if (!req.labels[LABEL.managedBy]) throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     if (!this.allowForeignVolumes) {
       const i = req.template.mounts.findIndex((m) => m.type === 'volume' && m.source);
@@ -198,7 +178,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Waits for a Pending or Running Pod to run; re-creates an exited one under its name. */
-  private async start(id: string, signal?: AbortSignal): Promise<void> {
+  protected async start(id: string, signal?: AbortSignal): Promise<void> {
     const pod = await this.managedPod(id, 'start', signal);
     const { namespace, name } = parsePodId(id)!;
     this.noEnv.delete(id); // a new Pod under the name: its image may differ
@@ -219,7 +199,7 @@ export class KubernetesRuntime implements Runtime {
    * (Failed, DeadlineExceeded), then waits for the exit; stopping a stopped
    * Pod is success. See the header.
    */
-  private async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+  protected async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     return this.stopPod(id, await this.managedPod(id, 'stop', signal), graceSeconds, signal);
   }
 
@@ -251,14 +231,8 @@ export class KubernetesRuntime implements Runtime {
 
   /** Deletes the Pod and waits (bounded) until it is gone; a missing Pod is success. */
   private async remove(id: string, signal?: AbortSignal): Promise<void> {
-    let pod: V1Pod;
-    try {
-      pod = await this.managedPod(id, 'remove', signal);
-    } catch (e) {
-      if (isRuntimeError(e, 'NotFound')) return;
-      throw e;
-    }
-    return this.removePod(id, pod, signal);
+    const pod = await this.managedPodOrGone(id, signal);
+    if (pod) await this.removePod(id, pod, signal);
   }
 
   private async removePod(id: string, pod: V1Pod, signal?: AbortSignal): Promise<void> {
@@ -273,7 +247,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Records berth's name in an annotation: Pods cannot be renamed (see the header). */
-  private async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
+  protected async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
     const pod = await this.managedPod(id, 'rename', signal);
     const { namespace, name: podName } = parsePodId(id)!;
     const current = pod.metadata?.annotations?.[ANNOTATION_CONTAINER_NAME];
@@ -406,6 +380,16 @@ export class KubernetesRuntime implements Runtime {
       throw new RuntimeError('Invalid', `refusing to ${op} pod ${id}: it lacks the label ${LABEL.managedBy}, so berth does not manage it`);
     }
     return pod;
+  }
+
+  /** The Pod to remove, or undefined when it is gone already (a removal's success). */
+  private async managedPodOrGone(id: string, signal?: AbortSignal): Promise<V1Pod | undefined> {
+    try {
+      return await this.managedPod(id, 'remove', signal);
+    } catch (e) {
+      if (isRuntimeError(e, 'NotFound')) return undefined;
+      throw e;
+    }
   }
 
   /**
