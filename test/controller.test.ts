@@ -34,8 +34,7 @@ describe.skipIf(noEngine())('controller on the real engine', () => {
     // An orphan from a "previous run": our label, no spec.
     const t = effectiveTemplate(ContainerTemplateSchema.parse({ image: TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"] }));
     const runtime = new DockerRuntime({});
-    orphanId = await runtime.create({ name: `berth-default-orphan-${d.controllerId}`, template: t, labels: ownerLabels(d.controllerId, { kind: 'Instance', namespace: 'default', name: 'orphan' }, configHash(t), Date.now()) });
-    await runtime.start(orphanId);
+    orphanId = await runtime.launch({ name: `berth-default-orphan-${d.controllerId}`, template: t, labels: ownerLabels(d.controllerId, { kind: 'Instance', namespace: 'default', name: 'orphan' }, configHash(t), Date.now()) });
 
     await writeSpec(d, 'web.yaml', instanceYaml('web', { env: [{ name: 'MODE', value: 'a' }] }));
     await writeSpec(d, 'api.yaml', instanceYaml('api', { healthCheck: { exec: { command: ['true'] }, periodSeconds: 1 } }));

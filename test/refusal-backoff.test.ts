@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manager } from '../src/manager/manager.js';
 import { DockerRuntime } from '../src/runtime/docker/docker-runtime.js';
-import type { CreateRequest } from '../src/runtime/types.js';
+import type { CreateRequest, OnStep } from '../src/runtime/types.js';
 import { instanceYaml, isReady, removeDirs, startManager, statusOf, testDirs, writeSpec, type TestDirs } from './support/controller.js';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
@@ -14,9 +14,11 @@ import { eventually } from './support/runtime-contract.js';
 /** The real engine, with create calls counted. */
 class CountingRuntime extends DockerRuntime {
   creates = 0;
-  override create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
-    this.creates++;
-    return super.create(req, signal);
+  override launch(req: CreateRequest, signal?: AbortSignal, onStep?: OnStep): Promise<string> {
+    return super.launch(req, signal, (step) => {
+      if (step.name === 'create') this.creates++;
+      return onStep?.(step);
+    });
   }
 }
 

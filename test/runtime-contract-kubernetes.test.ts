@@ -1,8 +1,8 @@
 // The core Runtime contract (the one the in-memory runtime passes too) on
 // Kubernetes Pods. Two behaviours differ by the runtime's documented emulation
 // (kubernetes-runtime.ts header): a Pod runs as soon as it is created
-// (createStarts), and rename only records berth's name in an annotation, so
-// the Pod keeps its name (renameFreesName false).
+// (createStarts), and promote only records berth's name in an annotation, so
+// the Pod keeps its name (promoteFreesName false).
 import { KubernetesRuntime } from '../src/runtime/kubernetes/kubernetes-runtime.js';
 import { describeRuntimeContract } from '../src/runtime/runtime-contract.testkit.js';
 import { TEST_IMAGE, uniqueControllerId } from './support/engine.js';
@@ -21,5 +21,5 @@ describeRuntimeContract(
       cleanup: () => deleteNamespaces(kc, [namespace]),
     };
   },
-  { skip: noKube(), createStarts: true, renameFreesName: false },
+  { skip: noKube(), createStarts: true, promoteFreesName: false },
 );

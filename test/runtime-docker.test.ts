@@ -12,7 +12,7 @@ import { isRuntimeError } from '../src/runtime/errors.js';
 import { LABEL, type RuntimeEvent } from '../src/runtime/types.js';
 import { cleanupByLabel, TEST_IMAGE, TEST_IMAGE_NOSH, testDocker, uniqueControllerId } from './support/engine.js';
 import { noEngine } from './support/provided.js';
-import { contractRequest, eventually, readAll, runtimeContract } from './support/runtime-contract.js';
+import { contractRequest, createOnly, eventually, readAll, runtimeContract } from './support/runtime-contract.js';
 
 runtimeContract('docker', async () => {
   const controllerId = uniqueControllerId();
@@ -55,11 +55,10 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
       const ids: string[] = [];
       for (const name of ['calls-a', 'calls-b']) {
         await fresh.ensureImage(TEST_IMAGE, 'IfNotPresent');
-        const id = await fresh.create(contractRequest(managedBy, name, { image: TEST_IMAGE }));
-        await fresh.start(id);
+        const id = await fresh.launch(contractRequest(managedBy, name, { image: TEST_IMAGE }));
         ids.push(id);
       }
-      for (const id of ids) await fresh.remove(id);
+      for (const id of ids) await fresh.retire(id, 0);
       const calls = counted.calls.map((c) => c.replace(/[0-9a-f]{64}/, '<id>'));
       expect(calls.filter((c) => c.startsWith('GET /images/'))).toHaveLength(1);
       expect(calls.filter((c) => c.endsWith('/json') && c.startsWith('GET /containers/'))).toEqual([]);
@@ -78,7 +77,7 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
     try {
       await fresh.ensureImage(image, 'Never');
       await docker.getImage(image).remove(); // untags only: the test image keeps its own name
-      const err = await fresh.create(contractRequest(managedBy, 'untagged', { image })).catch((e: unknown) => e);
+      const err = await createOnly(fresh, contractRequest(managedBy, 'untagged', { image })).catch((e: unknown) => e);
       expect(isRuntimeError(err, 'ImagePullFailed'), String(err)).toBe(true);
       const again = await fresh.ensureImage(image, 'Never').catch((e: unknown) => e);
       expect(isRuntimeError(again, 'ImagePullFailed'), String(again)).toBe(true);
@@ -89,8 +88,7 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
 
   it('creates a minimal template hardened and bounded, as docker inspect shows', async () => {
     const req = contractRequest(managedBy, 'hardened', { image: TEST_IMAGE, ports: [{ containerPort: 8080 }], labels: { team: 'infra' } });
-    const id = await runtime.create(req);
-    await runtime.start(id);
+    const id = await runtime.launch(req);
     const info = await docker.getContainer(id).inspect();
     expect(info.HostConfig).toMatchObject({
       CapDrop: ['ALL'],
@@ -124,19 +122,18 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
   });
 
   it('command alone replaces the entrypoint and drops the image cmd (Kubernetes semantics)', async () => {
-    const id = await runtime.create(contractRequest(managedBy, 'command-only', { image: TEST_IMAGE, command: ['sh', '-c', 'echo only-command'] }));
+    const id = await createOnly(runtime, contractRequest(managedBy, 'command-only', { image: TEST_IMAGE, command: ['sh', '-c', 'echo only-command'] }));
     const info = await docker.getContainer(id).inspect();
     expect(info.Config.Entrypoint).toEqual(['sh', '-c', 'echo only-command']);
     expect(info.Config.Cmd ?? []).toEqual([]);
-    await runtime.start(id);
+    await runtime.relaunch(id);
     const done = await eventually('command-only to exit', async () => (await runtime.list({ managedBy, name: 'command-only' })).find((c) => c.state === 'exited'));
     expect(done.exitCode).toBe(0);
     expect(await readAll(await runtime.logs(id, {}))).toBe('only-command\n');
   });
 
   it('a converged world of running containers costs exactly one API call per list', async () => {
-    const id = await runtime.create(contractRequest(managedBy, 'converged', { image: TEST_IMAGE }));
-    await runtime.start(id);
+    const id = await runtime.launch(contractRequest(managedBy, 'converged', { image: TEST_IMAGE }));
     const counter = countRequests(docker);
     try {
       const listed = await runtime.list({ managedBy, kind: 'Instance', namespace: 'default', name: 'converged' });
@@ -157,7 +154,7 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
     const c = await docker.createContainer({ Image: TEST_IMAGE, Labels: { [LABEL.name]: 'converged', 'berth-test/unmanaged': managedBy } });
     unmanagedId = c.id;
     expect((await runtime.list({ managedBy })).some((o) => o.id === c.id)).toBe(false);
-    for (const attempt of [() => runtime.start(c.id), () => runtime.stop(c.id, 1), () => runtime.remove(c.id), () => runtime.rename(c.id, `${managedBy}-x`), () => runtime.inspect(c.id)]) {
+    for (const attempt of [() => runtime.relaunch(c.id), () => runtime.halt(c.id, 1), () => runtime.retire(c.id, 0), () => runtime.promote(c.id, `${managedBy}-x`), () => runtime.inspect(c.id)]) {
       const err = await attempt().catch((e: unknown) => e);
       expect(isRuntimeError(err, 'Invalid')).toBe(true);
     }
@@ -165,24 +162,23 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
   });
 
   it('renames, reports usage, and refuses exec in a stopped container', async () => {
-    const id = await runtime.create(contractRequest(managedBy, 'usage', { image: TEST_IMAGE }));
-    await runtime.start(id);
-    await runtime.rename(id, `${managedBy}-renamed`);
+    const id = await runtime.launch(contractRequest(managedBy, 'usage', { image: TEST_IMAGE }));
+    await runtime.promote(id, `${managedBy}-renamed`);
     expect((await runtime.inspect(id)).name).toBe(`${managedBy}-renamed`);
     const usage = await runtime.usage(id);
     expect(usage.memoryBytes).toBeGreaterThan(0);
     expect(usage.pids).toBeGreaterThanOrEqual(1);
     expect(usage.cpuPercent).toBeGreaterThanOrEqual(0);
-    await runtime.stop(id, 5);
+    await runtime.halt(id, 5);
     const err = await runtime.exec(id, { command: ['true'], timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(isRuntimeError(err, 'Conflict')).toBe(true);
   });
 
   it('follows logs until the caller aborts', async () => {
-    const id = await runtime.create(
+    const id = await createOnly(runtime, 
       contractRequest(managedBy, 'chatty', { image: TEST_IMAGE, args: ['sh', '-c', 'trap "exit 0" TERM; i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2 & wait $!; done'] }),
     );
-    await runtime.start(id);
+    await runtime.relaunch(id);
     const abort = new AbortController();
     const stream = await runtime.logs(id, { follow: true }, abort.signal);
     let text = '';
@@ -192,7 +188,7 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
     abort.abort();
     await ended;
     expect(text).toMatch(/^tick 1\ntick 2\n/);
-    await runtime.remove(id);
+    await runtime.retire(id, 0);
   });
 
   it('exec kills on timeout even when output keeps the stream busy', async () => {
@@ -219,8 +215,7 @@ describe.skipIf(noEngine())('DockerRuntime on the engine', () => {
 
   it('exec timeout kills from the host when the image has no shell (the engine shares our /proc)', async (ctx) => {
     await runtime.ensureImage(TEST_IMAGE_NOSH, 'Never');
-    const id = await runtime.create(contractRequest(managedBy, 'nosh', { image: TEST_IMAGE_NOSH, stopGracePeriodSeconds: 0 }));
-    await runtime.start(id);
+    const id = await runtime.launch(contractRequest(managedBy, 'nosh', { image: TEST_IMAGE_NOSH, stopGracePeriodSeconds: 0 }));
     const pid = (await docker.getContainer(id).inspect()).State.Pid;
     // Only where this process sees the engine's processes (not a remote DOCKER_HOST).
     const hostVisible = existsSync(`/proc/${pid}/environ`) && readFileSync(`/proc/${pid}/environ`).includes(`HOSTNAME=${id.slice(0, 12)}`);
@@ -274,7 +269,7 @@ describe('DockerRuntime without a working engine', () => {
     it.each([
       ['list', () => runtime.list({ managedBy: 'x' })],
       ['ping', () => runtime.ping()],
-      ['start', () => runtime.start('abc')],
+      ['start', () => runtime.relaunch('abc')],
       ['exec', () => runtime.exec('abc', { command: ['true'], timeoutMs: 1_000 })],
       ['logs', () => runtime.logs('abc', { follow: true })],
       ['ensureImage', () => runtime.ensureImage(TEST_IMAGE, 'IfNotPresent')],

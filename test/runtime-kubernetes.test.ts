@@ -15,7 +15,7 @@ import { TEST_IMAGE, TEST_IMAGE_NOSH, uniqueControllerId } from './support/engin
 import { applyCrds, CustomResources, deleteNamespaces, freshNamespace, testKubeConfig } from './support/kube-cluster.js';
 import { startFaultProxy, type KubeFaultProxy } from './support/kube-fault-proxy.js';
 import { noKube } from './support/provided.js';
-import { contractRequest, eventually, readAll, runtimeContract } from './support/runtime-contract.js';
+import { contractRequest, createOnly, eventually, readAll, runtimeContract } from './support/runtime-contract.js';
 
 const NOENV_IMAGE = TEST_IMAGE_NOSH;
 
@@ -81,7 +81,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
       labels: { team: 'infra' },
       stopGracePeriodSeconds: 4,
     });
-    const id = await withOwner.create(req);
+    const id = await createOnly(withOwner, req);
     expect(id).toBe(`${ns}/${managedBy}-hardened`);
     const p = await pod(id);
     expect(p.metadata?.labels).toEqual({
@@ -112,7 +112,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
     expect(p.status?.qosClass).toBe('Burstable');
     const observed = await runtime.inspect(id);
     expect(observed).toMatchObject({ kind: 'Instance', owner: 'hardened', configHash: req.labels[LABEL.configHash], createdAt: Number(req.labels[LABEL.createdAt]) });
-    await runtime.start(id);
+    await runtime.relaunch(id);
     expect((await runtime.inspect(id)).state).toBe('running');
   });
 
@@ -134,13 +134,12 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
   });
 
   it('stop keeps the Pod (Failed, exit code kept); start runs it again under the same name and id', async () => {
-    const id = await runtime.create(request('cycle', { image: TEST_IMAGE, args: ['sh', '-c', 'trap "exit 5" TERM; while :; do sleep 1 & wait $!; done'] }));
-    await runtime.start(id);
+    const id = await runtime.launch(request('cycle', { image: TEST_IMAGE, args: ['sh', '-c', 'trap "exit 5" TERM; while :; do sleep 1 & wait $!; done'] }));
     const first = (await pod(id)).metadata!.uid;
-    await runtime.stop(id, 10);
+    await runtime.halt(id, 10);
     expect(await runtime.inspect(id)).toMatchObject({ state: 'exited', exitCode: 5 });
     expect((await pod(id)).spec?.activeDeadlineSeconds).toBe(1);
-    await runtime.start(id);
+    await runtime.relaunch(id);
     const again = await pod(id);
     expect(again.metadata!.uid).not.toBe(first);
     expect(again.spec?.activeDeadlineSeconds).toBeUndefined();
@@ -148,29 +147,28 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
   });
 
   it('start of a Pod that exited by itself runs it again (the planner\'s restart)', async () => {
-    const id = await runtime.create(request('oneshot', { image: TEST_IMAGE, args: ['sh', '-c', 'echo ran; exit 4'] }));
-    await runtime.start(id);
+    const id = await runtime.launch(request('oneshot', { image: TEST_IMAGE, args: ['sh', '-c', 'echo ran; exit 4'] }));
     await eventually('the one-shot to exit', async () => ((await runtime.inspect(id)).state === 'exited' ? true : undefined));
     expect(await runtime.inspect(id)).toMatchObject({ state: 'exited', exitCode: 4 });
     const first = (await pod(id)).metadata!.uid;
-    await runtime.start(id);
+    await runtime.relaunch(id);
     await eventually('the one-shot to run again', async () => ((await pod(id)).metadata!.uid !== first ? true : undefined), 30_000);
     await eventually('the second run to exit', async () => ((await runtime.inspect(id)).exitCode === 4 ? true : undefined), 30_000);
   });
 
   it('rename records the berth name on the Pod, which keeps its own', async () => {
-    const id = await runtime.create(request('renamed', { image: TEST_IMAGE }));
-    await runtime.rename(id, `${managedBy}-final`);
+    const id = await createOnly(runtime, request('renamed', { image: TEST_IMAGE }));
+    await runtime.promote(id, `${managedBy}-final`);
     const [c] = await runtime.list({ managedBy, name: 'renamed' });
     expect(c).toMatchObject({ id, name: `${managedBy}-final` });
     expect((await pod(id)).metadata?.annotations?.['berth.dev/container-name']).toBe(`${managedBy}-final`);
-    await runtime.rename(id, id.split('/')[1]!);
+    await runtime.promote(id, id.split('/')[1]!);
     expect((await pod(id)).metadata?.annotations?.['berth.dev/container-name']).toBeUndefined();
   });
 
   it('start of a Pod whose image cannot be pulled is ImagePullFailed (the kubelet\'s ErrImageNeverPull)', async () => {
-    const id = await runtime.create(request('pullfail', { image: 'berth-test/absent:1', imagePullPolicy: 'Never' }));
-    const err = await runtime.start(id).catch((e: unknown) => e);
+    const id = await createOnly(runtime, request('pullfail', { image: 'berth-test/absent:1', imagePullPolicy: 'Never' }));
+    const err = await runtime.relaunch(id).catch((e: unknown) => e);
     expect(isRuntimeError(err, 'ImagePullFailed')).toBe(true);
     expect((err as Error).message).toContain('berth-test/absent:1');
     expect(await runtime.inspect(id)).toMatchObject({ state: 'created', engineHealth: 'unhealthy' });
@@ -178,8 +176,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
 
   it('a timed-out exec is killed through its env marker and reports the kill', async () => {
     // Not 'hardened': the garbage collector deletes it, its owner uid names no object.
-    const id = await runtime.create(request('shell', { image: TEST_IMAGE }));
-    await runtime.start(id);
+    const id = await runtime.launch(request('shell', { image: TEST_IMAGE }));
     const began = Date.now();
     const r = await runtime.exec(id, { command: ['sh', '-c', 'echo started; sleep 30'], timeoutMs: 500 });
     expect(r).toMatchObject({ timedOut: true, exitCode: 137, stdout: 'started\n', stderr: '' });
@@ -190,8 +187,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
   });
 
   it('exec in an image without env runs the command as given; its timeout is reported, not hidden', async () => {
-    const id = await runtime.create(request('noenv', { image: NOENV_IMAGE }));
-    await runtime.start(id);
+    const id = await runtime.launch(request('noenv', { image: NOENV_IMAGE }));
     expect(await runtime.exec(id, { command: ['/busybox', 'echo', 'hi'], timeoutMs: 5_000 })).toMatchObject({ exitCode: 0, stdout: 'hi\n', timedOut: false });
     const slow = await runtime.exec(id, { command: ['/busybox', 'sleep', '2'], timeoutMs: 300 });
     expect(slow).toMatchObject({ timedOut: true, exitCode: -1 });
@@ -199,9 +195,8 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
   });
 
   it('exec into a stopped Pod is Conflict; a missing one NotFound', async () => {
-    const id = await runtime.create(request('stopped', { image: TEST_IMAGE }));
-    await runtime.start(id);
-    await runtime.stop(id, 10);
+    const id = await runtime.launch(request('stopped', { image: TEST_IMAGE }));
+    await runtime.halt(id, 10);
     const stopped = await runtime.exec(id, { command: ['true'], timeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(isRuntimeError(stopped, 'Conflict'), JSON.stringify(stopped)).toBe(true);
     const missing = await runtime.exec(`${ns}/nope`, { command: ['true'], timeoutMs: 1_000 }).catch((e: unknown) => e);
@@ -209,8 +204,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
   });
 
   it('follows logs from now on (tail 0) until the caller aborts', async () => {
-    const id = await runtime.create(request('ticker', { image: TEST_IMAGE, args: ['sh', '-c', 'while :; do echo tick; sleep 0.1; done'] }));
-    await runtime.start(id);
+    const id = await runtime.launch(request('ticker', { image: TEST_IMAGE, args: ['sh', '-c', 'while :; do echo tick; sleep 0.1; done'] }));
     const abort = new AbortController();
     const stream = await runtime.logs(id, { follow: true, tail: 0 }, abort.signal);
     const text = readAll(stream);
@@ -221,7 +215,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
 
   it('network none: a deny-all NetworkPolicy owned by the Pod, removed with it', async () => {
     const networking = kc.makeApiClient(NetworkingV1Api);
-    const id = await runtime.create(request('isolated', { image: TEST_IMAGE, network: 'none' }));
+    const id = await createOnly(runtime, request('isolated', { image: TEST_IMAGE, network: 'none' }));
     const name = id.split('/')[1]!;
     const p = await pod(id);
     const policy = await networking.readNamespacedNetworkPolicy({ namespace: ns, name });
@@ -230,9 +224,9 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
     expect(policy.spec?.ingress ?? []).toEqual([]);
     expect(policy.spec?.egress ?? []).toEqual([]);
     // A Pod on the Pod network gets none.
-    const open = await runtime.create(request('open', { image: TEST_IMAGE }));
+    const open = await createOnly(runtime, request('open', { image: TEST_IMAGE }));
     expect(await networking.readNamespacedNetworkPolicy({ namespace: ns, name: open.split('/')[1]! }).catch((e: { code?: number }) => e.code)).toBe(404);
-    await runtime.remove(id);
+    await runtime.retire(id, 0);
     await eventually('the policy to go with its Pod (garbage collector)', async () => ((await networking.readNamespacedNetworkPolicy({ namespace: ns, name }).catch((e: { code?: number }) => e.code)) === 404 ? true : undefined), 60_000);
   });
 
@@ -242,7 +236,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
 
   it('refuses to touch a Pod without the managed-by label', async () => {
     await core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'not-berths' }, spec: { containers: [{ name: 'c', image: TEST_IMAGE, imagePullPolicy: 'Never' }] } } });
-    const err = await runtime.remove(`${ns}/not-berths`).catch((e: unknown) => e);
+    const err = await runtime.retire(`${ns}/not-berths`, 0).catch((e: unknown) => e);
     expect(isRuntimeError(err, 'Invalid')).toBe(true);
     expect((await pod(`${ns}/not-berths`)).metadata?.deletionTimestamp).toBeUndefined();
     await core.deleteNamespacedPod({ namespace: ns, name: 'not-berths', gracePeriodSeconds: 0 });
@@ -263,7 +257,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
 
     it('resume after the API server breaks the watch', async () => {
       proxy.breakWatches();
-      const id = await runtime.create(request('after-break', { image: TEST_IMAGE }));
+      const id = await createOnly(runtime, request('after-break', { image: TEST_IMAGE }));
       await eventually('a start event after the break', sawEvent('start', id));
       expect(errors.some((e) => /watch pods/.test(e.message))).toBe(true);
     });
@@ -271,7 +265,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
     it('resume after a stalled watch (no event, no bookmark) once the watchdog fires', async () => {
       const before = errors.length;
       proxy.stallWatches();
-      const id = await runtime.create(request('after-stall', { image: TEST_IMAGE }));
+      const id = await createOnly(runtime, request('after-stall', { image: TEST_IMAGE }));
       const start = await eventually('a start event after the stall', sawEvent('start', id), 10_000);
       expect(start.labels[LABEL.name]).toBe('after-stall');
       expect(errors.slice(before).some((e) => /no event or bookmark for 1000 ms/.test(e.message))).toBe(true);
@@ -279,8 +273,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
 
     it('relist after 410 Expired and deliver what happened in the gap', async () => {
       // Its own subscription, with the default watchdog (90 s), so only the expiry can end the gap.
-      const id = await runtime.create(request('gap', { image: TEST_IMAGE }));
-      await runtime.start(id);
+      const id = await runtime.launch(request('gap', { image: TEST_IMAGE }));
       const own = new KubernetesRuntime({ kubeConfig: proxiedKc, namespace: ns });
       const seen: RuntimeEvent[] = [];
       const ownStop = new AbortController();
@@ -290,7 +283,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
       const isList = (r: { path: string; query: Record<string, unknown> }) => r.path === `/api/v1/namespaces/${ns}/pods` && r.query['watch'] === undefined;
       const listsBefore = proxy.requests.filter(isList).length;
       proxy.stallWatches();
-      await runtime.stop(id, 10); // the die happens while the watch hears nothing
+      await runtime.halt(id, 10); // the die happens while the watch hears nothing
       proxy.expireNextWatches(2); // the resumed watches hear 410 Expired, as from a compacted resourceVersion: relist
       proxy.breakWatches();
       const die = await eventually('a die event after the relist', () => seen.find((e) => e.action === 'die' && e.containerId === id), 15_000);
@@ -301,7 +294,7 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
 
     it('deliver destroy when a Pod is removed', async () => {
       const id = `${ns}/${managedBy}-after-break`;
-      await runtime.remove(id);
+      await runtime.retire(id, 0);
       await eventually('a destroy event', sawEvent('destroy', id));
     });
   });

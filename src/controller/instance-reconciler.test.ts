@@ -115,7 +115,7 @@ describe('Instance reconcile on the memory runtime', () => {
     t.store.apply(instance('web'), API);
     await t.reconcile();
     const old = t.containers()[0]!.id;
-    await t.runtime.remove(old);
+    await t.runtime.retire(old, 0);
     await t.reconcile();
     expect(t.containers()).toHaveLength(1);
     expect(t.containers()[0]!.id).not.toBe(old);

@@ -230,7 +230,7 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
           }
           await supervisor.remove(key, action.containerId, signal);
           dropFrom(world, action.containerId);
-          await runtime.rename(id, old?.name ?? action.name, signal);
+          await runtime.promote(id, old?.name ?? action.name, signal);
           world.push(await runtime.inspect(id, signal));
         }
         memory.update(key, { restartCount: 0, lastRestartAt: undefined });
@@ -252,7 +252,7 @@ export class InstanceSteps implements ReconcileSteps<DesiredInstance, InstanceWo
         return;
       }
       case 'rename': {
-        await runtime.rename(action.containerId, action.name, signal);
+        await runtime.promote(action.containerId, action.name, signal);
         return;
       }
       case 'stop': {

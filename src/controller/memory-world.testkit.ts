@@ -34,6 +34,8 @@ export function memoryWorld(opts: MemoryWorldOptions = {}) {
   const memory = new RestartMemoryStore(undefined);
   const transitions: Array<{ owner: string; phase: string }> = [];
   const failed: string[] = [];
+  /** Runtime operations as the metrics see them: one per engine step. */
+  const ops: Array<{ op: string; result: 'success' | 'error' }> = [];
   const limiter = new Semaphore(8);
   const supervisor = new Supervisor({
     runtime,
@@ -44,6 +46,7 @@ export function memoryWorld(opts: MemoryWorldOptions = {}) {
       opts.onTransition?.(owner, phase);
     },
     onFailed: (owner) => failed.push(owner.name),
+    observeOp: (op, result) => ops.push({ op, result }),
     ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
     ...(opts.probeWanted ? { probeWanted: opts.probeWanted } : {}),
   });
@@ -53,7 +56,7 @@ export function memoryWorld(opts: MemoryWorldOptions = {}) {
     for (let i = 0; i < 5; i++) await flushMicrotasks();
   };
   const reasons = (name: string): string[] => recorder.list({ name }).map((e) => e.reason);
-  return { clock, runtime, store, recorder, memory, supervisor, transitions, failed, signal, settle, reasons, policy: DEFAULT_POLICY, controllerId: CONTROLLER_ID };
+  return { clock, runtime, store, recorder, memory, supervisor, transitions, failed, ops, signal, settle, reasons, policy: DEFAULT_POLICY, controllerId: CONTROLLER_ID };
 }
 
 export function instance(name: string, spec: Record<string, unknown> = {}, namespace = 'default'): Resource {

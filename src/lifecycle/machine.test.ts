@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, waitFor, type ActorOptions, type AnyActorLogic } from 'xstate';
 import { FakeClock, flushMicrotasks, type Cancel } from '../time/clock.js';
-import { lifecycleMachine, type LifecycleEvent, type ProbeInput } from './machine.js';
+import { lifecycleMachine, type LaunchInput, type LifecycleEvent, type ProbeInput, type RetireInput } from './machine.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { effectiveTemplate } from '../spec/policy.js';
 import { ContainerTemplateSchema } from '../spec/schema.js';
@@ -10,21 +10,61 @@ import type { CreateRequest } from '../runtime/types.js';
 const request: CreateRequest = { name: 'berth-default-web', template: effectiveTemplate(ContainerTemplateSchema.parse({ image: 'x' })), labels: {} };
 const health = { exec: { command: ['true'] }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 };
 
+/**
+ * The runtime's steps as the machine's actors see them: launch is create then
+ * start (a left state aborts it, so no start follows), retire is a stop when
+ * there is grace (as Docker's, whose forced remove kills) then the removal.
+ */
 function machineWith(ops: { create?: () => Promise<string>; start?: () => Promise<void>; stop?: () => Promise<void>; remove?: () => Promise<void> }, probe?: (send: (e: LifecycleEvent) => void) => void) {
   const calls: string[] = [];
+  const graces: number[] = [];
   const m = lifecycleMachine.provide({
     actors: {
-      createContainer: fromPromise(async () => (calls.push('create'), ops.create ? ops.create() : 'c1')),
-      startContainer: fromPromise<void, { containerId: string }>(async () => void (calls.push('start'), await ops.start?.())),
-      stopContainer: fromPromise<void, { containerId: string; graceSeconds: number }>(async () => void (calls.push('stop'), await ops.stop?.())),
-      removeContainer: fromPromise<void, { containerId: string }>(async () => void (calls.push('remove'), await ops.remove?.())),
+      launchMember: fromCallback<LifecycleEvent, LaunchInput>(({ sendBack }) => {
+        let left = false;
+        let step: 'create' | 'start' = 'create';
+        void (async () => {
+          calls.push('create');
+          const id = ops.create ? await ops.create() : 'c1';
+          step = 'start';
+          sendBack({ type: 'launch.created', containerId: id });
+          if (left) return;
+          calls.push('start');
+          await ops.start?.();
+        })().then(
+          () => sendBack({ type: 'launch.done' }),
+          (error: unknown) => sendBack({ type: 'launch.failed', step, error }),
+        );
+        return () => (left = true);
+      }),
+      relaunchMember: fromPromise<void, { containerId: string }>(async () => void (calls.push('start'), await ops.start?.())),
+      haltMember: fromPromise<void, { containerId: string; graceSeconds: number }>(async () => void (calls.push('stop'), await ops.stop?.())),
+      retireMember: fromCallback<LifecycleEvent, RetireInput>(({ input, sendBack }) => {
+        graces.push(input.graceSeconds);
+        let step: 'stop' | 'remove' = input.graceSeconds > 0 ? 'stop' : 'remove';
+        void (async () => {
+          if (step === 'stop') {
+            sendBack({ type: 'retire.step', step });
+            calls.push('stop');
+            await ops.stop?.();
+          }
+          step = 'remove';
+          sendBack({ type: 'retire.step', step });
+          calls.push('remove');
+          await ops.remove?.();
+        })().then(
+          () => sendBack({ type: 'retire.done' }),
+          (error: unknown) => sendBack({ type: 'retire.failed', step, error }),
+        );
+        return () => undefined;
+      }),
       prober: fromCallback<LifecycleEvent, ProbeInput>(({ sendBack }) => {
         probe?.(sendBack);
         return () => undefined;
       }),
     },
   });
-  return { m, calls };
+  return { m, calls, graces };
 }
 
 /** xstate's clock on a FakeClock: delayed transitions (the retry backoff) fire when the test advances time. */
@@ -175,18 +215,57 @@ describe('lifecycle machine', () => {
     expect(calls).toEqual(['stop', 'remove']);
   });
 
-  it('REMOVE with no grace is one remove where the runtime\'s remove kills; a stop first where it does not, or when there is grace', async () => {
-    const run = async (removeKills: boolean, event: LifecycleEvent, graceSeconds = 10): Promise<string[]> => {
-      const { m, calls } = machineWith({});
-      const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds, removeKills } }).start();
+  it('REMOVE is one retire call with the grace of the event, else the actor\'s own; whether it stops first is the runtime\'s', async () => {
+    const run = async (event: LifecycleEvent, graceSeconds = 10): Promise<{ calls: string[]; graces: number[] }> => {
+      const { m, calls, graces } = machineWith({});
+      const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds } }).start();
       actor.send(event);
       await waitFor(actor, (x) => x.status === 'done');
-      return calls;
+      return { calls, graces };
     };
-    expect(await run(true, { type: 'REMOVE', graceSeconds: 0 })).toEqual(['remove']);
-    expect(await run(true, { type: 'REMOVE' }, 0)).toEqual(['remove']);
-    expect(await run(false, { type: 'REMOVE', graceSeconds: 0 })).toEqual(['stop', 'remove']);
-    expect(await run(true, { type: 'REMOVE', graceSeconds: 5 })).toEqual(['stop', 'remove']);
+    expect(await run({ type: 'REMOVE', graceSeconds: 0 })).toEqual({ calls: ['remove'], graces: [0] });
+    expect(await run({ type: 'REMOVE' }, 0)).toEqual({ calls: ['remove'], graces: [0] });
+    expect(await run({ type: 'REMOVE', graceSeconds: 5 })).toEqual({ calls: ['stop', 'remove'], graces: [5] });
+  });
+
+  it('a retirement reads as its steps: stopping, then removing, then done', async () => {
+    let stopped!: () => void;
+    let removed!: () => void;
+    const { m } = machineWith({ stop: () => new Promise<void>((r) => (stopped = r)), remove: () => new Promise<void>((r) => (removed = r)) });
+    const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds: 10 } }).start();
+    actor.send({ type: 'REMOVE' });
+    await waitFor(actor, (x) => x.matches({ retiring: 'stopping' }));
+    await flushMicrotasks();
+    stopped();
+    await waitFor(actor, (x) => x.matches({ retiring: 'removing' }));
+    await flushMicrotasks();
+    removed();
+    await waitFor(actor, (x) => x.status === 'done');
+  });
+
+  it('a container known not to run is retired with no grace: after a halt, and a stopped one whose REMOVE came during the halt', async () => {
+    const { m, graces } = machineWith({});
+    const actor = createActor(m, { input: { containerId: 'a', observedState: 'running', graceSeconds: 10 } }).start();
+    actor.send({ type: 'STOP' });
+    actor.send({ type: 'REMOVE' });
+    await waitFor(actor, (x) => x.status === 'done');
+    expect(graces).toEqual([0]);
+  });
+
+  it('a failed start of a launch is retried as a relaunch of the same container, not a second create', async () => {
+    let n = 0;
+    const { m, calls } = machineWith({
+      start: async () => {
+        if (n++ === 0) throw new RuntimeError('Unavailable', 'engine busy');
+      },
+    });
+    const fake = new FakeClock();
+    const actor = createActor(m, { input: { request, graceSeconds: 10 }, clock: onFakeClock(fake) }).start();
+    await flushMicrotasks();
+    expect(actor.getSnapshot().context).toMatchObject({ failedOp: 'start', containerId: 'c1' });
+    await fake.advanceAsync(200);
+    await waitFor(actor, (x) => x.matches('running'));
+    expect(calls).toEqual(['create', 'start', 'start']);
   });
 
   it('REMOVE during create removes the container once it exists', async () => {

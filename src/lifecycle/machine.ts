@@ -1,6 +1,8 @@
 // One actor per managed container. The machine holds the container's lifecycle
 // state and drives runtime operations as invoked actors (each with an
-// AbortSignal that fires when the state is left). Transient engine failures
+// AbortSignal that fires when the state is left). The runtime's compound
+// operations report their engine steps, so a launch passes through creating
+// and starting, and a retirement through stopping and removing, as phases. Transient engine failures
 // are retried here with exponential backoff and jitter; anything else, or too
 // many attempts, parks the actor in `failed` and the controller's worker loop
 // takes over (one retry policy for decisions, this one for a single operation).
@@ -22,8 +24,6 @@ export interface LifecycleInput {
   health?: HealthCheck;
   graceSeconds: number;
   maxAttempts?: number;
-  /** The runtime's remove kills a running container (Runtime.removeKills): a REMOVE with no grace skips the stop. */
-  removeKills?: boolean;
 }
 
 export interface LifecycleContext {
@@ -33,7 +33,8 @@ export interface LifecycleContext {
   exitCode?: number;
   health?: HealthCheck;
   graceSeconds: number;
-  removeKills: boolean;
+  /** The grace the retirement under way gives: 0 for a container known not to run. */
+  retireGraceSeconds: number;
   target: Target;
   attempt: number;
   maxAttempts: number;
@@ -61,7 +62,24 @@ export type LifecycleEvent =
   /** Probe again from scratch, now: the member must pass before it serves again. */
   | { type: 'REPROBE' }
   | { type: 'OBSERVED'; state: ContainerState; exitCode?: number }
-  | { type: 'PROBE'; ok: boolean; message: string; time: number };
+  | { type: 'PROBE'; ok: boolean; message: string; time: number }
+  // From the launch actor (Runtime.launch): the container exists (before it runs), runs, or the launch failed in a step.
+  | { type: 'launch.created'; containerId: string }
+  | { type: 'launch.done' }
+  | { type: 'launch.failed'; step: 'create' | 'start'; error: unknown }
+  // From the retire actor (Runtime.retire): the step it began, its end, or the step that failed.
+  | { type: 'retire.step'; step: 'stop' | 'remove' }
+  | { type: 'retire.done' }
+  | { type: 'retire.failed'; step: 'stop' | 'remove'; error: unknown };
+
+export interface LaunchInput {
+  request: CreateRequest;
+}
+
+export interface RetireInput {
+  containerId: string;
+  graceSeconds: number;
+}
 
 export interface ProbeInput {
   containerId: string;
@@ -88,18 +106,15 @@ export const lifecycleMachine = setup({
   },
   actors: {
     // Replaced through machine.provide() by the supervisor (and by tests).
-    createContainer: fromPromise<string, { request: CreateRequest }>(async () => {
-      throw new Error('createContainer not provided');
+    // launch and retire report their steps as events (LaunchInput, RetireInput); relaunch and halt are one step.
+    launchMember: fromCallback<LifecycleEvent, LaunchInput>(({ sendBack }) => sendBack({ type: 'launch.failed', step: 'create', error: new Error('launchMember not provided') })),
+    relaunchMember: fromPromise<void, { containerId: string }>(async () => {
+      throw new Error('relaunchMember not provided');
     }),
-    startContainer: fromPromise<void, { containerId: string }>(async () => {
-      throw new Error('startContainer not provided');
+    haltMember: fromPromise<void, { containerId: string; graceSeconds: number }>(async () => {
+      throw new Error('haltMember not provided');
     }),
-    stopContainer: fromPromise<void, { containerId: string; graceSeconds: number }>(async () => {
-      throw new Error('stopContainer not provided');
-    }),
-    removeContainer: fromPromise<void, { containerId: string }>(async () => {
-      throw new Error('removeContainer not provided');
-    }),
+    retireMember: fromCallback<LifecycleEvent, RetireInput>(({ sendBack }) => sendBack({ type: 'retire.failed', step: 'remove', error: new Error('retireMember not provided') })),
     prober: fromCallback<LifecycleEvent, ProbeInput>(() => () => undefined),
   },
   guards: {
@@ -133,6 +148,9 @@ export const lifecycleMachine = setup({
     recordObserved: assign(({ event }) => (event.type === 'OBSERVED' ? { observedState: event.state, exitCode: event.exitCode } : {})),
     resetAttempts: assign({ attempt: 0, gaveUp: false, lastError: undefined }),
     setGrace: assign(({ context, event }) => (event.type === 'REMOVE' && event.graceSeconds !== undefined ? { graceSeconds: event.graceSeconds } : { graceSeconds: context.graceSeconds })),
+    // A container that may run is given its grace; one known not to run (halted, never started) is removed at once.
+    retireWithGrace: assign({ retireGraceSeconds: ({ context }) => context.graceSeconds }),
+    retireAtOnce: assign({ retireGraceSeconds: 0 }),
   },
 }).createMachine({
   id: 'container',
@@ -143,7 +161,7 @@ export const lifecycleMachine = setup({
     exitCode: input.exitCode,
     health: input.health,
     graceSeconds: input.graceSeconds,
-    removeKills: input.removeKills ?? false,
+    retireGraceSeconds: input.graceSeconds,
     target: 'running',
     attempt: 0,
     maxAttempts: input.maxAttempts ?? 4,
@@ -154,14 +172,9 @@ export const lifecycleMachine = setup({
   initial: 'init',
   on: {
     REMOVE: [
-      // No grace to give: one remove call kills and removes (a stop first is a second engine call for the same SIGKILL).
-      {
-        guard: ({ context, event }) => context.containerId !== undefined && context.removeKills && (event.graceSeconds ?? context.graceSeconds) === 0,
-        target: '.removing',
-        actions: [assign({ target: 'removed' }), 'setGrace', 'resetAttempts'],
-      },
-      { guard: ({ context }) => context.containerId !== undefined, target: '.stopping', actions: [assign({ target: 'removed' }), 'setGrace', 'resetAttempts'] },
-      // Not created yet: the create finishes (it cannot be taken back mid-call), then `created` removes it.
+      // Whether a stop comes first is the runtime's call (Runtime.retire): a forced remove on Docker, a stop then a delete for a Pod.
+      { guard: ({ context }) => context.containerId !== undefined, target: '.retiring', actions: [assign({ target: 'removed' }), 'setGrace', 'retireWithGrace', 'resetAttempts'] },
+      // Not created yet: the create finishes (it cannot be taken back mid-call), then `created` removes it without starting it.
       { actions: [assign({ target: 'removed' }), 'setGrace'] },
     ],
   },
@@ -175,25 +188,33 @@ export const lifecycleMachine = setup({
         { target: 'stopped', actions: assign({ target: 'stopped' }) },
       ],
     },
-    pending: { always: 'creating' },
-    creating: {
-      invoke: {
-        src: 'createContainer',
-        input: ({ context }) => ({ request: context.request! }),
-        onDone: { target: 'created', actions: [assign({ containerId: ({ event }) => event.output }), 'resetAttempts'] },
-        onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'create', event.error)) },
+    pending: { always: 'launching' },
+    // One launch call (create, then start), seen as its two phases: creating until the container exists, starting until it runs.
+    launching: {
+      initial: 'creating',
+      invoke: { src: 'launchMember', input: ({ context }) => ({ request: context.request! }) },
+      on: {
+        'launch.created': [
+          // Removed while it was being created: leaving this state aborts the launch before its start.
+          { guard: 'targetRemoved', target: 'created', actions: [assign({ containerId: ({ event }) => event.containerId }), 'resetAttempts'] },
+          { target: '.starting', actions: [assign({ containerId: ({ event }) => event.containerId }), 'resetAttempts'] },
+        ],
+        'launch.done': { target: 'running', actions: ['resetAttempts', assign({ exitCode: undefined, observedState: 'running', probeNow: false })] },
+        'launch.failed': { target: 'failed', actions: assign(({ context, event }) => failure(context, event.step, event.error)) },
       },
+      states: { creating: {}, starting: {} },
     },
     created: {
       always: [
         { guard: 'targetRunning', target: 'starting' },
-        { guard: 'targetRemoved', target: 'removing' },
+        { guard: 'targetRemoved', target: 'retiring', actions: 'retireAtOnce' },
       ],
       on: { START: { target: 'starting', actions: [assign({ target: 'running' }), 'resetAttempts'] } },
     },
+    // Runs again a container that exists (created, stopped, failed to start).
     starting: {
       invoke: {
-        src: 'startContainer',
+        src: 'relaunchMember',
         input: ({ context }) => ({ containerId: context.containerId! }),
         onDone: { target: 'running', actions: ['resetAttempts', assign({ exitCode: undefined, observedState: 'running', probeNow: false })] },
         onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'start', event.error)) },
@@ -236,49 +257,61 @@ export const lifecycleMachine = setup({
         },
       },
     },
+    // Halts the container and keeps it.
     stopping: {
       on: { REMOVE: { actions: assign({ target: 'removed' }) }, REPROBE: {} },
       invoke: {
-        src: 'stopContainer',
+        src: 'haltMember',
         input: ({ context }) => ({ containerId: context.containerId!, graceSeconds: context.graceSeconds }),
         onDone: [
-          { guard: 'targetRemoved', target: 'removing', actions: 'resetAttempts' },
+          { guard: 'targetRemoved', target: 'retiring', actions: ['resetAttempts', 'retireAtOnce'] },
           { target: 'stopped', actions: ['resetAttempts', assign({ observedState: 'exited' })] },
         ],
         onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'stop', event.error)) },
       },
     },
     stopped: {
-      always: { guard: 'targetRemoved', target: 'removing' },
+      always: { guard: 'targetRemoved', target: 'retiring', actions: 'retireAtOnce' },
       on: {
         START: { target: 'starting', actions: [assign({ target: 'running' }), 'resetAttempts'] },
         STOP: {},
         OBSERVED: { guard: 'eventRunning', target: 'running', actions: 'recordObserved' },
       },
     },
-    removing: {
-      on: { REMOVE: {} },
-      invoke: {
-        src: 'removeContainer',
-        input: ({ context }) => ({ containerId: context.containerId! }),
-        onDone: 'removed',
-        onError: { target: 'failed', actions: assign(({ context, event }) => failure(context, 'remove', event.error)) },
+    // One retire call (a stop where the runtime needs one, then the removal), seen as its phases stopping and removing.
+    retiring: {
+      initial: 'entering',
+      invoke: { src: 'retireMember', input: ({ context }) => ({ containerId: context.containerId!, graceSeconds: context.retireGraceSeconds }) },
+      on: {
+        REMOVE: {},
+        REPROBE: {},
+        'retire.step': [{ guard: ({ event }) => event.step === 'stop', target: '.stopping' }, { target: '.removing' }],
+        'retire.done': 'removed',
+        'retire.failed': { target: 'failed', actions: assign(({ context, event }) => failure(context, event.step, event.error)) },
+      },
+      states: {
+        // Until the runtime names its first step: with grace to give it most likely stops first.
+        entering: { always: [{ guard: ({ context }) => context.retireGraceSeconds > 0, target: 'stopping' }, { target: 'removing' }] },
+        stopping: {},
+        removing: {},
       },
     },
     removed: { type: 'final' },
     failed: {
       after: {
         retryBackoff: [
-          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'create', target: 'creating' },
+          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'create', target: 'launching' },
           { guard: ({ context }) => !context.gaveUp && context.failedOp === 'start', target: 'starting' },
+          // A retirement that failed stopping is retried whole, with its grace; one that failed removing removes at once.
+          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'stop' && context.target === 'removed', target: 'retiring' },
           { guard: ({ context }) => !context.gaveUp && context.failedOp === 'stop', target: 'stopping' },
-          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'remove', target: 'removing' },
+          { guard: ({ context }) => !context.gaveUp && context.failedOp === 'remove', target: 'retiring', actions: 'retireAtOnce' },
         ],
       },
       on: {
         // A new command from the controller is a fresh start for the retry budget.
         START: [
-          { guard: ({ context }) => context.containerId === undefined, target: 'creating', actions: [assign({ target: 'running' }), 'resetAttempts'] },
+          { guard: ({ context }) => context.containerId === undefined, target: 'launching', actions: [assign({ target: 'running' }), 'resetAttempts'] },
           { target: 'starting', actions: [assign({ target: 'running' }), 'resetAttempts'] },
         ],
         STOP: { guard: ({ context }) => context.containerId !== undefined, target: 'stopping', actions: [assign({ target: 'stopped' }), 'resetAttempts'] },

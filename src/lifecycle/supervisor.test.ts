@@ -142,19 +142,77 @@ describe('Supervisor on the memory runtime', () => {
 
   it('rehydrates actors from a list, and drops the actor of a container that vanished', async () => {
     const w = memoryWorld();
-    const id = await w.runtime.create(request());
-    await w.runtime.start(id);
+    const id = await w.runtime.launch(request());
     const listed = await w.runtime.list({ managedBy: CONTROLLER_ID });
     w.supervisor.observe(OWNER, listed, undefined, 10);
     await w.settle();
     expect(w.supervisor.views(OWNER)).toMatchObject([{ containerId: id, phase: 'Ready', terminating: false }]);
-    await w.runtime.remove(id); // behind berth's back
+    await w.runtime.retire(id, 0); // behind berth's back
     // Without the list's start time the actor is kept: it may be newer than the list.
     w.supervisor.observe(OWNER, await w.runtime.list({ managedBy: CONTROLLER_ID }), undefined, 10);
     expect(w.supervisor.views(OWNER)).toHaveLength(1);
     const listStartedAt = performance.now();
     w.supervisor.observe(OWNER, await w.runtime.list({ managedBy: CONTROLLER_ID }), undefined, 10, listStartedAt);
     expect(w.supervisor.views(OWNER)).toEqual([]);
+  });
+
+  it('a launch is paced and timed per engine step: pull, create, start; a retirement with grace: stop, remove', async () => {
+    const w = memoryWorld();
+    const id = await w.supervisor.create(OWNER, request({ stopGracePeriodSeconds: 3 }), undefined, w.signal);
+    expect(w.ops).toEqual([
+      { op: 'pull', result: 'success' },
+      { op: 'create', result: 'success' },
+      { op: 'start', result: 'success' },
+    ]);
+    w.ops.length = 0;
+    await w.supervisor.remove(OWNER, id, w.signal);
+    expect(w.ops).toEqual([
+      { op: 'stop', result: 'success' },
+      { op: 'remove', result: 'success' },
+    ]);
+    expect(w.runtime.script.calls.map((c) => c.op).filter((op) => op !== 'ensureImage')).toEqual(['create', 'start', 'stop', 'remove']);
+  });
+
+  it('the phases of a launch are Creating, then Starting once the container exists', async () => {
+    const w = memoryWorld();
+    const creating = w.runtime.script.hold('create');
+    const starting = w.runtime.script.hold('start');
+    w.supervisor.launch(OWNER, request(), undefined);
+    await creating.reached;
+    expect(w.supervisor.views(OWNER)).toMatchObject([{ phase: 'Creating' }]);
+    expect(w.supervisor.views(OWNER)[0]?.containerId).toBeUndefined();
+    creating.release();
+    await starting.reached;
+    const [view] = w.supervisor.views(OWNER);
+    expect(view).toMatchObject({ phase: 'Starting', containerId: w.runtime.snapshot()[0]?.id });
+    starting.release();
+    await w.settle();
+    expect(w.supervisor.views(OWNER)).toMatchObject([{ phase: 'Ready' }]);
+  });
+
+  it('a member removed while it is being created is removed once it exists, never started', async () => {
+    const w = memoryWorld();
+    const creating = w.runtime.script.hold('create');
+    w.supervisor.launch(OWNER, contractRequest(CONTROLLER_ID, 'web', { image: 'berth-test/busybox:1' }, { member: 'm1' }), undefined);
+    await creating.reached;
+    w.supervisor.terminate(OWNER, '', 0, 'm1');
+    creating.release();
+    await w.settle();
+    expect(w.runtime.script.count('start')).toBe(0);
+    expect(w.runtime.snapshot()).toEqual([]);
+    expect(w.supervisor.views(OWNER)).toEqual([]);
+  });
+
+  it('a start that fails after the create is retried as a start of the same container', async () => {
+    const w = memoryWorld();
+    w.runtime.script.fail('start', new RuntimeError('Unavailable', 'engine busy'));
+    const creating = w.supervisor.create(OWNER, request(), undefined, w.signal);
+    await w.settle();
+    await w.clock.advanceAsync(200);
+    const id = await creating;
+    expect(w.runtime.script.count('create')).toBe(1);
+    expect(w.runtime.script.count('start')).toBe(2);
+    expect(w.runtime.snapshot()).toMatchObject([{ id, state: 'running' }]);
   });
 
   it('terminate stops and removes in the background; the container is gone and the actor with it', async () => {

@@ -3,9 +3,10 @@
 // controller restart resumes where the engine is, not where memory was.
 import { randomUUID } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { lifecycleMachine, type LifecycleEvent, type LifecycleInput, type ProbeInput } from './machine.js';
+import { lifecycleMachine, type LaunchInput, type LifecycleEvent, type LifecycleInput, type ProbeInput, type RetireInput } from './machine.js';
+import { runPaced } from './paced-steps.js';
 import { runProbe, type HealthCheck } from './probe.js';
-import { LABEL, type CreateRequest, type ObservedContainer, type ObservedPort, type Runtime } from '../runtime/types.js';
+import { LABEL, type CreateRequest, type ObservedContainer, type ObservedPort, type OperationStep, type Runtime } from '../runtime/types.js';
 import type { ResourceKey } from '../spec/schema.js';
 import type { MemberActor } from '../reconcile/pool/member-observation.js';
 import { isRuntimeError, RuntimeError } from '../runtime/errors.js';
@@ -98,6 +99,15 @@ export function phaseOf(snapshot: Snapshot): string {
       return 'Unhealthy';
     case 'init':
       return 'Pending';
+    // The steps of one launch or retire call read as the phases of the steps they are.
+    case 'launching.creating':
+      return 'Creating';
+    case 'launching.starting':
+      return 'Starting';
+    case 'retiring.stopping':
+      return 'Stopping';
+    case 'retiring.removing':
+      return 'Removing';
     default:
       return leaf.charAt(0).toUpperCase() + leaf.slice(1);
   }
@@ -114,6 +124,7 @@ export class Supervisor {
     const clock = (this.clock = opts.clock ?? systemClock);
     this.actorClock = { setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (cancel) => (cancel as (() => void) | undefined)?.() };
     const { runtime } = opts;
+    const paced = (signal: AbortSignal) => ({ limiter: opts.limiter, signal, ...(opts.observeOp ? { observe: opts.observeOp } : {}) });
     const op = <T>(name: string, signal: AbortSignal, fn: () => Promise<T>): Promise<T> =>
       opts.limiter.run(async () => {
         const started = performance.now();
@@ -128,16 +139,44 @@ export class Supervisor {
       }, signal);
     this.machine = lifecycleMachine.provide({
       actors: {
-        createContainer: fromPromise<string, { request: CreateRequest }>(async ({ input, signal }) => {
-          await op('pull', signal, () => runtime.ensureImage(input.request.template.image, input.request.template.imagePullPolicy, signal));
-          return op('create', signal, () => runtime.create(input.request, signal));
+        launchMember: fromCallback<LifecycleEvent, LaunchInput>(({ input, sendBack }) => {
+          const abort = new AbortController();
+          const signal = abort.signal;
+          let step: 'create' | 'start' = 'create';
+          const heard = (s: OperationStep): void => {
+            if (s.name !== 'start') return;
+            step = 'start';
+            sendBack({ type: 'launch.created', containerId: s.memberId });
+          };
+          void (async () => {
+            await op('pull', signal, () => runtime.ensureImage(input.request.template.image, input.request.template.imagePullPolicy, signal));
+            await runPaced((onStep) => runtime.launch(input.request, signal, onStep), { ...paced(signal), heard, firstStep: 'create' });
+          })().then(
+            () => sendBack({ type: 'launch.done' }),
+            (error: unknown) => sendBack({ type: 'launch.failed', step, error }),
+          );
+          return () => abort.abort();
         }),
-        startContainer: fromPromise<void, { containerId: string }>(({ input, signal }) => op('start', signal, () => runtime.start(input.containerId, signal))),
-        // A container that is already gone is stopped and removed: the goal is met, not an error.
-        stopContainer: fromPromise<void, { containerId: string; graceSeconds: number }>(({ input, signal }) =>
-          op('stop', signal, () => goneIsDone(runtime.stop(input.containerId, input.graceSeconds, signal))),
+        relaunchMember: fromPromise<void, { containerId: string }>(({ input, signal }) => op('start', signal, () => runtime.relaunch(input.containerId, signal))),
+        // A container that is already gone is halted: the goal is met, not an error (retire says so itself).
+        haltMember: fromPromise<void, { containerId: string; graceSeconds: number }>(({ input, signal }) =>
+          op('stop', signal, () => goneIsDone(runtime.halt(input.containerId, input.graceSeconds, signal))),
         ),
-        removeContainer: fromPromise<void, { containerId: string }>(({ input, signal }) => op('remove', signal, () => goneIsDone(runtime.remove(input.containerId, signal)))),
+        retireMember: fromCallback<LifecycleEvent, RetireInput>(({ input, sendBack }) => {
+          const abort = new AbortController();
+          const signal = abort.signal;
+          let step: 'stop' | 'remove' = input.graceSeconds > 0 ? 'stop' : 'remove';
+          const heard = (s: OperationStep): void => {
+            if (s.name !== 'stop' && s.name !== 'remove') return;
+            step = s.name;
+            sendBack({ type: 'retire.step', step });
+          };
+          void runPaced((onStep) => runtime.retire(input.containerId, input.graceSeconds, signal, onStep), { ...paced(signal), heard, firstStep: step }).then(
+            () => sendBack({ type: 'retire.done' }),
+            (error: unknown) => sendBack({ type: 'retire.failed', step, error }),
+          );
+          return () => abort.abort();
+        }),
         prober: fromCallback<LifecycleEvent, ProbeInput>(({ input, sendBack }) => this.probeLoop(input, sendBack)),
       },
     });
@@ -169,7 +208,7 @@ export class Supervisor {
     for (const [actorId, entry] of this.entries.ofOwner(owner)) {
       const snap = entry.actor.getSnapshot();
       const id = snap.context.containerId;
-      const inFlight = snap.matches('pending') || snap.matches('creating') || snap.matches('init');
+      const inFlight = snap.matches('pending') || snap.matches({ launching: 'creating' }) || snap.matches('init');
       // Created after the list started: the list cannot know it yet.
       const newerThanList = entry.knownAt !== undefined && entry.knownAt >= listStartedAt;
       if (!inFlight && !newerThanList && (id === undefined || !seen.has(id))) {
@@ -322,7 +361,7 @@ export class Supervisor {
 
   private spawn(owner: ResourceKey, health: HealthCheck | undefined, input: LifecycleInput, known?: { labels: Record<string, string>; createdAt: number; ports: ObservedPort[] }): Actor {
     const actorId = randomUUID();
-    const actor = createActor(this.machine, { clock: this.actorClock, input: { ...input, removeKills: this.opts.runtime.removeKills === true, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
+    const actor = createActor(this.machine, { clock: this.actorClock, input: { ...input, ...(health ? { health } : {}), ...(this.opts.maxAttempts ? { maxAttempts: this.opts.maxAttempts } : {}) } });
     const entry: Entry = { actor, owner, labels: known?.labels ?? {}, createdAt: known?.createdAt ?? this.clock.now(), ports: known?.ports ?? [], ...(input.containerId !== undefined ? { knownAt: performance.now() } : {}) };
     let last = '';
     actor.subscribe({

@@ -131,8 +131,7 @@ describe('Manager event routing on the memory runtime', () => {
     await t.quiesce();
     const lists = t.runtime.script.count('list');
     // Same owner labels, another managed-by: not ours.
-    const foreign = await t.runtime.create(contractRequest('someone-else', 'web', { image: 'berth-test/busybox:1' }));
-    await t.runtime.start(foreign);
+    const foreign = await t.runtime.launch(contractRequest('someone-else', 'web', { image: 'berth-test/busybox:1' }));
     t.runtime.exit(foreign, 1);
     await t.quiesce();
     expect(t.runtime.script.count('list')).toBe(lists);

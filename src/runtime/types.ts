@@ -121,17 +121,75 @@ export interface ListFilter {
   name?: string;
 }
 
+/**
+ * One engine step of a compound operation (launch, retire). The step names are
+ * what the engine does (they are the op label of the runtime operation
+ * metrics), whatever the runtime does to achieve it.
+ */
+export type OperationStep = { name: 'create' } | { name: 'start'; memberId: string } | { name: 'stop' } | { name: 'remove' };
+
+/**
+ * Hears each step of a compound operation as it begins, so the caller can
+ * pace and time engine steps one by one (--max-concurrent-ops counts steps,
+ * not operations) and learns a new member's id before the member runs. The
+ * first call names the step under way since the operation began; every later
+ * step waits for the promise its call returns, and a rejection ends the
+ * operation there with that error (a launch refused its start leaves the
+ * member created, not running).
+ */
+export type OnStep = (step: OperationStep) => Promise<void> | void;
+
+/**
+ * What a runtime does to the members the controller keeps, in the lifecycle
+ * machine's words (launch, halt, relaunch, retire, promote). How an engine
+ * gets there stays inside its runtime: Docker creates, starts, stops,
+ * removes and renames containers; Kubernetes creates Pods that run at once,
+ * stops them through activeDeadlineSeconds, re-creates them to run again and
+ * keeps berth's name in an annotation.
+ */
 export interface Runtime {
   readonly name: 'docker' | 'kubernetes';
   /** One API call: every container carrying berth's labels for this filter. */
   list(filter: ListFilter, signal?: AbortSignal): Promise<ObservedContainer[]>;
   inspect(id: string, signal?: AbortSignal): Promise<ObservedContainer>;
   ensureImage(image: string, policy: 'IfNotPresent' | 'Always' | 'Never', signal?: AbortSignal): Promise<void>;
-  create(req: CreateRequest, signal?: AbortSignal): Promise<string>;
-  start(id: string, signal?: AbortSignal): Promise<void>;
-  stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void>;
-  remove(id: string, signal?: AbortSignal): Promise<void>;
-  rename(id: string, name: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Creates a member and starts it; resolves with its id once it runs (why
+   * one call: a Pod runs as soon as it exists, so "create" and "start" are a
+   * Docker split). A taken name is Conflict, a missing image ImagePullFailed.
+   * onStep hears `create`, then `start` with the new id: from then on the
+   * member exists, so a launch that fails or is abandoned later leaves a
+   * member its caller knows (and relaunches or retires), never a leak.
+   */
+  launch(req: CreateRequest, signal?: AbortSignal, onStep?: OnStep): Promise<string>;
+  /**
+   * Runs a member that is not running (created and never started, halted,
+   * exited) again under the same id: the planner's restart. A running member
+   * is success.
+   */
+  relaunch(id: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stops the member's process (a polite signal, killed after graceSeconds)
+   * and keeps the member, for inspection and a later relaunch: `state:
+   * Stopped`, and the first half of a restart. A member that is not running
+   * is success, a missing one NotFound.
+   */
+  halt(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Stops the member within graceSeconds and removes it: a member leaving
+   * for good (replaced, surplus, pruned). One call, because whether a stop
+   * must come first is the engine's business (Docker's forced remove kills
+   * at once, a Pod's delete does not). Pass 0 for a member known not to
+   * run. A member that is gone is success. onStep hears `stop` (when the
+   * runtime stops it first) and `remove`.
+   */
+  retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void>;
+  /**
+   * Gives a replacement the name of the member it replaced, once that one is
+   * gone (a surge replacement is launched under a temporary name). A name
+   * another member holds is Conflict where names are unique.
+   */
+  promote(id: string, name: string, signal?: AbortSignal): Promise<void>;
   exec(id: string, req: ExecRequest, signal?: AbortSignal): Promise<ExecResult>;
   logs(id: string, opts: { tail?: number; follow?: boolean }, signal?: AbortSignal): Promise<NodeJS.ReadableStream>;
   usage(id: string, signal?: AbortSignal): Promise<ContainerUsage>;
@@ -159,10 +217,4 @@ export interface Runtime {
    * A container that is gone is not an error.
    */
   setClaimLabel?(id: string, value: string | undefined, signal?: AbortSignal): Promise<void>;
-  /**
-   * remove() of a running container kills it at once, as a stop with no
-   * grace would (Docker's forced remove). Where it is not so (a Pod's delete
-   * honours its grace period), a removal with no grace stops first.
-   */
-  readonly removeKills?: boolean;
 }

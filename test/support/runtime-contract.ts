@@ -9,7 +9,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerTemplateSchema } from '../../src/spec/schema.js';
-import { contractRequest } from '../../src/runtime/runtime-contract.testkit.js';
+import { contractRequest, createOnly } from '../../src/runtime/runtime-contract.testkit.js';
 import { effectiveTemplate } from '../../src/spec/policy.js';
 import { configHash, HASH_VERSION } from '../../src/spec/hash.js';
 import { isRuntimeError } from '../../src/runtime/errors.js';
@@ -42,7 +42,7 @@ export interface ContractOptions {
 
 // The request builder is shared with the core contract (src/runtime/runtime-contract.testkit.ts),
 // which every runtime, the in-memory one included, passes.
-export { contractRequest, describeRuntimeContract, type RequestOptions } from '../../src/runtime/runtime-contract.testkit.js';
+export { contractRequest, createOnly, describeRuntimeContract, type RequestOptions } from '../../src/runtime/runtime-contract.testkit.js';
 
 export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
@@ -94,14 +94,14 @@ export function runtimeContract(name: string, makeRuntime: () => Promise<Contrac
     });
 
     it('creates containers with labels that list() decodes, in one call', async () => {
-      ids.alpha = await runtime.create(contractRequest(managedBy, 'alpha', { image, stopGracePeriodSeconds: 2 }, { createdAt }));
-      ids.beta = await runtime.create(
+      ids.alpha = await createOnly(runtime, contractRequest(managedBy, 'alpha', { image, stopGracePeriodSeconds: 2 }, { createdAt }));
+      ids.beta = await createOnly(runtime, 
         contractRequest(managedBy, 'beta', {
           image,
           args: ['sh', '-c', 'echo hello-out; echo hello-err >&2; trap "exit 3" TERM; while :; do sleep 1 & wait $!; done'],
         }),
       );
-      ids.gamma = await runtime.create(
+      ids.gamma = await createOnly(runtime, 
         contractRequest(managedBy, 'gamma', { image, args: ['sh', '-c', 'trap "" TERM; while :; do sleep 1; done'], stopGracePeriodSeconds: 1 }, { kind: 'InstancePool', member: 'm1' }),
       );
       const listed = await runtime.list({ managedBy });
@@ -127,13 +127,13 @@ export function runtimeContract(name: string, makeRuntime: () => Promise<Contrac
     });
 
     it('a second create with a taken name is Conflict', async () => {
-      const err = await runtime.create(contractRequest(managedBy, 'alpha', { image })).catch((e: unknown) => e);
+      const err = await createOnly(runtime, contractRequest(managedBy, 'alpha', { image })).catch((e: unknown) => e);
       expect(isRuntimeError(err, 'Conflict')).toBe(true);
     });
 
     it('starts containers; starting a running one again is success', async () => {
-      for (const id of Object.values(ids)) await runtime.start(id);
-      await runtime.start(ids.alpha);
+      for (const id of Object.values(ids)) await runtime.relaunch(id);
+      await runtime.relaunch(ids.alpha);
       const listed = await runtime.list({ managedBy });
       expect(listed.map((c) => c.state)).toEqual(['running', 'running', 'running']);
       const inspected = await runtime.inspect(ids.alpha);
@@ -240,18 +240,18 @@ export function runtimeContract(name: string, makeRuntime: () => Promise<Contrac
 
     it('stop lets a container exit on SIGTERM, and list reports its exit', async () => {
       const began = Date.now();
-      await runtime.stop(ids.beta, 10);
+      await runtime.halt(ids.beta, 10);
       expect(Date.now() - began).toBeLessThan(5_000);
       const beta = byId(await runtime.list({ managedBy }), ids.beta)!;
       expect(beta).toMatchObject({ state: 'exited', exitCode: 3, oomKilled: false, hostPorts: [] });
       expect(beta.startedAt).toBeGreaterThan(0);
       expect(beta.finishedAt).toBeGreaterThanOrEqual(beta.startedAt!);
-      await runtime.stop(ids.beta, 10); // stopping a stopped container is success
+      await runtime.halt(ids.beta, 10); // stopping a stopped container is success
     });
 
     it('stop kills a container that ignores SIGTERM once the grace period is over', async () => {
       const began = Date.now();
-      await runtime.stop(ids.gamma, 1);
+      await runtime.halt(ids.gamma, 1);
       const elapsed = Date.now() - began;
       expect(elapsed).toBeGreaterThanOrEqual(900);
       expect(elapsed).toBeLessThan(8_000);
@@ -269,16 +269,16 @@ export function runtimeContract(name: string, makeRuntime: () => Promise<Contrac
     });
 
     it('stop of a missing container is NotFound', async () => {
-      const err = await runtime.stop('0'.repeat(64), 1).catch((e: unknown) => e);
+      const err = await runtime.halt('0'.repeat(64), 1).catch((e: unknown) => e);
       expect(isRuntimeError(err, 'NotFound')).toBe(true);
     });
 
     it('remove deletes the container; removing a missing one is success', async () => {
-      await runtime.remove(ids.beta);
+      await runtime.retire(ids.beta, 0);
       expect(byId(await runtime.list({ managedBy }), ids.beta)).toBeUndefined();
-      await runtime.remove(ids.beta);
-      await runtime.remove('0'.repeat(64));
-      await runtime.remove(ids.alpha); // running: removed by force
+      await runtime.retire(ids.beta, 0);
+      await runtime.retire('0'.repeat(64), 0);
+      await runtime.retire(ids.alpha, 0); // running: removed by force
       expect((await runtime.list({ managedBy })).map((c) => c.id)).toEqual([ids.gamma]);
     });
 

@@ -4,7 +4,9 @@
 import type Dockerode from 'dockerode';
 import { Dockerode as DockerodeClient } from './dockerode.js';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type OnStep, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { stopThenRemove } from '../compound.js';
+import { SteppedRuntime } from '../stepped-runtime.js';
 import { DEFAULT_TIMEOUTS, dockerCall, type DockerTimeouts } from './call.js';
 import { getArchive, getArchiveByExec, needsExec, putArchive, putArchiveByExec, statPath, statPathByExec } from './archive.js';
 import { createOptions } from './create-options.js';
@@ -53,9 +55,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
-export class DockerRuntime implements Runtime {
+export class DockerRuntime extends SteppedRuntime implements Runtime {
   readonly name = 'docker' as const;
-  readonly removeKills = true;
   readonly docker: Dockerode;
   readonly timeouts: DockerTimeouts;
   private readonly listInspectConcurrency: number;
@@ -65,6 +66,7 @@ export class DockerRuntime implements Runtime {
   private readonly presentImages = new Map<string, number>();
 
   constructor(opts: DockerRuntimeOptions = {}) {
+    super();
     this.allowForeignVolumes = opts.allowForeignVolumes ?? false;
     this.docker = opts.docker ?? defaultClient(opts.socketPath);
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
@@ -117,8 +119,17 @@ export class DockerRuntime implements Runtime {
     this.presentImages.set(image, performance.now());
   }
 
+  /**
+   * A forced remove kills a running container at once, as a stop with no
+   * grace would: with no grace, one call; with grace, a stop first.
+   */
+  retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void> {
+    const stop = graceSeconds > 0 ? () => this.stop(id, graceSeconds, signal) : undefined;
+    return stopThenRemove(stop, () => this.remove(id, signal), onStep, signal);
+  }
+
   /** Creates (does not start) the container; a taken name is Conflict, a missing image ImagePullFailed. */
-  async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
+  protected async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     if (!req.labels[LABEL.managedBy]) {
       throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     }
@@ -133,13 +144,13 @@ export class DockerRuntime implements Runtime {
   }
 
   /** Starting a running container is success. */
-  async start(id: string, signal?: AbortSignal): Promise<void> {
+  protected async start(id: string, signal?: AbortSignal): Promise<void> {
     const full = await this.assertManaged(id, 'start', signal);
     await ignoreCodes(['AlreadyDone'], () => dockerCall('start', this.timeouts.start, signal, (s) => this.docker.getContainer(full).start({ abortSignal: s })));
   }
 
   /** SIGTERM (or the image's STOPSIGNAL), SIGKILL after graceSeconds; stopping a stopped container is success. */
-  async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+  protected async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     const full = await this.assertManaged(id, 'stop', signal);
     const t = Math.max(0, Math.ceil(graceSeconds));
     await ignoreCodes(['AlreadyDone'], () =>
@@ -148,7 +159,7 @@ export class DockerRuntime implements Runtime {
   }
 
   /** Force-removes the container and its anonymous volumes; a missing container is success. */
-  async remove(id: string, signal?: AbortSignal): Promise<void> {
+  private async remove(id: string, signal?: AbortSignal): Promise<void> {
     try {
       const full = await this.assertManaged(id, 'remove', signal);
       await dockerCall('remove', this.timeouts.remove, signal, (s) =>
@@ -166,7 +177,7 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
+  protected async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
     const full = await this.assertManaged(id, 'rename', signal);
     await dockerCall('rename', this.timeouts.rename, signal, (s) => this.docker.getContainer(full).rename({ name, abortSignal: s }));
   }

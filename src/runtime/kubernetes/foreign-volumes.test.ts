@@ -20,8 +20,8 @@ const request = {
 
 describe('Pod runtime: named volumes (PersistentVolumeClaims) berth did not create', () => {
   it('are refused at the field unless the controller allows them', async () => {
-    await expect(runtime().create(request)).rejects.toThrow(/^spec\.mounts\[1\]\.source: PersistentVolumeClaim "tenant-b-data" was not created by berth .*--allow-foreign-volumes/);
+    await expect(runtime().launch(request)).rejects.toThrow(/^spec\.mounts\[1\]\.source: PersistentVolumeClaim "tenant-b-data" was not created by berth .*--allow-foreign-volumes/);
     // Allowed: it goes on to the (absent) cluster, and fails there instead.
-    await expect(runtime(true).create(request)).rejects.not.toThrow(/PersistentVolumeClaim/);
+    await expect(runtime(true).launch(request)).rejects.not.toThrow(/PersistentVolumeClaim/);
   });
 });

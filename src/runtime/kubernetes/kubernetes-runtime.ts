@@ -3,7 +3,10 @@
 // Every call has a deadline and takes an AbortSignal (call.ts); the Pod
 // mapping, observation, exec, events, logs and usage live in their own files;
 // this class wires them together and holds the semantics that differ from
-// Docker, chosen so the controller needs no Kubernetes branches:
+// Docker, chosen so the controller needs no Kubernetes branches. The
+// controller's operations map onto the steps below: launch is create then
+// start, relaunch is start, halt is stop, promote is rename, retire is stop
+// (for a Pod that still runs) then remove.
 //
 // - id: `<namespace>/<pod name>` (observe.ts). Stable across start(), which
 //   re-creates an exited Pod under its name. An id of another shape names no
@@ -51,7 +54,9 @@
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, VersionApi, type KubeConfig, type V1OwnerReference, type V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeError, isRuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type OnStep, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { stopThenRemove } from '../compound.js';
+import { SteppedRuntime } from '../stepped-runtime.js';
 import { DEFAULT_TIMEOUTS, MERGE_PATCH, abortError, callOptions, httpCodeOf, kubeCall, type KubeTimeouts } from './call.js';
 import { subscribePodEvents } from './events.js';
 import { getPodArchive, putPodArchive, statPodPath } from './archive.js';
@@ -85,7 +90,7 @@ export interface KubernetesRuntimeOptions {
 const NAME_RELEASE_EXTRA_MS = 15_000;
 const MAX_NO_ENV_MEMO = 4096;
 
-export class KubernetesRuntime implements Runtime {
+export class KubernetesRuntime extends SteppedRuntime implements Runtime {
   readonly name = 'kubernetes' as const;
   readonly kubeConfig: KubeConfig;
   readonly timeouts: KubeTimeouts;
@@ -101,6 +106,7 @@ export class KubernetesRuntime implements Runtime {
   private readonly noEnv = new Set<string>();
 
   constructor(opts: KubernetesRuntimeOptions) {
+    super();
     this.kubeConfig = opts.kubeConfig;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
@@ -145,8 +151,20 @@ export class KubernetesRuntime implements Runtime {
     if (signal?.aborted) throw abortError(signal);
   }
 
+  /**
+   * A Pod that still runs is stopped first (its delete would not end the
+   * process at once), then deleted; the Pod is read once for both. The
+   * grace is the Pod's own (see the header): graceSeconds bounds the wait.
+   */
+  async retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void> {
+    const pod = await this.managedPodOrGone(id, signal);
+    if (!pod) return;
+    const runs = !pod.metadata?.deletionTimestamp && !podStopped(pod);
+    return stopThenRemove(runs ? () => this.stopPod(id, pod, graceSeconds, signal) : undefined, () => this.removePod(id, pod, signal), onStep, signal);
+  }
+
   /** Creates the Pod (which then runs as soon as it can); a taken name is Conflict. */
-  async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
+  protected async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     if (!req.labels[LABEL.managedBy]) throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     if (!this.allowForeignVolumes) {
       const i = req.template.mounts.findIndex((m) => m.type === 'volume' && m.source);
@@ -160,7 +178,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Waits for a Pending or Running Pod to run; re-creates an exited one under its name. */
-  async start(id: string, signal?: AbortSignal): Promise<void> {
+  protected async start(id: string, signal?: AbortSignal): Promise<void> {
     const pod = await this.managedPod(id, 'start', signal);
     const { namespace, name } = parsePodId(id)!;
     this.noEnv.delete(id); // a new Pod under the name: its image may differ
@@ -181,11 +199,13 @@ export class KubernetesRuntime implements Runtime {
    * (Failed, DeadlineExceeded), then waits for the exit; stopping a stopped
    * Pod is success. See the header.
    */
-  async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
-    const pod = await this.managedPod(id, 'stop', signal);
+  protected async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+    return this.stopPod(id, await this.managedPod(id, 'stop', signal), graceSeconds, signal);
+  }
+
+  private async stopPod(id: string, pod: V1Pod, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     const { namespace, name } = parsePodId(id)!;
-    const stopped = (p: V1Pod): boolean => isTerminalPhase(p.status?.phase) && podState(p) !== 'running';
-    if (pod.metadata?.deletionTimestamp || stopped(pod)) return;
+    if (pod.metadata?.deletionTimestamp || podStopped(pod)) return;
     if (!pod.spec?.nodeName) {
       await this.deletePod(namespace, name, pod.metadata?.uid, signal);
       return;
@@ -205,19 +225,17 @@ export class KubernetesRuntime implements Runtime {
       });
       if (!p || p.metadata?.uid !== pod.metadata?.uid || p.metadata?.deletionTimestamp) return true;
       // Failed comes first, the container's exit (and its code) after it.
-      return stopped(p) ? true : undefined;
+      return podStopped(p) ? true : undefined;
     });
   }
 
   /** Deletes the Pod and waits (bounded) until it is gone; a missing Pod is success. */
-  async remove(id: string, signal?: AbortSignal): Promise<void> {
-    let pod: V1Pod;
-    try {
-      pod = await this.managedPod(id, 'remove', signal);
-    } catch (e) {
-      if (isRuntimeError(e, 'NotFound')) return;
-      throw e;
-    }
+  private async remove(id: string, signal?: AbortSignal): Promise<void> {
+    const pod = await this.managedPodOrGone(id, signal);
+    if (pod) await this.removePod(id, pod, signal);
+  }
+
+  private async removePod(id: string, pod: V1Pod, signal?: AbortSignal): Promise<void> {
     const { namespace, name } = parsePodId(id)!;
     this.noEnv.delete(id);
     await this.deletePod(namespace, name, pod.metadata?.uid, signal);
@@ -229,7 +247,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   /** Records berth's name in an annotation: Pods cannot be renamed (see the header). */
-  async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
+  protected async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
     const pod = await this.managedPod(id, 'rename', signal);
     const { namespace, name: podName } = parsePodId(id)!;
     const current = pod.metadata?.annotations?.[ANNOTATION_CONTAINER_NAME];
@@ -362,6 +380,16 @@ export class KubernetesRuntime implements Runtime {
       throw new RuntimeError('Invalid', `refusing to ${op} pod ${id}: it lacks the label ${LABEL.managedBy}, so berth does not manage it`);
     }
     return pod;
+  }
+
+  /** The Pod to remove, or undefined when it is gone already (a removal's success). */
+  private async managedPodOrGone(id: string, signal?: AbortSignal): Promise<V1Pod | undefined> {
+    try {
+      return await this.managedPod(id, 'remove', signal);
+    } catch (e) {
+      if (isRuntimeError(e, 'NotFound')) return undefined;
+      throw e;
+    }
   }
 
   /**
@@ -497,6 +525,11 @@ export class KubernetesRuntime implements Runtime {
     if (state !== 'running') return new RuntimeError('Conflict', `exec: pod ${id} is not running (${state}, phase ${pod.status?.phase ?? 'unknown'})`);
     return new RuntimeError(code === 404 ? 'NotFound' : 'Invalid', `exec in pod ${id}: the API server refused the stream (${code})`);
   }
+}
+
+/** The kubelet stopped the Pod's process: Succeeded or Failed, and the container no longer runs. */
+function podStopped(p: V1Pod): boolean {
+  return isTerminalPhase(p.status?.phase) && podState(p) !== 'running';
 }
 
 function notAPod(id: string): RuntimeError {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flushMicrotasks } from '../../time/clock.js';
 import { isRuntimeError } from '../errors.js';
-import { contractRequest, describeRuntimeContract } from '../runtime-contract.testkit.js';
+import { contractRequest, createOnly, describeRuntimeContract } from '../runtime-contract.testkit.js';
 import type { RuntimeEvent } from '../types.js';
 import { packTarEntries, readTarEntries } from '../../archive/tar-entries.js';
 import { MemoryRuntime } from './memory-runtime.js';
@@ -19,7 +19,7 @@ function setup(opts: ConstructorParameters<typeof MemoryRuntime>[0] = {}) {
   const events: RuntimeEvent[] = [];
   const stop = new AbortController();
   runtime.events((e) => events.push(e), stop.signal);
-  const create = (owner: string, template: Record<string, unknown> = {}) => runtime.create(contractRequest('m', owner, { image: IMAGE, ...template }, { createdAt: 5 }));
+  const create = (owner: string, template: Record<string, unknown> = {}) => createOnly(runtime, contractRequest('m', owner, { image: IMAGE, ...template }, { createdAt: 5 }));
   return { clock, runtime, events, stop, create };
 }
 
@@ -28,10 +28,10 @@ describe('MemoryRuntime knobs', () => {
     const { runtime, events } = setup();
     const mine: RuntimeEvent[] = [];
     runtime.events((e) => mine.push(e), new AbortController().signal, undefined, { managedBy: 'a' });
-    const a = await runtime.create(contractRequest('a', 'web', { image: IMAGE }));
-    const b = await runtime.create(contractRequest('b', 'web', { image: IMAGE }));
-    await runtime.start(a);
-    await runtime.start(b);
+    const a = await createOnly(runtime, contractRequest('a', 'web', { image: IMAGE }));
+    const b = await createOnly(runtime, contractRequest('b', 'web', { image: IMAGE }));
+    await runtime.relaunch(a);
+    await runtime.relaunch(b);
     await flushMicrotasks();
     await new Promise((r) => setImmediate(r));
     expect(events.map((e) => e.containerId)).toEqual([a, b]);
@@ -43,10 +43,10 @@ describe('MemoryRuntime knobs', () => {
     runtime.behave({ owner: 'web' }, { ignoresTerm: true });
     const id = await create('web');
     clock.advance(10);
-    await runtime.start(id);
+    await runtime.relaunch(id);
     expect((await runtime.inspect(id)).startedAt).toBe(1_000_010);
     let stopped = false;
-    const stopping = runtime.stop(id, 3).then(() => (stopped = true));
+    const stopping = runtime.halt(id, 3).then(() => (stopped = true));
     await clock.advanceAsync(2_999);
     expect(stopped).toBe(false);
     expect((await runtime.inspect(id)).state).toBe('running');
@@ -60,13 +60,13 @@ describe('MemoryRuntime knobs', () => {
     const { clock, runtime, create, events } = setup();
     runtime.behave({ name: /-job$/ }, { exitAfterMs: 500, exitCode: 2 });
     const job = await create('job');
-    await runtime.start(job);
+    await runtime.relaunch(job);
     await clock.advanceAsync(499);
     expect((await runtime.inspect(job)).state).toBe('running');
     await clock.advanceAsync(1);
     expect(await runtime.inspect(job)).toMatchObject({ state: 'exited', exitCode: 2 });
     const web = await create('web');
-    await runtime.start(web);
+    await runtime.relaunch(web);
     runtime.exit(web, 137, { oomKilled: true });
     expect(await runtime.inspect(web)).toMatchObject({ state: 'exited', exitCode: 137, oomKilled: true });
     await flushMicrotasks();
@@ -77,10 +77,10 @@ describe('MemoryRuntime knobs', () => {
     const { clock, runtime, create } = setup();
     runtime.behave({ owner: 'job' }, { exitAfterMs: 500, exitCode: 1 });
     const id = await create('job');
-    await runtime.start(id);
+    await runtime.relaunch(id);
     await clock.advanceAsync(400);
-    await runtime.stop(id, 0);
-    await runtime.start(id);
+    await runtime.halt(id, 0);
+    await runtime.relaunch(id);
     await clock.advanceAsync(200); // 600 ms after the first start, 200 after the second
     expect((await runtime.inspect(id)).state).toBe('running');
     await clock.advanceAsync(300);
@@ -91,8 +91,8 @@ describe('MemoryRuntime knobs', () => {
     const { clock, runtime, create } = setup();
     const a = await create('a');
     const b = await create('b');
-    await runtime.start(a);
-    await runtime.start(b);
+    await runtime.relaunch(a);
+    await runtime.relaunch(b);
     runtime.behave({ owner: 'a' }, { exec: () => ({ exitCode: 0, stdout: 'OK\n' }) });
     runtime.onExec((req) => (req.command[0] === 'hang' ? new Promise(() => undefined) : { exitCode: 1, stderr: 'probe failed' }));
     expect(await runtime.exec(a, { command: ['python', '-c', 'print("OK")'], timeoutMs: 1000 })).toMatchObject({ exitCode: 0, stdout: 'OK\n' });
@@ -108,7 +108,7 @@ describe('MemoryRuntime knobs', () => {
     const { runtime, create } = setup();
     const id = await create('web');
     runtime.script.fail('start', new Error('engine said no'), { target: 'elsewhere' });
-    await runtime.start(id);
+    await runtime.relaunch(id);
     runtime.script.fail('list', new Error('engine down'), { times: 2 });
     await expect(runtime.list({ managedBy: 'm' })).rejects.toThrow('engine down');
     await expect(runtime.list({ managedBy: 'm' })).rejects.toThrow('engine down');
@@ -121,12 +121,12 @@ describe('MemoryRuntime knobs', () => {
     const id = await create('web');
     const hold = runtime.script.hold('start');
     let started = false;
-    const starting = runtime.start(id).then(() => (started = true));
+    const starting = runtime.relaunch(id).then(() => (started = true));
     await hold.reached;
     await flushMicrotasks();
     expect(started).toBe(false);
     const aborted = new AbortController();
-    const other = runtime.start(id, aborted.signal);
+    const other = runtime.relaunch(id, aborted.signal);
     aborted.abort(new Error('shutting down'));
     await expect(other).rejects.toThrow('shutting down');
     hold.release();
@@ -140,10 +140,10 @@ describe('MemoryRuntime knobs', () => {
     await runtime.ensureImage('present:1', 'Never');
     const never = await runtime.ensureImage('remote:1', 'Never').catch((e: unknown) => e);
     expect(isRuntimeError(never, 'ImagePullFailed')).toBe(true);
-    const missing = await runtime.create(contractRequest('m', 'x', { image: 'remote:1' })).catch((e: unknown) => e);
+    const missing = await createOnly(runtime, contractRequest('m', 'x', { image: 'remote:1' })).catch((e: unknown) => e);
     expect(isRuntimeError(missing, 'ImagePullFailed')).toBe(true);
     await runtime.ensureImage('remote:1', 'IfNotPresent');
-    await runtime.create(contractRequest('m', 'x', { image: 'remote:1' }));
+    await createOnly(runtime, contractRequest('m', 'x', { image: 'remote:1' }));
     expect(isRuntimeError(await runtime.ensureImage('absent:1', 'IfNotPresent').catch((e: unknown) => e), 'ImagePullFailed')).toBe(true);
   });
 
@@ -165,12 +165,12 @@ describe('MemoryRuntime knobs', () => {
   it('events arrive after the call returned, and stop when the signal aborts', async () => {
     const { runtime, create, events, stop } = setup();
     const id = await create('web');
-    await runtime.start(id);
+    await runtime.relaunch(id);
     expect(events).toEqual([]);
     await flushMicrotasks();
     expect(events.map((e) => e.action)).toEqual(['start']);
     stop.abort();
-    await runtime.remove(id);
+    await runtime.retire(id, 0);
     await flushMicrotasks();
     expect(events.map((e) => e.action)).toEqual(['start']);
   });

@@ -13,7 +13,9 @@ import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { abortError, raceAbort } from '../deadline-call.js';
 import { RuntimeError } from '../errors.js';
-import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { LABEL, type ContainerUsage, type CreateRequest, type ExecRequest, type EventFilter, type ExecResult, type ListFilter, type ObservedContainer, type OnStep, type PathStat, type Runtime, type RuntimeEvent } from '../types.js';
+import { stopThenRemove } from '../compound.js';
+import { SteppedRuntime } from '../stepped-runtime.js';
 import { builtinExec, builtinExitCode, type ExecAnswer } from './builtin-exec.js';
 import { execResult, observedOf, tailLines, type MemoryContainer } from './container.js';
 import { MemoryFiles } from './files.js';
@@ -77,9 +79,8 @@ interface Subscriber {
 const STOP_KILL_CODE = 137;
 const DEFAULT_TERM_CODE = 143;
 
-export class MemoryRuntime implements Runtime {
+export class MemoryRuntime extends SteppedRuntime implements Runtime {
   readonly name: Runtime['name'];
-  readonly removeKills = true;
   /** Failures and holds per operation, and the record of calls. */
   readonly script = new OpScript();
   private readonly clock: MemoryClock;
@@ -100,6 +101,7 @@ export class MemoryRuntime implements Runtime {
   private seq = 0;
 
   constructor(opts: MemoryRuntimeOptions = {}) {
+    super();
     this.clock = opts.clock ?? realClock;
     this.name = opts.name ?? 'docker';
     this.images = opts.images ? new Set(opts.images) : undefined;
@@ -201,7 +203,12 @@ export class MemoryRuntime implements Runtime {
     this.images?.add(image);
   }
 
-  async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
+  /** As on Docker: the removal kills, so a stop comes first only when there is grace to give. */
+  retire(id: string, graceSeconds: number, signal?: AbortSignal, onStep?: OnStep): Promise<void> {
+    return stopThenRemove(graceSeconds > 0 ? () => this.stop(id, graceSeconds, signal) : undefined, () => this.remove(id, signal), onStep, signal);
+  }
+
+  protected async create(req: CreateRequest, signal?: AbortSignal): Promise<string> {
     await this.enter('create', req.name, signal);
     if (!req.labels[LABEL.managedBy]) throw new RuntimeError('Invalid', `refusing to create ${req.name} without the label ${LABEL.managedBy}`);
     if (!this.hasImage(req.template.image)) throw new RuntimeError('ImagePullFailed', `No such image: ${req.template.image}`);
@@ -226,7 +233,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** Starting a running container is success; an exited one runs again (same id, name, labels). */
-  async start(id: string, signal?: AbortSignal): Promise<void> {
+  protected async start(id: string, signal?: AbortSignal): Promise<void> {
     const c = await this.managed('start', id, signal);
     if (c.state === 'running') return;
     c.state = 'running';
@@ -246,7 +253,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** SIGTERM, then SIGKILL after graceSeconds on the clock; stopping a container that is not running is success. */
-  async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
+  protected async stop(id: string, graceSeconds: number, signal?: AbortSignal): Promise<void> {
     const c = await this.managed('stop', id, signal);
     if (c.state !== 'running') return;
     const b = this.behaviourOf(c);
@@ -262,7 +269,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** Force-removes (a running process is killed first); a missing container is success. */
-  async remove(id: string, signal?: AbortSignal): Promise<void> {
+  private async remove(id: string, signal?: AbortSignal): Promise<void> {
     await this.enter('remove', id, signal);
     const c = this.find(id);
     if (!c) return;
@@ -275,7 +282,7 @@ export class MemoryRuntime implements Runtime {
   }
 
   /** A name another container holds is Conflict. */
-  async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
+  protected async rename(id: string, name: string, signal?: AbortSignal): Promise<void> {
     const c = await this.managed('rename', id, signal);
     const holder = this.byName(name);
     if (holder && holder !== c) throw new RuntimeError('Conflict', `Error when allocating new name: Conflict. The container name "/${name}" is already in use by container "${holder.id}"`);
