@@ -53,6 +53,8 @@ describe.skipIf(!chromiumAvailable() && process.env['CI'] !== 'true')('status pa
     console.info(`[ui-scale] first full render of ${N} instances, 50 pools, ${N} events: ${Date.now() - began} ms`);
     expect(await page.getByTestId('instances').getAttribute('data-rows')).toBe(String(N));
     expect(await page.getByTestId('instance-row').count()).toBeLessThan(100);
+    // Pools arrive in their own list request, which may answer after the instances'.
+    await page.getByTestId('pool-bar').nth(49).waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('pool-bar').count()).toBe(50);
     // Scrolling to the end shows the last rows.
     await page.getByTestId('instances').evaluate((el) => (el.scrollTop = el.scrollHeight));
