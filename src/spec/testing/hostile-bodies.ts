@@ -68,7 +68,7 @@ const wrongTypes = fc
   .record({
     plural: fc.constantFrom('instances', 'instancepools', 'instanceclaims'),
     path: fc.constantFrom(['kind'], ['apiVersion'], ['metadata'], ['metadata', 'name'], ['metadata', 'namespace'], ['metadata', 'labels'], ['spec'], ['spec', 'image'], ['spec', 'command'], ['spec', 'env'], ['spec', 'ports'], ['spec', 'template'], ['spec', 'poolRef'], ['spec', 'security'], ['spec', 'resources'], ['__proto__'], ['constructor', 'prototype'], ['metadata', 'resourceVersion']),
-    value: fc.oneof(fc.anything({ maxDepth: 3 }), fc.constantFrom(null, true, 0, -1, 1e308, '', [], {}, '0', 'NaN', [[[]]])),
+    value: fc.oneof(fc.anything({ maxDepth: 3 }).filter((v) => v !== undefined), fc.constantFrom(null, true, 0, -1, 1e308, '', [], {}, '0', 'NaN', [[[]]])),
   })
   .map(({ plural, path, value }) => {
     const r = validResource(plural) as Record<string, unknown>;
