@@ -196,13 +196,33 @@ interface WorkerFailure {
 
 type Op = 'replace' | 'slots' | 'read';
 
+/**
+ * The thread costs a controller about 10 MiB of RSS (its own V8 heap). Until a
+ * slotted file is written (a claim, whose next write is on a request's
+ * critical path and must not wait for a new thread), it ends after this long
+ * without work: state written now and then (applied specs, restart counts)
+ * and the startup read do not keep it.
+ */
+const IDLE_EXIT_MS = 10_000;
+
 class DurableThread {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private keepAlive = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly idleExitMs: number) {}
+
+  /** Whether the thread is running now (for tests). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
 
   /** Runs one operation on the thread; operations run in the order they were asked for. */
   run(op: Op, file: string, data?: string): Promise<unknown> {
+    clearTimeout(this.idleTimer);
+    if (op === 'slots') this.keepAlive = true;
     const worker = this.worker ?? this.spawn();
     const id = ++this.nextId;
     return new Promise<unknown>((resolve, reject) => {
@@ -224,7 +244,9 @@ class DurableThread {
       else p.resolve(result);
     });
     const lost = (cause: unknown): void => {
-      if (this.worker === worker) this.worker = undefined;
+      // A thread ended for idleness is no longer the current one; what is pending belongs to its successor.
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
         p.reject(new Error(`cannot ${p.op === 'read' ? 'read' : 'write'} ${p.file}: the writer thread stopped`, { cause }));
@@ -238,11 +260,22 @@ class DurableThread {
 
   private settled(id: number, worker: Worker): void {
     this.pending.delete(id);
-    if (this.pending.size === 0) worker.unref();
+    if (this.pending.size > 0) return;
+    worker.unref();
+    if (this.keepAlive) return;
+    this.idleTimer = setTimeout(() => {
+      if (this.worker !== worker || this.pending.size > 0) return;
+      this.worker = undefined;
+      void worker.terminate();
+    }, this.idleExitMs);
+    this.idleTimer.unref();
   }
 }
 
-const thread = new DurableThread();
+const thread = new DurableThread(Number(process.env['BERTH_DURABLE_THREAD_IDLE_MS'] ?? IDLE_EXIT_MS));
+
+/** Whether the thread that makes writes durable is running (it ends when idle; see IDLE_EXIT_MS). */
+export const durableThreadRunning = (): boolean => thread.running;
 
 /** Durable once resolved: the file holds `data` whole (or, after a crash, its previous content). */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
