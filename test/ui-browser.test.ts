@@ -175,9 +175,10 @@ describe.skipIf(noEngine() || noBrowser())('status page in headless chromium', (
       const rgb = (await phone.evaluate('getComputedStyle(document.body).backgroundColor')) as string;
       return (rgb.match(/\d+/g) ?? []).slice(0, 3).reduce((n, v) => n + Number(v), 0);
     };
-    expect(await background()).toBeLessThan(150); // dark
+    // The theme is set by an effect that runs after the next paint, which a loaded CI machine delays: poll.
+    await expect.poll(background, { timeout: 5_000 }).toBeLessThan(150); // dark
     await phone.getByTestId('theme').click();
-    expect(await background()).toBeGreaterThan(600); // light
+    await expect.poll(background, { timeout: 5_000 }).toBeGreaterThan(600); // light
     await phone.close();
   });
 
