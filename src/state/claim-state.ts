@@ -12,7 +12,8 @@
 // before anything is bound.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileIfExists, readStateFile, writeStateSlots } from './atomic-file.js';
+import { readFileIfExists } from './atomic-file.js';
+import { readStateFile, writeStateSlots } from './state-slots.js';
 import { CoalescingWriter } from './coalescing-writer.js';
 import type { ClaimBinding } from '../reconcile/claim/status.js';
 import type { ObservedPort } from '../runtime/types.js';

@@ -2,7 +2,7 @@ import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readStateFile, writeStateSlots } from './atomic-file.js';
+import { readStateFile, writeStateSlots } from './state-slots.js';
 
 let dir = '';
 afterEach(async () => {
