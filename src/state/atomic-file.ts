@@ -4,10 +4,9 @@
 // two slots in place (state-slots.ts), and make a new file with this. The
 // directory is not fsynced: that only guards the rename against a power cut.
 //
-// The calls of a write run back to back on one worker thread. Through the libuv
-// threadpool each call was a hop back to the event loop, and under load each
-// hop waited for whatever the loop was doing (a pool's reconcile, an engine
-// answer): a claim's one durable write took 2-5 ms instead of the fsync's one.
+// The calls of a write (open, write, fsync, close, rename) run back to back on
+// one worker thread: through the libuv threadpool each call was a hop back to
+// the event loop, and under load each hop waited for whatever the loop was doing.
 import { readFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 

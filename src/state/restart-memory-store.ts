@@ -37,11 +37,11 @@ export class RestartMemoryStore {
   }
 
   update(key: ResourceKey, patch: Partial<OwnerMemory>): OwnerMemory {
-    const before = this.memory.get(keyString(key));
-    const next = { ...this.get(key), ...patch };
+    const before = this.get(key);
+    const next = { ...before, ...patch };
     this.memory.set(keyString(key), next);
     // Every create resets the count: most updates change nothing written, and need no write (nor the writer thread).
-    if (JSON.stringify(next) !== JSON.stringify(before ?? { restartCount: 0 })) this.schedule();
+    if (JSON.stringify(next) !== JSON.stringify(before)) this.schedule();
     return next;
   }
 
