@@ -37,6 +37,13 @@ async function main(): Promise<void> {
     );
     const adds = (m: typeof after): number => [...m].filter(([k]) => k.startsWith('workqueue_adds_total')).reduce((a, [, v]) => a + v, 0);
     console.log(`reconciles queued while idle: ${adds(after) - adds(before)}`);
+    const gc = (m: typeof after, kind: string, what: 'count' | 'sum'): number =>
+      [...m].filter(([k]) => k.startsWith(`nodejs_gc_duration_seconds_${what}`) && k.includes(`kind="${kind}"`)).reduce((a, [, v]) => a + v, 0);
+    for (const kind of ['minor', 'major', 'incremental']) {
+      const count = gc(after, kind, 'count') - gc(before, kind, 'count');
+      const ms = (gc(after, kind, 'sum') - gc(before, kind, 'sum')) * 1000;
+      console.log(`GC ${kind} while idle: ${count} (${ms.toFixed(1)} ms)`);
+    }
   } catch (e) {
     console.error(`idle check failed: ${(e as Error).message}\n${c.output()}`);
     process.exitCode = 1;

@@ -99,6 +99,7 @@ const CFG = {
   },
   killSamples: Number(env['BENCH_KILL_SAMPLES'] ?? 10),
   idleSeconds: Number(env['BENCH_IDLE_SECONDS'] ?? 20),
+  idleSettleSeconds: Number(env['BENCH_IDLE_SETTLE_SECONDS'] ?? 20),
   rawLevels: intList(env['BENCH_RAW_LEVELS'], [4, 8, 16]),
   // 8 measured best on this 2-core engine (see RAW_PARALLELISM_NOTE); BENCH_CALIBRATE=1 measures it in the run instead.
   rawParallelism: Number(env['BENCH_RAW_PARALLELISM'] ?? 8),
@@ -156,10 +157,10 @@ async function attempt<R>(what: string, fn: () => Promise<R>): Promise<{ ok: tru
   }
 }
 
-type SizeCells = Record<'converge' | 'replace' | 'killMedian' | 'killP90' | 'idleCpu' | 'idleRss' | 'convergeProbe', Cell>;
+type SizeCells = Record<'converge' | 'replace' | 'killMedian' | 'killP90' | 'settleCpu' | 'idleCpu' | 'idleRss' | 'convergeProbe', Cell>;
 const emptyCells = (why?: string): SizeCells => {
   const c = (): Cell => (why ? { error: why } : {});
-  return { converge: c(), replace: c(), killMedian: c(), killP90: c(), idleCpu: c(), idleRss: c(), convergeProbe: c() };
+  return { converge: c(), replace: c(), killMedian: c(), killP90: c(), settleCpu: c(), idleCpu: c(), idleRss: c(), convergeProbe: c() };
 };
 
 const berthPhases: BerthPhase[] = [];
@@ -181,11 +182,16 @@ async function runBerth(n: number): Promise<SizeCells> {
       cells.converge = { error: conv.error };
       return cells;
     }
-    cells.converge = { value: conv.value.result, otherLoadPercent: conv.value.figures.cpu.foreignPercent };
+    cells.converge = { value: conv.value.result, otherLoadPercent: conv.value.figures.cpu.foreignPercent, cpu: conv.value.figures.cpu };
     berthPhases.push({ n, phase: 'converge', figures: conv.value.figures });
     log(`berth N=${n}: converge ${conv.value.result.toFixed(2)} s`);
 
+    // The first window after a converge is V8 shrinking the heap the converge
+    // grew (its memory reducer: a few full GCs 5-20 s after allocation slows);
+    // it is reported apart, and idle is the window after it.
     await sleep(2000);
+    const settling = await attempt(`berth settling N=${n}`, () => ctl.idle(CFG.idleSettleSeconds));
+    cells.settleCpu = settling.ok ? { value: settling.value.cpuPercent, detail: settling.value } : { error: settling.error };
     const idle = await attempt(`berth idle N=${n}`, () => ctl.idle(CFG.idleSeconds));
     if (idle.ok) {
       cells.idleCpu = { value: idle.value.cpuPercent, detail: idle.value };
@@ -213,7 +219,7 @@ async function runBerth(n: number): Promise<SizeCells> {
     const rep = await attempt(`berth replace N=${n}`, () => ctl.phase(() => ctl.replace(n, 'v2', timeoutFor(n))));
     containersCreated += n;
     if (rep.ok) {
-      cells.replace = { value: rep.value.result, otherLoadPercent: rep.value.figures.cpu.foreignPercent };
+      cells.replace = { value: rep.value.result, otherLoadPercent: rep.value.figures.cpu.foreignPercent, cpu: rep.value.figures.cpu };
       berthPhases.push({ n, phase: 'replace', figures: rep.value.figures });
       log(`berth N=${n}: replace ${rep.value.result.toFixed(2)} s`);
     } else cells.replace = { error: rep.error };
@@ -297,7 +303,7 @@ async function runRaw(n: number, parallelism: number): Promise<SizeCells> {
       cells.replace = { value: rep.value, otherLoadPercent: repCpu.foreignPercent };
       log(`raw N=${n}: replace ${rep.value.toFixed(2)} s`);
     } else cells.replace = { error: rep.error };
-    cells.idleCpu = cells.idleRss = { error: 'n/a' };
+    cells.settleCpu = cells.idleCpu = cells.idleRss = { error: 'n/a' };
     return cells;
   } finally {
     containersCreated += raw.created;
@@ -309,7 +315,7 @@ async function runRaw(n: number, parallelism: number): Promise<SizeCells> {
 async function runSwarm(n: number, session: SwarmSession | undefined): Promise<SizeCells> {
   if (!session) return emptyCells('n/a');
   const cells = emptyCells();
-  cells.idleCpu = cells.idleRss = { error: 'n/a' };
+  cells.settleCpu = cells.idleCpu = cells.idleRss = { error: 'n/a' };
   const svc = new SwarmService(session, runId, n, CFG.swarmOrder);
   try {
     const meter = cpuMeter(undefined);
@@ -520,6 +526,7 @@ async function main(): Promise<void> {
       { scenario: 'replace all', unit: 's', n, target: { kind: 'ratio-raw', max: 1.1 }, berth: b.replace, raw: r.replace, swarm: s.replace },
       { scenario: 'kill->running median', unit: 'ms', n, target: { kind: 'raw-plus', max: 30 }, berth: b.killMedian, raw: r.killMedian, swarm: s.killMedian },
       { scenario: 'kill->running p90', unit: 'ms', n, berth: b.killP90, raw: r.killP90, swarm: s.killP90 },
+      { scenario: `controller CPU 2-${2 + CFG.idleSettleSeconds} s after converge (V8 gives back heap)`, unit: '% core', n, berth: b.settleCpu, raw: { error: 'n/a' }, swarm: { error: 'n/a' } },
       { scenario: 'idle controller CPU', unit: '% core', n, ...(n === 100 ? { target: { kind: 'absolute' as const, max: 0.5 } } : {}), berth: b.idleCpu, raw: { error: 'n/a' }, swarm: { error: 'n/a' } },
       { scenario: 'idle controller RSS', unit: 'MiB', n, ...(n === 100 ? { target: { kind: 'absolute' as const, max: 80 } } : {}), berth: b.idleRss, raw: { error: 'n/a' }, swarm: { error: 'n/a' } },
     );
@@ -594,7 +601,7 @@ async function main(): Promise<void> {
       : 'replace, raw engine (BENCH_RAW_REPLACE=phased): create+start all N new containers, then force-remove the N old ones, each phase at the raw engine parallelism.',
     'replace, swarm: `service update` of the env (parallelism 0 = all tasks at once, order as noted) until N tasks of the new spec run and no old task runs (swarm keeps the old containers as task history; it does not remove them).',
     'kill->running: a running container dies and the figure is the engine\'s StartedAt of its replacement minus the engine\'s FinishedAt of the death (both clocks the engine\'s; results.json also has the time from the bench\'s kill call and from its 20 ms inspect poll). berth: `docker kill` (SIGKILL, Engine API) of a different Instance each sample (a second kill of the same one within 10 minutes meets berth\'s CrashLoopBackOff of 10 s); berth restarts the same container. swarm: `docker kill` of a task\'s container; swarm starts a new task (restart delay 0; the default is 5 s). raw engine: restart policy `always`, set on the sampled container by an update; the engine treats an API kill as a manual stop and never restarts after one, so its container is made to crash instead (its sleep SIGKILLed through an exec, the shell exits 137).',
-    'idle: the controller process with N Instances converged and nothing to do, utime+stime from /proc/<pid>/stat over the window (100 % = one core), VmRSS sampled every second (mean). dockerd\'s own idle cost is not comparable, so the peers show n/a.',
+    `idle: the controller process with N Instances converged and nothing to do, utime+stime from /proc/<pid>/stat over a ${CFG.idleSeconds} s window (100 % = one core), VmRSS sampled every second (mean). The window starts ${2 + CFG.idleSettleSeconds} s after the converge: the ${CFG.idleSettleSeconds} s before it (from 2 s after the converge; BENCH_IDLE_SETTLE_SECONDS) are reported as their own row, since V8's memory reducer runs a few full GCs there to give back the heap the converge grew (0.5-0.8 % of a core in that window, 0.1 % after it, at N=100 on this machine). dockerd\'s own idle cost is not comparable, so the peers show n/a.`,
     CFG.calibrate
       ? `Raw engine parallelism: calibrated in this run at N=${CFG.calibrateN} over ${CFG.rawLevels.join(', ')} in-flight create+start chains, ${CFG.calibrateRounds} round(s) in alternating order; the level with the lowest mean is used for every raw figure (the calibration runs themselves are not reported as raw figures).`
       : `Raw engine parallelism: ${CFG.rawParallelism} in-flight create+start chains${env['BENCH_RAW_PARALLELISM'] ? ' (BENCH_RAW_PARALLELISM)' : `. ${RAW_PARALLELISM_NOTE}`}`,

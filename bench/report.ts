@@ -19,6 +19,8 @@ export interface Cell {
   detail?: unknown;
   /** CPU other people's processes used while this figure was measured, % of all cores. */
   otherLoadPercent?: number;
+  /** The controller's, the engine's and the machine's CPU over the phase (berth's timed phases). */
+  cpu?: CpuFigures;
 }
 
 export interface Row {

@@ -65,6 +65,20 @@ describe('bench targets', () => {
     expect(lines.filter((l) => l.target.includes('10,000')).map((l) => l.verdict)).toEqual(['met', 'met', 'met']);
   });
 
+  it('says whose each miss is: the machine when others used it, else the controller with its CPU beside the engine\'s', () => {
+    const cpu = { seconds: 16.1, processCpuSeconds: 2.4, engineCpuSeconds: 9.8, machineBusyPercent: 81, foreignPercent: 2 };
+    const replace: Row = { ...row('replace all', 100, 16.1, 14.5, { kind: 'ratio-raw', max: 1.1 }), berth: { value: 16.1, cpu, otherLoadPercent: 2 } };
+    const busy: Row = { ...row('converge', 100, 12, 10, { kind: 'ratio-raw', max: 1.05 }), berth: { value: 12, otherLoadPercent: 35 } };
+    const lines = targetLines([replace, busy, row('idle controller CPU', 100, 0.7, undefined, { kind: 'absolute', max: 0.5 }, '% core')], [], { instances: true, scale: false }, [100]);
+    const note = (t: string): string | undefined => lines.find((l) => l.target.startsWith(t))?.note;
+    expect(note('replace all N=100')).toBe(
+      "the controller: its 2.4 s of CPU beside the engine's 9.8 s in 16.1 s, the machine 81 % busy; one engine call per container more than raw (the rename that keeps the name on a container)",
+    );
+    expect(note('converge N=100')).toBe('the machine: other processes used 35 % of it meanwhile');
+    expect(note('idle controller CPU')).toBe('the controller');
+    expect(lines.filter((l) => l.verdict !== 'missed').every((l) => l.note === undefined)).toBe(true);
+  });
+
   it('judges the simulation targets on the 10,000 run, and says when the machine starved it', () => {
     expect(scaleVerdicts([figures({ planAllMs: 25 })]).map((v) => v.met)).toEqual([false, true, true]);
     expect(scaleVerdicts([figures({ instances: 1000 })]).map((v) => v.met)).toEqual([undefined, undefined, undefined]);

@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClaimState } from './claim-state.js';
+import { readStateFile } from './state-slots.js';
 
 let dir = '';
 afterEach(async () => {
@@ -22,6 +23,22 @@ describe('ClaimState on disk', () => {
     expect(await b.load(() => undefined)).toEqual([claimObject]);
     expect(b.claims.get('InstanceClaim/default/c1')?.member).toBe('m1');
     expect(b.member('InstancePool/default/p', 'm1').claim).toBe('InstanceClaim/default/c1');
+  });
+
+  it('a first start makes the two-slot file, empty, so that the first claim only overwrites a slot', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
+    const errors: string[] = [];
+    expect(await new ClaimState(dir).load((m) => errors.push(m))).toEqual([]);
+    expect(errors).toEqual([]);
+    const file = join(dir, 'claims.state');
+    expect(JSON.parse((await readStateFile(file))!)).toEqual({ claims: {}, members: {}, objects: {} });
+    const inode = (await stat(file)).ino;
+    const a = new ClaimState(dir);
+    await a.load(() => undefined);
+    a.claims.set('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 1 });
+    await a.commit();
+    expect((await stat(file)).ino).toBe(inode);
+    expect(JSON.parse((await readStateFile(file))!).claims['InstanceClaim/default/c1'].phase).toBe('Pending');
   });
 
   it('takes over a claims.json left by an earlier version: loaded, written to claims.state, then removed', async () => {
