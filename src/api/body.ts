@@ -17,16 +17,52 @@ export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT)
   bodyFormat(req.headers['content-type']);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  const decoded = decodeUtf8(Buffer.concat(chunks));
+  const decoded = decodeUtf8(await collect(req, limit));
   if (typeof decoded !== 'string') throw badRequest(`request body line ${decoded.line}, column ${decoded.column}: not valid UTF-8 (byte 0x${decoded.byte.toString(16).padStart(2, '0')})`);
   return decoded;
+}
+
+/**
+ * The body's bytes, from 'data' and 'end' (an async iterator over the request
+ * took a few promise turns per chunk, ~0.1 ms of every claim).
+ */
+function collect(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      cleanup();
+      // The rest is not wanted: the 413 goes out with Connection: close.
+      req.resume();
+      reject(tooLarge(limit));
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      reject(e);
+    };
+    // Closed before the body ended (the client went away): nothing to answer.
+    const onClose = (): void => {
+      if (req.complete) return;
+      cleanup();
+      reject(new Error('the request was closed before its body ended'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 const JSON_TYPES = new Set(['application/json']);

@@ -64,6 +64,9 @@ export interface ClaimStatusRecord {
   write(claim: ResourceKey, status: ClaimStatus): Promise<ClaimWriteOutcome>;
 }
 
+/** A pool's members as the claim rules see them, with the ports a bind copies to the claim. */
+type MemberViews = Array<{ view: MemberView; ports: ObservedPort[] }>;
+
 const DEFAULT_CLAIM_TIMEOUT_SECONDS = 30;
 /** A claim bound within this long of its creation took a warm member (it did not wait for one to start). */
 const WARM_BIND_MS = 1000;
@@ -128,13 +131,16 @@ export class ClaimBinder {
    * at once, made durable together, then reported.
    */
   async settle(pool: ResourceKey): Promise<ClaimPlan> {
-    const plan = planClaims(this.planInput(pool));
-    await this.carryOut(pool, plan);
+    // One look at the members serves the rules and the bind (nothing awaits in between).
+    const views = this.memberViews(pool);
+    const input = this.planInput(pool, views);
+    const plan = planClaims(input);
+    await this.carryOut(pool, plan, views);
     return plan;
   }
 
   /** What the claim rules read of one pool: its claims (records and resources) and its members (live). */
-  planInput(pool: ResourceKey): ClaimPlanInput {
+  planInput(pool: ResourceKey, views: MemberViews = this.memberViews(pool)): ClaimPlanInput {
     const { state } = this.d;
     const poolId = keyString(pool);
     const claims: ClaimView[] = [];
@@ -154,14 +160,14 @@ export class ClaimBinder {
         ...(entry ? {} : { deleted: true }),
       });
     }
-    return { pool: poolId, poolExists: this.d.store.get(pool) !== undefined, claimTimeoutSeconds: this.timeoutSeconds(poolId), claims, members: this.memberViews(pool).map((m) => m.view), now: this.d.clock.now() };
+    return { pool: poolId, poolExists: this.d.store.get(pool) !== undefined, claimTimeoutSeconds: this.timeoutSeconds(poolId), claims, members: views.map((m) => m.view), now: this.d.clock.now() };
   }
 
   /** Applies a plan's decisions to the records at once (no await in between), makes them durable together, then reports them. */
-  async carryOut(pool: ResourceKey, plan: ClaimPlan): Promise<void> {
+  async carryOut(pool: ResourceKey, plan: ClaimPlan, views?: MemberViews): Promise<void> {
     if (!plan.decisions.length) return;
     const now = this.d.clock.now();
-    const byMember = new Map(this.memberViews(pool).map((m) => [m.view.member, m]));
+    const byMember = new Map((views ?? this.memberViews(pool)).map((m) => [m.view.member, m]));
     const applied: ClaimDecision[] = [];
     const writes: Array<Promise<void>> = [];
     for (const d of plan.decisions) {
@@ -360,10 +366,10 @@ export class ClaimBinder {
     void this.settle(pool).catch(() => undefined);
   }
 
-  private memberViews(pool: ResourceKey): Array<{ view: MemberView; ports: ObservedPort[] }> {
+  private memberViews(pool: ResourceKey): MemberViews {
     const poolId = keyString(pool);
     const desiredHash = (this.d.store.get(pool)?.object.status as { configHash?: string } | undefined)?.configHash;
-    const out: Array<{ view: MemberView; ports: ObservedPort[] }> = [];
+    const out: MemberViews = [];
     for (const a of this.d.members(pool)) {
       const member = a.labels[LABEL.member];
       if (member === undefined || a.containerId === undefined) continue;
@@ -452,9 +458,15 @@ export class ClaimBinder {
         else this.writeStatus(key, rec);
         this.d.labelMember?.(d.containerId, claimLabelValue(key.name));
         this.recordWait(poolId, d.waitMs);
-        this.d.metrics?.bound(poolId, d.waitMs / 1000, rec.warm ?? false);
-        this.d.metrics?.outcome(poolId, 'bound');
-        this.d.recorder.record({ type: 'Normal', reason: 'Bound', message: `bound to ${rec.instance} after ${d.waitMs} ms`, involvedObject: involved });
+        // The event (and its log line) and the metrics follow the answer: the request waiting on this
+        // status continues only once this step returns.
+        const warm = rec.warm ?? false;
+        const message = `bound to ${rec.instance} after ${d.waitMs} ms`;
+        setImmediate(() => {
+          this.d.metrics?.bound(poolId, d.waitMs / 1000, warm);
+          this.d.metrics?.outcome(poolId, 'bound');
+          this.d.recorder.record({ type: 'Normal', reason: 'Bound', message, involvedObject: involved });
+        });
         if (rec.expiresAt !== undefined) this.d.wakeClaim(key, rec.expiresAt - this.d.clock.now());
         // One warm member fewer: the pool replaces it now.
         this.d.wakePool(pool);

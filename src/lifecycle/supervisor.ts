@@ -68,6 +68,12 @@ interface Entry {
   readySince?: number;
   /** Controller time (performance.now) its container id became known: a list started before then may not show it. */
   knownAt?: number;
+  /**
+   * The view last made of it and what it was made from: a snapshot is
+   * immutable, so the view holds until the actor moves or the entry changes
+   * (a claim reads every member's view, and snapshot.matches is not cheap).
+   */
+  view?: { snap: unknown; ports: ObservedPort[]; labels: Record<string, string>; readySince: number | undefined; value: ActorView };
 }
 
 /** A pool member (or any container) as its actor knows it, between two lists. */
@@ -258,10 +264,15 @@ export class Supervisor {
     const out: ActorView[] = [];
     for (const [, e] of this.entries.ofOwner(owner)) {
       const snap = e.actor.getSnapshot();
+      const cached = e.view;
+      if (cached && cached.snap === snap && cached.ports === e.ports && cached.labels === e.labels && cached.readySince === e.readySince) {
+        out.push(cached.value);
+        continue;
+      }
       const ctx = snap.context;
       const failed = snap.matches('failed') && ctx.gaveUp ? (ctx.lastError ?? new Error(`${ctx.failedOp ?? 'operation'} failed`)) : undefined;
       const last = ctx.probe.last;
-      out.push({
+      const value: ActorView = {
         ...(ctx.containerId !== undefined ? { containerId: ctx.containerId } : {}),
         labels: e.labels,
         createdAt: e.createdAt,
@@ -271,7 +282,10 @@ export class Supervisor {
         terminating: ctx.target === 'removed',
         ...(last?.ok ? { lastReadyAt: last.time } : ctx.health === undefined && snap.matches({ running: 'ready' }) ? { lastReadyAt: e.readySince ?? 0 } : {}),
         ...(failed ? { failed } : {}),
-      });
+      };
+      // Frozen: every caller until the next move shares it.
+      e.view = { snap, ports: e.ports, labels: e.labels, readySince: e.readySince, value: Object.freeze(value) };
+      out.push(value);
     }
     return out;
   }
