@@ -176,8 +176,9 @@ export class BerthController {
     this.server = `http://127.0.0.1:${port}`;
     const child = spawn(
       process.execPath,
-      // BENCH_CONTROLLER_NODE_ARGS: node flags for the controller (e.g. --cpu-prof, --heapsnapshot-signal=SIGUSR2) when looking into one.
-      [...CONTROLLER_NODE_FLAGS, ...(process.env['BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn'],
+      // BENCH_CONTROLLER_NODE_ARGS: node flags for the controller (e.g. --cpu-prof, --heapsnapshot-signal=SIGUSR2) when looking into one;
+      // BENCH_CONTROLLER_ARGS: more `berth controller` flags (e.g. --max-concurrent-ops 8), to compare settings.
+      [...CONTROLLER_NODE_FLAGS, ...(process.env['BENCH_CONTROLLER_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), BERTH_BIN, 'controller', '--specs', this.specDir, '--state-dir', stateDir, '--controller-id', this.controllerId, '--listen', `127.0.0.1:${port}`, '--log-level', process.env['BENCH_CONTROLLER_LOG'] ?? 'warn', ...(process.env['BENCH_CONTROLLER_ARGS']?.split(' ').filter(Boolean) ?? [])],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

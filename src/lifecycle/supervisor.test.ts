@@ -53,6 +53,8 @@ describe('Supervisor on the memory runtime', () => {
     expect(w.supervisor.views(OWNER)[0]).toMatchObject({ phase: 'Probing', ready: false });
     await w.clock.advanceAsync(50); // the first probe runs shortly after start
     expect(w.supervisor.views(OWNER)[0]).toMatchObject({ phase: 'Ready', ready: true, lastReadyAt: w.clock.now() });
+    // An exec probe needs no address: no inspect call stands before a new container is Ready.
+    expect(w.runtime.script.count('inspect')).toBe(0);
     healthy = false;
     await w.clock.advanceAsync(10_000);
     expect(w.supervisor.views(OWNER)[0]?.phase).toBe('Ready'); // one failure of two

@@ -490,7 +490,9 @@ export class Supervisor {
         cancelTimer = this.clock.setTimeout(() => void tick(), health.periodSeconds * 1000);
         return;
       }
-      if (!resolvedIp) {
+      // Only an HTTP or TCP probe goes to the container's address; an exec probe needs no inspect call
+      // (one engine call less before every new member is warm).
+      if (!resolvedIp && !health.exec) {
         ip = await this.opts.runtime.inspect(input.containerId, controller.signal).then((c) => c.ip, () => undefined);
         resolvedIp = true;
       }

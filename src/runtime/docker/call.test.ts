@@ -80,3 +80,23 @@ describe('dockerCall', () => {
     expect(isDeadlineError(err)).toBe(false);
   });
 });
+
+describe('dockerCall signal', () => {
+  it('renders as one word when docker-modem inspects the request options, and still aborts the call', async () => {
+    const { inspect } = await import('node:util');
+    let rendered = '';
+    let given: AbortSignal | undefined;
+    await dockerCall('op', 1000, undefined, (signal) => {
+      given = signal;
+      signal.addEventListener('abort', () => undefined);
+      rendered = inspect({ path: '/containers/create', signal }, { showHidden: true, depth: null });
+      return Promise.resolve();
+    });
+    expect(rendered).toBe("{ path: '/containers/create', signal: AbortSignal }");
+    const caller = new AbortController();
+    const pending = dockerCall('op', 1000, caller.signal, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))));
+    caller.abort(new Error('stop'));
+    await expect(pending).rejects.toThrow('stop');
+    expect(given?.aborted).toBe(false);
+  });
+});
