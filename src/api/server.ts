@@ -17,6 +17,7 @@ import { API_PREFIX, matchRoute, routeResource, type Route } from './routes.js';
 import { ApiError, badRequest, methodNotAllowed, sendError, sendJson } from './status.js';
 import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
 
+import { warmUpClaimValidation } from '../spec/load.js';
 /** A follower's answer: try again after this long (a takeover takes about one lease duration). */
 const NOT_SERVING_RETRY_AFTER_S = 2;
 
@@ -34,6 +35,7 @@ export interface ApiServer {
 const CLOSE_GRACE_MS = 5_000;
 
 export function createApiServer(deps: ApiDeps): ApiServer {
+  warmUpClaimValidation(deps.policy);
   const histogram = apiRequestHistogram(deps.registry);
   const closing = new AbortController();
   // Each open request listens for the server closing (and stops when it ends): concurrency, not a leak.

