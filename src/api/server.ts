@@ -31,6 +31,9 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** Why a request's signal aborts: its connection closed (the answer went out, or the client left). */
+const REQUEST_ENDED = new DOMException('the request ended (its answer was sent or its client went away)', 'AbortError');
+
 /** After this long in close(), connections still open are cut. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -62,7 +65,9 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     res.once('close', () => observe(res.statusCode));
 
     const abort = new AbortController();
-    const stop = (): void => abort.abort();
+    // One shared reason (an AbortError, as abort() gives): abort() without one makes a new DOMException, with
+    // its stack, at the end of every request.
+    const stop = (): void => abort.abort(REQUEST_ENDED);
     res.once('close', stop);
     if (closing.signal.aborted) abort.abort();
     else closing.signal.addEventListener('abort', stop, { once: true });

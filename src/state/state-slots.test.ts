@@ -1,4 +1,4 @@
-import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -83,6 +83,11 @@ describe('two-slot state files', () => {
     await writeFile(file, 'junk');
     await writeStateSlots(file, 'three');
     expect(await readStateFile(file)).toBe('three');
+    // Replaced by a rename (a restore from a backup): the same size, another inode.
+    await writeFile(`${file}.restored`, await readFile(file));
+    await rename(`${file}.restored`, file);
+    await writeStateSlots(file, 'four');
+    expect(await readStateFile(file)).toBe('four');
   });
 
   it('a file written whole (no slots) is read as it is', async () => {

@@ -15,7 +15,7 @@
 // reply waited for whatever the loop was doing). Making a new file (the first
 // write, or a state that outgrew its slots) is temp file, fsync, rename, and
 // goes to the writer thread like every such write.
-import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { writeFileAtomic } from './atomic-file.js';
@@ -26,7 +26,6 @@ const FIRST_CAPACITY = 4096;
 
 interface OpenSlots {
   fd: number;
-  ino: number;
   capacity: number;
   seq: number;
 }
@@ -71,15 +70,21 @@ const open = new Map<string, OpenSlots>();
 /** One write at a time per file: a new file is made asynchronously, and a write must not overtake it. */
 const queues = new Map<string, Promise<void>>();
 
-/** The file as this process keeps it open, if it is still the one at the path. */
+/**
+ * The file as this process keeps it open, if it is still the one at the path:
+ * still linked (a removed file, or one replaced by a rename, has no link left)
+ * and still its size (one truncated and rewritten in place has another). An
+ * fstat of the open descriptor: a stat of the path walked the directory, and
+ * beside a busy engine that lookup waited on the filesystem for ms.
+ */
 function current(file: string): OpenSlots | undefined {
   const s = open.get(file);
   if (!s) return undefined;
   try {
-    const st = statSync(file);
-    if (st.ino === s.ino && st.size === 2 * s.capacity) return s;
+    const st = fstatSync(s.fd);
+    if (st.nlink > 0 && st.size === 2 * s.capacity) return s;
   } catch {
-    // gone: made again below
+    // closed behind our back: made again below
   }
   // Replaced or removed behind this process's back: start over from the path.
   forget(file);
@@ -111,7 +116,7 @@ function adopt(file: string): OpenSlots | undefined {
     closeSync(fd);
     return undefined;
   }
-  const s = { fd, ino: fstatSync(fd).ino, capacity: slot.capacity, seq: slot.seq };
+  const s = { fd, capacity: slot.capacity, seq: slot.seq };
   open.set(file, s);
   return s;
 }
@@ -124,7 +129,7 @@ async function recreate(file: string, seq: number, f: Buffer): Promise<void> {
   f.copy(bytes, (seq % 2) * capacity);
   await writeFileAtomic(file, bytes);
   const fd = openSync(file, 'r+');
-  open.set(file, { fd, ino: fstatSync(fd).ino, capacity, seq });
+  open.set(file, { fd, capacity, seq });
 }
 
 async function writeSlot(file: string, text: string): Promise<void> {
