@@ -26,11 +26,14 @@
 // and about 450 for the claims (one per claim, plus the raw runs).
 //
 // Environment: BENCH_SIZES (20,100), BENCH_KILL_SAMPLES (10),
-// BENCH_IDLE_SECONDS (20), BENCH_RAW_PARALLELISM (8), BENCH_CALIBRATE=1 (sweep
+// BENCH_IDLE_SECONDS (20), BENCH_IDLE_SETTLE_SECONDS (20: the window after a
+// converge reported apart, before idle is measured), BENCH_RAW_PARALLELISM (8), BENCH_CALIBRATE=1 (sweep
 // BENCH_RAW_LEVELS 4,8,16 at BENCH_CALIBRATE_N 20, BENCH_CALIBRATE_ROUNDS 2),
 // BENCH_RAW_REPLACE (pipelined | phased), BENCH_SWARM=0 (skip swarm),
 // BENCH_SWARM_ORDER (start-first | stop-first), BENCH_PROBE=1 (also converge
-// berth with an exec probe), BENCH_CONTROLLER_LOG (the controllers' log level);
+// berth with an exec probe), BENCH_CONTROLLER_LOG (the controllers' log level),
+// BENCH_CONTROLLER_ARGS (more `berth controller` flags, to compare settings),
+// BENCH_CONTROLLER_NODE_ARGS (node flags for the controllers: --cpu-prof);
 // claims: BENCH_CLAIM_SAMPLES (100 warm claims), BENCH_CLAIM_ROUND_TRIPS (50),
 // BENCH_CLAIM_COLD (15 cold starts), BENCH_CLAIM_CLIENTS (8),
 // BENCH_CLAIM_SECONDS (30 s sustained), BENCH_CLAIM_RAW_N (32),
