@@ -182,10 +182,11 @@ export class Manager {
     // Predicate: status-only updates do not wake the reconciler.
     this.store.subscribe((e) => {
       if (!e.specChanged) return;
-      // A claim's own reconcile (its status, its deadline) waits one turn: the rules ran for it just now
-      // (claimArrived, claim deleted: its pool below), and a reconcile queued in this tick would run its
-      // steps among the promise continuations that carry the answer to the claim's request.
-      if (e.key.kind === 'InstanceClaim') setImmediate(() => this.enqueue(e.key));
+      // A new claim's own reconcile (its status, its deadline) waits one turn: the rules ran for it just
+      // now (claimArrived), and a reconcile queued in this tick would run its steps among the promise
+      // continuations that carry the answer to the claim's request. A deleted claim's reconcile releases
+      // its member: at once, so the pool woken below finds it released.
+      if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED') setImmediate(() => this.enqueue(e.key));
       else this.enqueue(e.key);
       // A claim takes its FIFO place and, if a member is free, binds in this same tick (before its first write).
       if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED' && this.started) this.binder.claimArrived(e.key);
