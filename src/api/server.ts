@@ -16,8 +16,8 @@ import { handleCollection, handleObject } from './resources.js';
 import { API_PREFIX, matchRoute, routeResource, type Route } from './routes.js';
 import { ApiError, badRequest, methodNotAllowed, sendError, sendJson } from './status.js';
 import { checkRequestOrigin, type ListenAddress } from './request-origin.js';
-
 import { warmUpClaimValidation } from '../spec/load.js';
+
 /** A follower's answer: try again after this long (a takeover takes about one lease duration). */
 const NOT_SERVING_RETRY_AFTER_S = 2;
 
