@@ -106,9 +106,17 @@ describe.skipIf(noEngine() || noKube())('leader election between two controller 
   it('a replica that loses its lease stops acting at once', async () => {
     const b = replicas['b']!.runner;
     const leases = cluster.kc.makeApiClient(CoordinationV1Api);
-    const lease = await leases.readNamespacedLease({ namespace: ns, name: leaseName });
     // Someone else holds it now (e.g. b was partitioned long enough for another replica to take over).
-    await leases.replaceNamespacedLease({ namespace: ns, name: leaseName, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'replica-z', acquireTime: new V1MicroTime(), renewTime: new V1MicroTime() } } });
+    // b renews the lease every retry period: a renewal between our read and our write is a 409, and we read again.
+    for (let attempt = 0; ; attempt++) {
+      const lease = await leases.readNamespacedLease({ namespace: ns, name: leaseName });
+      try {
+        await leases.replaceNamespacedLease({ namespace: ns, name: leaseName, body: { ...lease, spec: { ...lease.spec, holderIdentity: 'replica-z', acquireTime: new V1MicroTime(), renewTime: new V1MicroTime() } } });
+        break;
+      } catch (e) {
+        if ((e as { code?: number }).code !== 409 || attempt >= 10) throw e;
+      }
+    }
     await until('b to stop acting', () => (!b.acting ? true : undefined), LEASE.retryPeriodMs * 3, 10);
     expect(b.leaderElector?.isLeader).toBe(false);
     // Its Manager stopped: a spec change is not acted on.
