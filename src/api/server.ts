@@ -69,7 +69,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     // its stack, at the end of every request.
     const stop = (): void => abort.abort(REQUEST_ENDED);
     res.once('close', stop);
-    if (closing.signal.aborted) abort.abort();
+    if (closing.signal.aborted) stop();
     else closing.signal.addEventListener('abort', stop, { once: true });
     res.once('close', () => closing.signal.removeEventListener('abort', stop));
 

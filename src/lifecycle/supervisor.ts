@@ -70,10 +70,11 @@ interface Entry {
   knownAt?: number;
   /**
    * The view last made of it and what it was made from: a snapshot is
-   * immutable, so the view holds until the actor moves or the entry changes
-   * (a claim reads every member's view, and snapshot.matches is not cheap).
+   * immutable, so the view holds until the actor moves or a list brings new
+   * ports or it becomes ready again (a claim reads every member's view, and
+   * snapshot.matches is not cheap). Its labels never change.
    */
-  view?: { snap: unknown; ports: ObservedPort[]; labels: Record<string, string>; readySince: number | undefined; value: ActorView };
+  view?: { snap: unknown; ports: ObservedPort[]; readySince: number | undefined; value: ActorView };
 }
 
 /** A pool member (or any container) as its actor knows it, between two lists. */
@@ -265,7 +266,7 @@ export class Supervisor {
     for (const [, e] of this.entries.ofOwner(owner)) {
       const snap = e.actor.getSnapshot();
       const cached = e.view;
-      if (cached && cached.snap === snap && cached.ports === e.ports && cached.labels === e.labels && cached.readySince === e.readySince) {
+      if (cached && cached.snap === snap && cached.ports === e.ports && cached.readySince === e.readySince) {
         out.push(cached.value);
         continue;
       }
@@ -284,7 +285,7 @@ export class Supervisor {
         ...(failed ? { failed } : {}),
       };
       // Frozen: every caller until the next move shares it.
-      e.view = { snap, ports: e.ports, labels: e.labels, readySince: e.readySince, value: Object.freeze(value) };
+      e.view = { snap, ports: e.ports, readySince: e.readySince, value: Object.freeze(value) };
       out.push(value);
     }
     return out;
