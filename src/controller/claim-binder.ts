@@ -31,6 +31,7 @@ import type { EventRecorder } from './event-recorder.js';
 import type { ClaimRecord, ClaimState, MemberRecord } from '../state/claim-state.js';
 import type { Clock } from '../time/clock.js';
 import { claimRequestedAt } from '../reconcile/claim/requested-at.js';
+import { afterAnswer } from './after-answer.js';
 
 export interface ClaimMetrics {
   bound(pool: string, waitSeconds: number, warm: boolean): void;
@@ -462,7 +463,7 @@ export class ClaimBinder {
         // status continues only once this step returns.
         const warm = rec.warm ?? false;
         const message = `bound to ${rec.instance} after ${d.waitMs} ms`;
-        setImmediate(() => {
+        afterAnswer(() => {
           this.d.metrics?.bound(poolId, d.waitMs / 1000, warm);
           this.d.metrics?.outcome(poolId, 'bound');
           this.d.recorder.record({ type: 'Normal', reason: 'Bound', message, involvedObject: involved });

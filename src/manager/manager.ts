@@ -32,6 +32,7 @@ import { ApiSource } from '../sources/api-source.js';
 import { FileSource } from '../sources/file-source.js';
 import { id12 } from '../reconcile/container.js';
 import { ExitNotices } from '../controller/exit-notices.js';
+import { afterAnswer } from '../controller/after-answer.js';
 
 export interface ManagerOptions {
   controllerId: string;
@@ -143,8 +144,8 @@ export class Manager {
       clock: this.clock,
       members: (pool) => this.supervisor.views(pool),
       // After the answers the binding settles have gone out (they are promise continuations of the same
-      // write): a pool reconcile started now would run its first steps in front of them.
-      wakePool: (pool) => setImmediate(() => this.enqueue(pool)),
+      // write), and after the loop has slept once (after-answer.ts).
+      wakePool: (pool) => afterAnswer(() => this.enqueue(pool)),
       wakeClaim: (claim, afterMs) => this.queue.addAfter(keyString(claim), Math.max(0, afterMs)),
       metrics: this.metrics.claims,
       ...(o.onPruned ? { onReleased: o.onPruned } : {}),
@@ -182,11 +183,11 @@ export class Manager {
     // Predicate: status-only updates do not wake the reconciler.
     this.store.subscribe((e) => {
       if (!e.specChanged) return;
-      // A new claim's own reconcile (its status, its deadline) waits one turn: the rules ran for it just
-      // now (claimArrived), and a reconcile queued in this tick would run its steps among the promise
-      // continuations that carry the answer to the claim's request. A deleted claim's reconcile releases
-      // its member: at once, so the pool woken below finds it released.
-      if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED') setImmediate(() => this.enqueue(e.key));
+      // A new claim's own reconcile (its status, its deadline) waits until the answer is out: the rules
+      // ran for it just now (claimArrived), and a reconcile queued in this tick would run its steps among
+      // the promise continuations that carry the answer to the claim's request (after-answer.ts). A
+      // deleted claim's reconcile releases its member: at once, so the pool woken below finds it released.
+      if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED') afterAnswer(() => this.enqueue(e.key));
       else this.enqueue(e.key);
       // A claim takes its FIFO place and, if a member is free, binds in this same tick (before its first write).
       if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED' && this.started) this.binder.claimArrived(e.key);
