@@ -4,7 +4,8 @@
 // the same host (a sandbox service calling berth over loopback) is woken by
 // the answer and is often scheduled on the controller's core (the kernel puts
 // a wakee beside its waker): with setImmediate it waited there until the
-// top-up reconcile was done, 0.8 ms at the median of the bench's warm claims.
+// top-up reconcile was done, 0.8 ms at the median over warm claims timed on
+// both sides (controller and client share CLOCK_MONOTONIC).
 // So the work waits for the turn of the event loop that sends the answer to
 // end (setImmediate: a claim that binds at once is answered in the same turn
 // as its durable write), then 1 ms more, during which the loop sleeps and the
