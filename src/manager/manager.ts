@@ -183,17 +183,19 @@ export class Manager {
     // Predicate: status-only updates do not wake the reconciler.
     this.store.subscribe((e) => {
       if (!e.specChanged) return;
-      // A new claim's own reconcile (its status, its deadline) waits until the answer is out: the rules
-      // ran for it just now (claimArrived), and a reconcile queued in this tick would run its steps among
-      // the promise continuations that carry the answer to the claim's request (after-answer.ts). A
-      // deleted claim's reconcile releases its member: at once, so the pool woken below finds it released.
-      if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED') afterAnswer(() => this.enqueue(e.key));
+      // A new or deleted claim's own reconcile waits until the answer is out (after-answer.ts): a reconcile
+      // queued in this tick would run its steps among the promise continuations that carry the answer to
+      // the claim's request. A new claim's rules ran just now (claimArrived); a deleted claim's reconcile
+      // releases its member, and that release's own durable write held the DELETE's answer for a second
+      // fdatasync. The release wakes the pool itself, with the member released.
+      const claimAddedOrDeleted = e.key.kind === 'InstanceClaim' && (e.type === 'ADDED' || e.type === 'DELETED');
+      if (claimAddedOrDeleted) afterAnswer(() => this.enqueue(e.key));
       else this.enqueue(e.key);
       // A claim takes its FIFO place and, if a member is free, binds in this same tick (before its first write).
       if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED' && this.started) this.binder.claimArrived(e.key);
       // A claim's pool grows for it (up to maxSize). A claim bound at once wakes its pool itself once
       // the binding is durable: a pool reconcile now would only compete with that write.
-      if (e.key.kind === 'InstanceClaim' && !(e.type === 'ADDED' && this.binder.boundAtOnce(e.key))) {
+      if (e.key.kind === 'InstanceClaim' && e.type !== 'DELETED' && !(e.type === 'ADDED' && this.binder.boundAtOnce(e.key))) {
         const poolName = (e.object.spec as { poolRef?: { name?: string } }).poolRef?.name;
         if (poolName) this.enqueue({ kind: 'InstancePool', namespace: e.key.namespace, name: poolName });
       }
