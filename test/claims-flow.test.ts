@@ -5,7 +5,8 @@
 //   are warm), and a released member never holds up the pool;
 // - Reuse with maxSize 1: a waiting claim gets the member its predecessor
 //   released, before a later claim (FIFO), well before its timeout;
-// - a burst of claims beyond minReady: each binds as its member passes its probe.
+// - a burst of claims beyond minReady: each binds as its member passes its probe;
+// - a claim that times out leaves its pool's status: no longer counted waiting.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
@@ -54,7 +55,7 @@ async function deleteClaim(server: string, name: string): Promise<void> {
   expect(r.status).toBeLessThan(300);
 }
 
-async function poolStatus(server: string, pool: string): Promise<{ ready?: number; terminating?: number; replicas?: number } | undefined> {
+async function poolStatus(server: string, pool: string): Promise<{ ready?: number; terminating?: number; replicas?: number; waiting?: number; conditions?: Array<{ type: string; message: string }> } | undefined> {
   const r = await fetch(`${server}${API}/instancepools/${pool}`).catch(() => undefined);
   return r?.ok ? (((await r.json()) as { status?: { ready?: number } }).status ?? undefined) : undefined;
 }
@@ -70,9 +71,10 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
     await writeSpec(d, 'replace.yaml', poolSpec('replace', { minReady: 3, maxSize: 6, claimTimeoutSeconds: 15 }));
     await writeSpec(d, 'reuse.yaml', poolSpec('reuse', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 20, recycle: { policy: 'Reuse' } }));
     await writeSpec(d, 'burst.yaml', poolSpec('burst', { minReady: 2, maxSize: 12, claimTimeoutSeconds: 30 }));
+    await writeSpec(d, 'tiny.yaml', poolSpec('tiny', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 2 }));
     proc = await spawnController(d, await freePort(), ['--log-level', 'debug']);
-    for (const pool of ['replace', 'reuse', 'burst']) {
-      await eventually(`${pool} warm`, async () => ((await poolStatus(proc!.server, pool))?.ready ?? 0) >= ({ replace: 3, reuse: 1, burst: 2 } as Record<string, number>)[pool]! || undefined, 60_000);
+    for (const pool of ['replace', 'reuse', 'burst', 'tiny']) {
+      await eventually(`${pool} warm`, async () => ((await poolStatus(proc!.server, pool))?.ready ?? 0) >= ({ replace: 3, reuse: 1, burst: 2, tiny: 1 } as Record<string, number>)[pool]! || undefined, 60_000);
     }
   });
 
@@ -132,5 +134,21 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
     const live = new Set((await managedContainers(d.controllerId)).map((c) => c.id));
     for (const id of ids) expect(live.has(id!)).toBe(true);
     await Promise.all(names.map((n) => deleteClaim(proc!.server, n)));
+  });
+
+  it('a claim that times out is no longer counted waiting in its pool status', async () => {
+    const held = await postClaim(proc!.server, 'tiny-held', 'tiny', '10s');
+    expect(held.status?.phase).toBe('Bound');
+    await postClaim(proc!.server, 'tiny-late', 'tiny');
+    await eventually('the pool counts the late claim waiting', async () => ((await poolStatus(proc!.server, 'tiny'))?.waiting === 1 ? true : undefined), 5_000);
+    await eventually('the late claim fails with ClaimTimeout', async () => ((await getClaim(proc!.server, 'tiny-late'))?.status?.phase === 'Failed' ? true : undefined), 10_000);
+    // Nothing else wakes this pool (its one member is claimed, the resync is minutes away): the timeout itself must.
+    const s = await eventually('the pool no longer counts it waiting', async () => {
+      const st = await poolStatus(proc!.server, 'tiny');
+      return st?.waiting === 0 ? st : undefined;
+    }, 5_000);
+    expect(s.conditions?.find((c) => c.type === 'Ready')?.message).not.toMatch(/waiting/);
+    await deleteClaim(proc!.server, 'tiny-late');
+    await deleteClaim(proc!.server, 'tiny-held');
   });
 });

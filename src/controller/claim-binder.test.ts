@@ -74,6 +74,20 @@ describe('ClaimBinder', () => {
     expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
   });
 
+  it('a claim that times out wakes its pool, whose status counted it as waiting', async () => {
+    const t = setup();
+    t.claim('late');
+    await t.reconcile('late');
+    expect(t.binder.pendingCount(t.pool)).toBe(1);
+    t.woken.length = 0;
+    t.tick(30_000);
+    await t.reconcile('late');
+    await flush();
+    expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
+    expect(t.binder.pendingCount(t.pool)).toBe(0);
+    expect(t.woken).toContain('runners');
+  });
+
   it('rebuilt from claim statuses, a Bound claim keeps its member and a new claim never gets it', async () => {
     const t = setup();
     t.applyClaim('held');

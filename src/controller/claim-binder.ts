@@ -477,6 +477,8 @@ export class ClaimBinder {
         this.writeStatus(key, rec);
         this.d.metrics?.outcome(poolId, 'timeout');
         this.d.recorder.record({ type: 'Warning', reason: rec.reason ?? d.reason, message: rec.message ?? '', involvedObject: involved });
+        // The pool's status counted this claim as waiting (and it may have grown for it).
+        this.d.wakePool(pool);
         return;
       case 'expire':
         if (rec) this.writeStatus(key, rec);
