@@ -1,7 +1,10 @@
 // One controller id per engine (issue 10, item 2): a second controller with an
 // active id refuses to start instead of pruning the first one's containers; a
-// holder killed with SIGKILL does not block a restart; --force-takeover.
-import { mkdir } from 'node:fs/promises';
+// holder killed with SIGKILL does not block a restart, even before its parent
+// reaps it (a zombie); --force-takeover.
+import { spawn } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL } from '../src/runtime/types.js';
@@ -81,5 +84,31 @@ describe.skipIf(noEngine())('engine lock: one controller id per engine', () => {
     a = await spawnController(d, await freePort(), ['--force-takeover']);
     await eventually('x Ready', () => readyOf(a!.server, 'x').then((r) => r || undefined), 30_000);
     expect((await managedContainers(d.controllerId)).map((c) => c.id)).toEqual([xId]);
+  });
+
+  it('a holder SIGKILLed and not yet reaped by its parent (a zombie) does not block a restart', async () => {
+    a!.child.kill('SIGTERM');
+    expect(await a!.exited).toBe(0);
+    // The holder's parent never waits for it (exec'd into sleep), as a shell or an init that reaps late.
+    const parent = spawn('sh', ['-c', 'sleep 300 & echo $!; exec sleep 300'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (b: Buffer) => resolve(b.toString().trim()))));
+      const stat = async (): Promise<string[]> => {
+        const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+        return text.slice(text.lastIndexOf(')') + 2).split(' ');
+      };
+      const holder = { host: hostname(), bootId: (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim(), pid, startTicks: (await stat())[19]!, since: new Date().toISOString() };
+      process.kill(pid, 'SIGKILL');
+      await eventually('the holder is a zombie', async () => ((await stat())[0] === 'Z' ? true : undefined), 5_000);
+      await testDocker().createVolume({ Name: lockVolumeName(d.controllerId), Labels: { [LABEL.managedBy]: d.controllerId, [LOCK_LABEL]: 'controller', [LOCK_HOLDER_LABEL]: JSON.stringify(holder) } });
+      a = await spawnController(d, await freePort());
+      await eventually('ready after taking over', () => (/initial resync done; ready/.test(a!.output()) ? true : undefined), 15_000);
+      expect(a.output()).toMatch(/took over the engine lock/);
+      expect((await stat())[0]).toBe('Z');
+      await eventually('x Ready', () => readyOf(a!.server, 'x').then((r) => r || undefined), 30_000);
+      expect((await managedContainers(d.controllerId)).map((c) => c.id)).toEqual([xId]);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });

@@ -6,8 +6,8 @@
 //
 // A holder killed with SIGKILL cannot release it, so a lock is stale (taken
 // over at once) when its holder can be proven dead:
-// - same host and boot: the process is gone, or its pid now belongs to a
-//   process that started at another time;
+// - same host and boot: the process is gone or a zombie, or its pid now
+//   belongs to a process that started at another time;
 // - the holder ran in a container on this engine (its hostname is the
 //   container's id): that container is not running, or restarted since.
 // Anything else (another machine sharing DOCKER_HOST) cannot be proven dead:
@@ -52,11 +52,19 @@ export function lockVolumeName(controllerId: string): string {
   return `berth-lock-${safe}-${createHash('sha256').update(controllerId).digest('hex').slice(0, 8)}`;
 }
 
-async function processStartTicks(pid: number): Promise<string | undefined> {
+/**
+ * The process's start time (/proc/PID/stat field 22); undefined when it is
+ * gone, or dead and not yet reaped by its parent (a zombie: a controller
+ * SIGKILLed under a shell or an init that reaps late stays one for seconds or
+ * for good, and its restart must not wait for that).
+ */
+async function liveProcessStartTicks(pid: number): Promise<string | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Field 2 (comm) may hold spaces and parentheses: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    // Field 2 (comm) may hold spaces and parentheses: count from the last ')'. Then field 3 is the state.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    return fields[19];
   } catch {
     return undefined;
   }
@@ -65,7 +73,7 @@ async function processStartTicks(pid: number): Promise<string | undefined> {
 const bootId = async (): Promise<string> => (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
 
 export async function currentHolder(): Promise<LockHolder> {
-  return { host: hostname(), bootId: await bootId(), pid: process.pid, startTicks: (await processStartTicks(process.pid)) ?? '', since: new Date().toISOString() };
+  return { host: hostname(), bootId: await bootId(), pid: process.pid, startTicks: (await liveProcessStartTicks(process.pid)) ?? '', since: new Date().toISOString() };
 }
 
 const sameProcess = (a: LockHolder, b: LockHolder): boolean => a.host === b.host && a.bootId === b.bootId && a.pid === b.pid && a.startTicks === b.startTicks;
@@ -125,7 +133,7 @@ export class EngineLock {
   private async isStale(holder: LockHolder, signal?: AbortSignal): Promise<boolean> {
     const me = this.me!;
     if (holder.host === me.host && holder.bootId === me.bootId && holder.bootId !== '') {
-      const ticks = await processStartTicks(holder.pid);
+      const ticks = await liveProcessStartTicks(holder.pid);
       return ticks === undefined || ticks !== holder.startTicks;
     }
     if (/^[0-9a-f]{12,64}$/.test(holder.host)) {
