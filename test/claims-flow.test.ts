@@ -140,7 +140,12 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
     const held = await postClaim(proc!.server, 'tiny-held', 'tiny', '10s');
     expect(held.status?.phase).toBe('Bound');
     await postClaim(proc!.server, 'tiny-late', 'tiny');
-    await eventually('the pool counts the late claim waiting', async () => ((await poolStatus(proc!.server, 'tiny'))?.waiting === 1 ? true : undefined), 5_000);
+    const waiting = await eventually('the pool counts the late claim waiting', async () => {
+      const st = await poolStatus(proc!.server, 'tiny');
+      return st?.waiting === 1 ? st : undefined;
+    }, 5_000);
+    // Why the pool adds no member for it: the cap.
+    expect(waiting.conditions?.find((c) => c.type === 'Ready')?.message).toBe('0 of 1 warm members ready; 1 claimed; 1 claim waiting; maxSize 1 reached');
     await eventually('the late claim fails with ClaimTimeout', async () => ((await getClaim(proc!.server, 'tiny-late'))?.status?.phase === 'Failed' ? true : undefined), 10_000);
     // Nothing else wakes this pool (its one member is claimed, the resync is minutes away): the timeout itself must.
     const s = await eventually('the pool no longer counts it waiting', async () => {

@@ -56,6 +56,14 @@ describe('poolStatus', () => {
     expect(s.ready).toBe(0);
   });
 
+  it('says when maxSize keeps the pool below its minimum (claimed and terminating members count toward it)', () => {
+    const capped = desiredPoolOf({ minReady: 2, maxSize: 3 });
+    const s = statusOf(capped, [memberOf(capped, 1), memberOf(capped, 2, { claimedBy: 'InstanceClaim/sandboxes/a' })], { terminating: 1, pendingClaims: 1 });
+    expect(brief(s)[0]).toBe('Ready=False PoolBelowMinimum: 1 of 2 warm members ready; 1 claimed; 1 claim waiting; maxSize 3 reached');
+    const room = statusOf(capped, [memberOf(capped, 1), memberOf(capped, 2, { claimedBy: 'InstanceClaim/sandboxes/a' })]);
+    expect(brief(room)[0]).toBe('Ready=False PoolBelowMinimum: 1 of 2 warm members ready; 1 claimed');
+  });
+
   it('reports a rollout by config drift with the drifted fields, and claimed members waiting for release', () => {
     const s = statusOf(d, [memberOf(old, 1), memberOf(old, 2), memberOf(old, 3, { claimedBy: 'InstanceClaim/sandboxes/a' })]);
     expect(brief(s)[1]).toBe('Progressing=True ConfigDrift: 0 of 3 members updated; config hash changed: image; 1 claimed member is replaced after release');

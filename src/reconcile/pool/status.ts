@@ -41,13 +41,14 @@ export function poolStatus(input: PoolStatusInput): PoolStatus {
   const terminating = Math.max(0, Math.floor(input.terminating ?? 0));
   const updatedReplicas = members.filter((m) => m.hash.matches).length;
 
-  const conditionsNow: C[] = [readyCondition(input, ready, claimed), progressingCondition(members, plan), degradedCondition(input)];
+  const replicas = members.length + terminating;
+  const conditionsNow: C[] = [readyCondition(input, ready, claimed, replicas), progressingCondition(members, plan), degradedCondition(input)];
   let conditions = input.previous?.conditions ?? [];
   const nowIso = new Date(Number.isFinite(now) ? now : 0).toISOString();
   for (const c of conditionsNow) conditions = setCondition(conditions, { ...c, observedGeneration: input.generation }, nowIso);
 
   return {
-    replicas: members.length + terminating,
+    replicas,
     ready,
     claimed,
     starting,
@@ -61,11 +62,16 @@ export function poolStatus(input: PoolStatusInput): PoolStatus {
   };
 }
 
-function readyCondition(input: PoolStatusInput, ready: number, claimed: number): C {
-  const minReady = input.desired.spec.minReady;
+function readyCondition(input: PoolStatusInput, ready: number, claimed: number, replicas: number): C {
+  const { minReady, maxSize } = input.desired.spec;
   const counts = `${ready} of ${minReady} warm members ready`;
   if (ready >= minReady) return { type: 'Ready', status: 'True', reason: 'MinimumReady', message: counts };
-  const extra = [claimed > 0 ? `${claimed} claimed` : '', input.pendingClaims > 0 ? `${input.pendingClaims} claim${input.pendingClaims === 1 ? '' : 's'} waiting` : ''].filter(Boolean);
+  const extra = [
+    claimed > 0 ? `${claimed} claimed` : '',
+    input.pendingClaims > 0 ? `${input.pendingClaims} claim${input.pendingClaims === 1 ? '' : 's'} waiting` : '',
+    // Why no member is being added: the cap, not the engine (claimed and terminating members count toward it).
+    maxSize !== undefined && replicas >= maxSize ? `maxSize ${maxSize} reached` : '',
+  ].filter(Boolean);
   return { type: 'Ready', status: 'False', reason: 'PoolBelowMinimum', message: [counts, ...extra].join('; ') };
 }
 
