@@ -469,30 +469,28 @@ export class ClaimBinder {
           this.d.recorder.record({ type: 'Normal', reason: 'Bound', message, involvedObject: involved });
         });
         if (rec.expiresAt !== undefined) this.d.wakeClaim(key, rec.expiresAt - this.d.clock.now());
-        // One warm member fewer: the pool replaces it now.
-        this.d.wakePool(pool);
-        return;
+        break;
       case 'timeout':
         if (!rec) return;
         this.writeStatus(key, rec);
         this.d.metrics?.outcome(poolId, 'timeout');
         this.d.recorder.record({ type: 'Warning', reason: rec.reason ?? d.reason, message: rec.message ?? '', involvedObject: involved });
-        // The pool's status counted this claim as waiting (and it may have grown for it).
-        this.d.wakePool(pool);
-        return;
+        break;
       case 'expire':
         if (rec) this.writeStatus(key, rec);
         this.d.metrics?.outcome(poolId, 'expired');
         this.d.recorder.record({ type: 'Normal', reason: 'Expired', message: rec?.message ?? 'the lease expired', involvedObject: involved });
-        this.d.wakePool(pool);
-        return;
+        break;
       case 'release':
         if (d.member !== undefined) this.d.metrics?.outcome(poolId, 'released');
         // Held nothing: done now. Held a member: done once the pool has recycled or removed it (memberHandled).
         else this.d.onReleased?.(key);
-        this.d.wakePool(pool);
-        return;
+        break;
     }
+    // Every decision changes what the pool has to do or report: a bind takes a warm member (the pool
+    // replaces it now), an expiry or a release frees one to recycle, a timeout leaves the claims it
+    // counted as waiting (and may have grown for).
+    this.d.wakePool(pool);
   }
 
   private recordWait(pool: string, ms: number): void {
