@@ -133,6 +133,26 @@ describe.skipIf(noEngine())('controller on the real engine', () => {
     expect(ev?.message).toMatch(/bad\.yaml:8 spec\.resources\.memory: invalid quantity "2 gigs"/);
   });
 
+  it('an edit that breaks a valid file keeps its container on the last valid spec, and the status says why until the fix', async () => {
+    const before = statusOf(m, 'web')!;
+    const broken = ['apiVersion: berth.dev/v1alpha1', 'kind: Instance', 'metadata:', '  name: web', 'spec:', `  image: ${TEST_IMAGE}`, '  env: [{name: MODE, value: c}]', '  resources:', '    memory: 2 gigs', ''].join('\n');
+    await writeSpec(d, 'web.yaml', broken);
+    const stale = await eventually('web InvalidSpec', () => {
+      const ready = statusOf(m, 'web')?.conditions.find((c) => c.type === 'Ready');
+      return ready?.reason === 'InvalidSpec' ? ready : undefined;
+    }, 20_000);
+    expect(stale.status).toBe('False');
+    expect(stale.message).toMatch(/web\.yaml:9 spec\.resources\.memory: invalid quantity "2 gigs".*; the last valid spec \(generation 2\) still runs/);
+    const kept = (await managedContainers(d.controllerId)).filter((c) => c.labels['berth.dev/name'] === 'web');
+    expect(kept.map((c) => [c.id, c.state])).toEqual([[before.containerId, 'running']]);
+    expect(statusOf(m, 'web')).toMatchObject({ phase: 'Ready', containerId: before.containerId, observedGeneration: 2 });
+
+    await writeSpec(d, 'web.yaml', instanceYaml('web', { env: [{ name: 'MODE', value: 'b' }] }));
+    const fixed = await eventually('web Ready again', () => (isReady(statusOf(m, 'web')) ? statusOf(m, 'web') : undefined), 20_000);
+    expect(fixed.containerId).toBe(before.containerId);
+    expect(fixed.conditions.some((c) => c.reason === 'InvalidSpec')).toBe(false);
+  });
+
   it('containers not labelled by this controller survive everything', async () => {
     const docker = testDocker();
     for (const id of foreignIds) expect((await docker.getContainer(id).inspect()).State.Running).toBe(true);

@@ -12,6 +12,7 @@ import type { ResourceStore, StoredEntry } from './resource-store.js';
 import type { Clock } from '../time/clock.js';
 import { errorReason } from './error-reason.js';
 import { unobservedStatus } from './unobserved-status.js';
+import { withStaleSpec, type StaleSpec } from './stale-spec-status.js';
 
 /** What a step reports of a failure: a condition reason and a message a user can act on. */
 export type Cause = { reason: string; message: string };
@@ -74,6 +75,8 @@ export interface ReconcilerDeps {
   logger?: { debug(o: object, msg?: string): void };
   /** The spec is gone and so are its containers (or pruning is disabled): a finalizer may be removed. */
   onPruned?: (key: ResourceKey) => void;
+  /** The source holds a newer version of this resource that does not validate: what runs is the last valid one. */
+  staleSpec?: (key: ResourceKey) => StaleSpec | undefined;
 }
 
 export interface ReconcileResult {
@@ -106,11 +109,13 @@ export class Reconciler<D extends { annotations?: Record<string, string> }, W, P
       if (desired && entry) {
         const previous = entry.object.status as { conditions: Condition[] } | undefined;
         const generation = entry.object.metadata.generation;
-        store.setStatus(
+        this.writeStatus(
           key,
           previous
             ? unobservedStatus(previous, errorReason(e), generation, clock.now())
             : this.steps.status({ key, desired, generation, world: undefined, plan: undefined, actError: errorReason(e), previous, now: clock.now() }),
+          previous,
+          generation,
         );
       }
       throw e;
@@ -134,23 +139,24 @@ export class Reconciler<D extends { annotations?: Record<string, string> }, W, P
       this.d.onPruned?.(key);
       return {};
     }
-    store.setStatus(
+    const previous = store.get(key)?.object.status;
+    const generation = entry.object.metadata.generation;
+    this.writeStatus(
       key,
-      this.steps.status({
-        key,
-        desired,
-        generation: entry.object.metadata.generation,
-        world: acted.world,
-        plan,
-        ...(actError ? { actError: errorReason(actError) } : {}),
-        previous: store.get(key)?.object.status,
-        now: clock.now(),
-      }),
+      this.steps.status({ key, desired, generation, world: acted.world, plan, ...(actError ? { actError: errorReason(actError) } : {}), previous, now: clock.now() }),
+      previous,
+      generation,
     );
     if (actError) throw actError;
 
     // 6. Deadlines become requeues.
     return plan.nextDeadline !== undefined ? { requeueAfterMs: Math.max(0, plan.nextDeadline - clock.now()) } : {};
+  }
+
+  private writeStatus(key: ResourceKey, status: object, previous: object | undefined, generation: number): void {
+    const stale = this.d.staleSpec?.(key);
+    const shown = stale && 'conditions' in status ? withStaleSpec(status as { conditions: Condition[] }, stale, previous, generation, this.d.clock.now()) : status;
+    this.d.store.setStatus(key, shown);
   }
 
   /**

@@ -18,6 +18,7 @@ import { InstanceSteps, type InstanceWorld } from '../controller/instance-reconc
 import { PoolSteps, type PoolWorld } from '../controller/pool-reconciler.js';
 import { ClaimSteps, type ClaimStepPlan, type ClaimWorld, type DesiredClaim } from '../controller/claim-reconciler.js';
 import { Reconciler } from '../controller/reconciler.js';
+import type { StaleSpec } from '../controller/stale-spec-status.js';
 import type { DesiredInstance, Plan } from '../reconcile/types.js';
 import type { DesiredPool, PoolPlan } from '../reconcile/pool/types.js';
 import { ClaimBinder } from '../controller/claim-binder.js';
@@ -75,6 +76,8 @@ export class Manager {
   readonly claims: ClaimState;
   readonly binder: ClaimBinder;
   private readonly files: FileSource | undefined;
+  /** Resources kept from a spec file that now fails, with its errors (their status says so). */
+  private readonly staleSpecs = new Map<string, StaleSpec>();
   private readonly clock: Clock;
   /** Deaths the engine told of: the owner's next reconcile inspects them instead of trusting its list. */
   private readonly exits: ExitNotices;
@@ -122,6 +125,8 @@ export class Manager {
       probeWanted: (owner, labels) => owner.kind !== 'InstancePool' || !this.binder.holds(owner, labels[LABEL.member]),
     });
     const reconcilerDeps = { store: this.store, clock: this.clock, logger: o.logger, ...(o.onPruned ? { onPruned: o.onPruned } : {}) };
+    // Claims are left out: the binder writes their status itself, and a claim's spec has nothing that runs.
+    const staleSpec = (key: ResourceKey): StaleSpec | undefined => (key.kind === 'InstanceClaim' ? undefined : this.staleSpecs.get(keyString(key)));
     this.instanceSteps = new InstanceSteps({
       controllerId: o.controllerId,
       store: this.store,
@@ -134,7 +139,7 @@ export class Manager {
       wake: (key) => this.enqueue(key),
       exits: this.exits,
     });
-    this.instances = new Reconciler(this.instanceSteps, reconcilerDeps);
+    this.instances = new Reconciler(this.instanceSteps, { ...reconcilerDeps, staleSpec });
     const claimsInSource = o.claimRecord === 'source';
     this.claims = new ClaimState(claimsInSource ? undefined : o.stateDir, () => this.apiSource.appliedClaims());
     this.binder = new ClaimBinder({
@@ -165,7 +170,7 @@ export class Manager {
       logger: o.logger,
       exits: this.exits,
     });
-    this.pools = new Reconciler(this.poolSteps, reconcilerDeps);
+    this.pools = new Reconciler(this.poolSteps, { ...reconcilerDeps, staleSpec });
     this.claimSteps = new ClaimSteps({ binder: this.binder, state: this.claims });
     this.claimReconciler = new Reconciler(this.claimSteps, reconcilerDeps);
     this.apiSource = new ApiSource(this.store, o.stateDir, claimsInSource ? undefined : () => this.claims.commit());
@@ -177,6 +182,11 @@ export class Manager {
           onProblem: (message, file) => this.recorder.record({ type: 'Warning', reason: 'InvalidSpec', message, involvedObject: { kind: 'Controller', namespace: '', name: file } }),
           onReload: (s) => log.debug(s, 'spec files reloaded'),
           onHealth: (dir, reason) => this.noteSourceHealth(`files:${dir}`, reason),
+          onStale: (key, message) => {
+            if (message === undefined) this.staleSpecs.delete(keyString(key));
+            else this.staleSpecs.set(keyString(key), { message });
+            this.enqueue(key);
+          },
           clock: this.clock,
         })
       : undefined;

@@ -13,6 +13,8 @@ describe('FileSource', () => {
   let dir: string;
   let source: FileSource | undefined;
   let clock: FakeClock;
+  /** onStale calls: [name, message or undefined]. */
+  let stale: Array<[string, string | undefined]>;
   /** Resolves when the next reload (a timer's, or an explicit one) has reached the store. */
   let nextReload: () => Promise<void>;
   afterEach(async () => {
@@ -30,7 +32,8 @@ describe('FileSource', () => {
     const onReload = (): void => {
       for (const resolve of waiting.splice(0)) resolve();
     };
-    source = new FileSource({ store, dirs: [dir], policy: DEFAULT_POLICY, onProblem: () => undefined, onReload, debounceMs: 20, deleteConfirmMs: 200, clock });
+    stale = [];
+    source = new FileSource({ store, dirs: [dir], policy: DEFAULT_POLICY, onProblem: () => undefined, onReload, onStale: (key, message) => stale.push([key.name, message]), debounceMs: 20, deleteConfirmMs: 200, clock });
     await source.start();
     return { store, events };
   }
@@ -81,6 +84,30 @@ describe('FileSource', () => {
     expect(source!.mayPrune()).toBe(true);
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'api' })).toBeUndefined();
     expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeDefined();
+  });
+
+  it('names each resource kept from a file that now fails, with that file\'s error, once; the fix or the file\'s removal clears it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fs-'));
+    await writeFile(join(dir, 'a.yaml'), `${spec('web')}---\n${spec('api')}`);
+    await writeFile(join(dir, 'b.yaml'), spec('worker'));
+    await start();
+    expect(stale).toEqual([]);
+    // The second document turns invalid: the first still loads and is current; only api is kept from before.
+    await writeFile(join(dir, 'a.yaml'), `${spec('web')}---\n${spec('api')}  resources:\n    memory: 2 gigs\n`);
+    await source!.reload();
+    expect(stale).toEqual([['api', expect.stringMatching(/a\.yaml:15 spec\.resources\.memory: invalid quantity "2 gigs"/)]]);
+    await source!.reload();
+    expect(stale).toHaveLength(1);
+    await writeFile(join(dir, 'a.yaml'), `${spec('web')}---\n${spec('api')}`);
+    await source!.reload();
+    expect(stale.slice(1)).toEqual([['api', undefined]]);
+    // A file that no longer parses at all keeps everything it declared; removing it clears the mark (and deletes, once confirmed).
+    await writeFile(join(dir, 'b.yaml'), 'kind: [unclosed\n');
+    await source!.reload();
+    expect(stale.slice(2)).toEqual([['worker', expect.stringContaining('b.yaml')]]);
+    await rm(join(dir, 'b.yaml'));
+    await source!.reload();
+    expect(stale.slice(3)).toEqual([['worker', undefined]]);
   });
 
   it('a deleted file deletes its resources once a second reload confirms it', async () => {

@@ -29,6 +29,11 @@ export interface FileSourceOptions {
   onReload?: (summary: { resources: number; errors: number }) => void;
   /** A directory became Degraded (reason) or healthy again (undefined). */
   onHealth?: (dir: string, reason: string | undefined) => void;
+  /**
+   * A resource kept from its file's last good load because the file now fails
+   * (message: that file's errors), or current again (undefined).
+   */
+  onStale?: (key: ResourceKey, message: string | undefined) => void;
   debounceMs?: number;
   /** A slow rescan as a safety net for missed inotify events (network filesystems, overflow). */
   rescanMs?: number;
@@ -67,6 +72,8 @@ export class FileSource {
   private readonly parseCache: ParseCache = new Map();
   /** The reload now scheduled was asked for by the rescan alone. */
   private rescanOnly = false;
+  /** keyString -> the key and its file's errors, for resources kept from a file that now fails. */
+  private stale = new Map<string, { key: ResourceKey; message: string }>();
   /** dir -> why it could not be read whole at the last reload. */
   private readonly degraded = new Map<string, string>();
   private loaded = false;
@@ -216,10 +223,16 @@ export class FileSource {
     for (const loaded of resources) {
       if (this.apply(loaded)) add(loaded.file, keyOf(loaded.resource));
     }
-    // A broken file keeps what it defined before, so its containers stay.
+    // A broken file keeps what it defined before, so its containers stay; their status says why they did not change.
+    const stale = new Map<string, { key: ResourceKey; message: string }>();
     for (const file of badFiles) {
-      for (const key of this.byFile.get(file) ?? []) if (!present.has(keyString(key)) && this.o.store.get(key)) add(file, key);
+      for (const key of this.byFile.get(file) ?? []) {
+        if (present.has(keyString(key)) || !this.o.store.get(key)) continue;
+        add(file, key);
+        stale.set(keyString(key), { key, message: fileProblem(errors.filter((e) => e.file === file)) });
+      }
     }
+    this.noteStale(stale);
     // A resource that vanished is deleted (and its containers pruned) only when a
     // second reload a moment later agrees: an editor or a checkout rewriting a
     // file in place can be caught half-written (empty), and that must not prune.
@@ -249,6 +262,12 @@ export class FileSource {
     this.byFile = nextByFile;
     this.loaded = true;
     this.o.onReload?.({ resources: present.size, errors: errors.length });
+  }
+
+  private noteStale(next: Map<string, { key: ResourceKey; message: string }>): void {
+    for (const [id, was] of this.stale) if (!next.has(id)) this.o.onStale?.(was.key, undefined);
+    for (const [id, now] of next) if (this.stale.get(id)?.message !== now.message) this.o.onStale?.(now.key, now.message);
+    this.stale = next;
   }
 
   private dirOf(file: string): string | undefined {
@@ -289,6 +308,13 @@ export class FileSource {
     for (const e of errors) if (!this.reported.has(e.format())) this.o.onProblem(e.format(), e.file);
     this.reported = now;
   }
+}
+
+/** A file's errors in one line: the first, located, and how many more. */
+function fileProblem(errors: SpecError[]): string {
+  const [first, ...rest] = errors;
+  if (!first) return 'the file could not be read';
+  return rest.length ? `${first.format()} (and ${rest.length} more)` : first.format();
 }
 
 /** Beyond this many directories, changes deeper in are found by the periodic rescan. */
