@@ -157,6 +157,19 @@ describe.skipIf(noEngine())('warm pools and claims', () => {
     }, 20_000);
   });
 
+  it('a restarted controller keeps a file-declared pool\'s creationTimestamp (its AGE) and its warm members', async () => {
+    const key = { kind: 'InstancePool' as const, namespace: NS, name: 'runners' };
+    const created = m.store.get(key)!.object.metadata.creationTimestamp;
+    const before = (await members(d.controllerId, 'runners')).map((c) => c.id).sort();
+    // Apart from the clock of the first start: a timestamp taken anew at restart would differ.
+    await new Promise((r) => setTimeout(r, 1100));
+    await m.stop();
+    m = await startManager(d);
+    expect(m.store.get(key)?.object.metadata.creationTimestamp).toBe(created);
+    await eventually('pool Ready again', () => ((poolStatus(m, 'runners')?.ready ?? 0) >= 2 ? true : undefined), 20_000);
+    expect((await members(d.controllerId, 'runners')).map((c) => c.id).sort()).toEqual(before);
+  });
+
   it('age rotation and idle shrink happen at their deadlines', async () => {
     await writeSpec(d, 'aged.yaml', poolYaml('aged', { minReady: 1, maxSize: 4, maxAgeSeconds: 3, idleTimeoutSeconds: 2, claimTimeoutSeconds: 1 }));
     const first = await eventually('aged Ready', async () => {

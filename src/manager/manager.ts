@@ -182,6 +182,11 @@ export class Manager {
           onProblem: (message, file) => this.recorder.record({ type: 'Warning', reason: 'InvalidSpec', message, involvedObject: { kind: 'Controller', namespace: '', name: file } }),
           onReload: (s) => log.debug(s, 'spec files reloaded'),
           onHealth: (dir, reason) => this.noteSourceHealth(`files:${dir}`, reason),
+          creationTimes: {
+            get: (key) => this.memory.get(key).createdAt,
+            set: (key, createdAt) => void this.memory.update(key, { createdAt }),
+            forget: (key) => this.memory.delete(key),
+          },
           onStale: (key, message) => {
             if (message === undefined) this.staleSpecs.delete(keyString(key));
             else this.staleSpecs.set(keyString(key), { message });

@@ -6,6 +6,7 @@ import { ResourceStore, type StoreEvent } from '../controller/resource-store.js'
 import { FakeClock } from '../time/clock.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
 import { FileSource } from './file-source.js';
+import { keyString, type ResourceKey } from '../spec/schema.js';
 
 const spec = (name: string): string => `apiVersion: berth.dev/v1alpha1\nkind: Instance\nmetadata:\n  name: ${name}\nspec:\n  image: x\n`;
 
@@ -108,6 +109,25 @@ describe('FileSource', () => {
     await rm(join(dir, 'b.yaml'));
     await source!.reload();
     expect(stale.slice(3)).toEqual([['worker', undefined]]);
+  });
+
+  it('takes a resource\'s creationTimestamp from what it kept before a restart, and forgets it when the file goes', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fs-'));
+    await writeFile(join(dir, 'a.yaml'), spec('web'));
+    const kept = new Map<string, string>([['Instance/default/web', '2024-05-06T07:08:09.000Z']]);
+    const creationTimes = { get: (k: ResourceKey) => kept.get(keyString(k)), set: (k: ResourceKey, t: string) => void kept.set(keyString(k), t), forget: (k: ResourceKey) => void kept.delete(keyString(k)) };
+    const store = new ResourceStore({ now: () => Date.parse('2025-01-01T00:00:00Z') });
+    source = new FileSource({ store, dirs: [dir], policy: DEFAULT_POLICY, onProblem: () => undefined, creationTimes, debounceMs: 20, deleteConfirmMs: 0 });
+    await source.start();
+    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })?.object.metadata.creationTimestamp).toBe('2024-05-06T07:08:09.000Z');
+    await writeFile(join(dir, 'b.yaml'), spec('api'));
+    await source.reload();
+    expect(kept.get('Instance/default/api')).toBe('2025-01-01T00:00:00.000Z');
+    await rm(join(dir, 'a.yaml'));
+    await source.reload();
+    await source.reload();
+    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeUndefined();
+    expect([...kept.keys()]).toEqual(['Instance/default/api']);
   });
 
   it('a deleted file deletes its resources once a second reload confirms it', async () => {

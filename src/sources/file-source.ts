@@ -34,6 +34,8 @@ export interface FileSourceOptions {
    * (message: that file's errors), or current again (undefined).
    */
   onStale?: (key: ResourceKey, message: string | undefined) => void;
+  /** Where each resource's creationTimestamp is kept across restarts (the state directory). */
+  creationTimes?: CreationTimes;
   debounceMs?: number;
   /** A slow rescan as a safety net for missed inotify events (network filesystems, overflow). */
   rescanMs?: number;
@@ -46,6 +48,13 @@ export interface FileSourceOptions {
   rootCheckMs?: number;
   /** Debounce, delete confirmation and the periodic checks read this clock (tests: a FakeClock). */
   clock?: Clock;
+}
+
+export interface CreationTimes {
+  get(key: ResourceKey): string | undefined;
+  set(key: ResourceKey, creationTimestamp: string): void;
+  /** The files no longer declare it: declared again, it is a new resource. */
+  forget(key: ResourceKey): void;
 }
 
 export class FileSource {
@@ -255,6 +264,7 @@ export class FileSource {
       } else if (now - since >= confirmMs) {
         this.missingSince.delete(id);
         this.o.store.delete(key, { source: 'file', file: '', line: 0 });
+        this.o.creationTimes?.forget(key);
       } else {
         this.confirmLater(confirmMs - (now - since));
       }
@@ -291,8 +301,12 @@ export class FileSource {
   }
 
   private apply(loaded: LoadedResource): boolean {
+    const key = keyOf(loaded.resource);
+    const known = loaded.resource.metadata.creationTimestamp ?? this.o.creationTimes?.get(key);
+    const resource = known && !loaded.resource.metadata.creationTimestamp ? ({ ...loaded.resource, metadata: { ...loaded.resource.metadata, creationTimestamp: known } } as typeof loaded.resource) : loaded.resource;
     try {
-      this.o.store.apply(loaded.resource, { source: 'file', file: loaded.file, line: loaded.line });
+      const { entry, change } = this.o.store.apply(resource, { source: 'file', file: loaded.file, line: loaded.line });
+      if (change === 'created' && entry.object.metadata.creationTimestamp !== known) this.o.creationTimes?.set(key, entry.object.metadata.creationTimestamp);
       return true;
     } catch (e) {
       if (e instanceof OwnershipConflict) {

@@ -10,6 +10,11 @@ import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 /** The planner's memory plus what status reports about the last replacement. */
 export interface OwnerMemory extends RestartMemory {
   lastDrift?: InstanceStatus['lastDrift'];
+  /**
+   * When a spec file first declared this resource: its creationTimestamp (and
+   * so its AGE) across controller restarts, as the API source keeps its own.
+   */
+  createdAt?: string;
 }
 export class RestartMemoryStore {
   private readonly memory = new Map<string, OwnerMemory>();
