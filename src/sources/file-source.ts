@@ -324,11 +324,16 @@ export class FileSource {
   }
 }
 
+/** A status message stays readable in a table and far below metav1.Condition's 32 KiB. */
+const MAX_PROBLEM_CHARS = 1_000;
+
 /** A file's errors in one line: the first, located, and how many more. */
 function fileProblem(errors: SpecError[]): string {
   const [first, ...rest] = errors;
   if (!first) return 'the file could not be read';
-  return rest.length ? `${first.format()} (and ${rest.length} more)` : first.format();
+  const text = first.format();
+  const head = text.length > MAX_PROBLEM_CHARS ? `${text.slice(0, MAX_PROBLEM_CHARS)}…` : text;
+  return rest.length ? `${head} (and ${rest.length} more)` : head;
 }
 
 /** Beyond this many directories, changes deeper in are found by the periodic rescan. */
