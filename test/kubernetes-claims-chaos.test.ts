@@ -5,11 +5,12 @@
 // Bound, exec nothing (the apiserver is their only interface) and delete it.
 // No member is held by two clients at once (their own view), no two claims
 // are Bound to one container (the apiserver's view, sampled), every claim
-// ends, and the pool heals.
+// ends, and the pool heals. Once with members as Docker containers, once as
+// Pods on the real node.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine, noKube } from './support/provided.js';
 import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine.js';
@@ -31,7 +32,8 @@ interface Hold {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(noEngine() || noKube())('claims across repeated leader SIGKILLs (Kubernetes source, processes)', () => {
+describe.each(['docker', 'kubernetes'] as const)('claims across repeated leader SIGKILLs (Kubernetes source, processes, --runtime %s)', (runtime) => {
+  const skip = noKube() || (runtime === 'docker' && noEngine());
   let cluster: TestCluster;
   let crs: CustomResources;
   let root = '';
@@ -49,6 +51,7 @@ describe.skipIf(noEngine() || noKube())('claims across repeated leader SIGKILLs 
       controllerId,
       stateDir: join(root, name),
       port: await freePort(),
+      runtime,
       args: ['--leader-elect', '--leader-election-namespace', ns, '--leader-election-id', lease, '--namespace', ns, ...LEASE_ARGS],
       env: { POD_NAME: name },
     });
@@ -58,10 +61,11 @@ describe.skipIf(noEngine() || noKube())('claims across repeated leader SIGKILLs 
   const holder = async () => (await cluster.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: ns, name: lease }).catch(() => undefined))?.spec?.holderIdentity;
 
   beforeAll(async () => {
+    if (skip) return;
     cluster = await startTestCluster();
     crs = new CustomResources(cluster.kc);
     root = await mkdtemp(join(tmpdir(), 'berth-kube-chaos-'));
-    ns = `berth-chaos-${cluster.runId}`;
+    ns = `berth-chaos-${runtime === 'docker' ? 'd' : 'p'}-${cluster.runId}`;
     lease = `berth-leader-${cluster.runId}`;
     await applyCrds(cluster.kc);
     await createNamespace(cluster.kc, ns);
@@ -77,7 +81,14 @@ describe.skipIf(noEngine() || noKube())('claims across repeated leader SIGKILLs 
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('no member is held twice, every claim ends, and the pool heals', async () => {
+  /** The members as the runtime holds them: containers on the engine, or Pods not being deleted. */
+  const memberCount = async (): Promise<number> => {
+    if (runtime === 'docker') return (await managedContainers(controllerId)).length;
+    const pods = await cluster.kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns, labelSelector: `berth.dev/managed-by=${controllerId}` });
+    return pods.items.filter((p) => !p.metadata?.deletionTimestamp).length;
+  };
+
+  it.skipIf(skip)('no member is held twice, every claim ends, and the pool heals', async () => {
     const first = await start();
     await until('the first replica leads', async () => ((await holder()) === first ? true : undefined), 20_000);
     await start();
@@ -90,7 +101,7 @@ describe.skipIf(noEngine() || noKube())('claims across repeated leader SIGKILLs 
         maxSize: 4,
         claimTimeoutSeconds: 30,
         recycle: { policy: 'Reuse' },
-        template: { image: TEST_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], network: 'none', stopGracePeriodSeconds: 1, healthCheck: { exec: { command: ['true'] }, periodSeconds: 5 } },
+        template: { image: TEST_IMAGE, ...(runtime === 'kubernetes' ? { imagePullPolicy: 'Never' } : {}), command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"], network: 'none', stopGracePeriodSeconds: 1, healthCheck: { exec: { command: ['true'] }, periodSeconds: 5 } },
       },
     });
     await crs.waitForCondition('InstancePool', ns, 'runners', 'Ready', { timeoutMs: 30_000 });
@@ -173,8 +184,8 @@ describe.skipIf(noEngine() || noKube())('claims across repeated leader SIGKILLs 
     await until('every claim released and gone', async () => ((await crs.list('InstanceClaim', ns)).length === 0 ? true : undefined), 60_000);
     await until('pool healed', async () => {
       const s = (await crs.get('InstancePool', ns, 'runners'))?.status as { ready?: number; claimed?: number; terminating?: number; replicas?: number } | undefined;
-      const members = await managedContainers(controllerId);
-      return s && (s.ready ?? 0) >= 2 && s.claimed === 0 && s.terminating === 0 && members.length === s.replicas && members.length <= 4 ? true : undefined;
+      const members = await memberCount();
+      return s && (s.ready ?? 0) >= 2 && s.claimed === 0 && s.terminating === 0 && members === s.replicas && members <= 4 ? true : undefined;
     }, 30_000);
   });
 });
