@@ -51,6 +51,8 @@ export interface ClaimsConfig {
   sequentialRounds: number;
   loadSeconds: number;
   burst: number;
+  /** Rounds of the burst scenario; the medians are reported. */
+  burstRounds: number;
 }
 
 export interface ClaimRow {
@@ -727,7 +729,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   }
 
   // 4. The scenarios of a sandbox service: sequential, loaded with exec (Replace and Reuse), a burst.
-  const sc = { sequentialRounds: cfg.sequentialRounds, loadClients: cfg.clients, loadSeconds: cfg.loadSeconds, burst: cfg.burst, rawParallelism: cfg.rawParallelism };
+  const sc = { sequentialRounds: cfg.sequentialRounds, loadClients: cfg.clients, loadSeconds: cfg.loadSeconds, burst: cfg.burst, burstRounds: cfg.burstRounds, rawParallelism: cfg.rawParallelism };
   let seq: SequentialResult | undefined;
   let loads: Partial<Record<'Replace' | 'Reuse', LoadResult>> = {};
   let bst: BurstResult | undefined;
@@ -746,7 +748,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   }
   if (cfg.burst > 0) {
     bst = await attempt('burst', () => burst(runId, sc, hooks));
-    if (bst) log(`claims: burst of ${bst.claims}: last Bound after ${bst.lastBoundSeconds.toFixed(2)} s (${bst.notBound} not bound); raw create+start of ${bst.rawCount}: ${bst.rawSeconds.toFixed(2)} s, with a probe exec each ${bst.rawCheckedSeconds.toFixed(2)} s`);
+    if (bst) log(`claims: burst of ${bst.claims}, median of ${bst.rounds}: last Bound after ${bst.lastBoundSeconds.toFixed(2)} s (${bst.notBound} not bound); raw create+start of ${bst.rawCount}: ${bst.rawSeconds.toFixed(2)} s, with a probe exec each ${bst.rawCheckedSeconds.toFixed(2)} s; rounds ${JSON.stringify(bst.samples)}`);
   }
   detail['scenarios'] = { sequential: seq && { ...seq, ms: seq.ms.map((x) => round(x, 2)) }, load: Object.fromEntries(Object.entries(loads).map(([k, v]) => [k, { ...v, ms: undefined, p50Ms: round(p50(v.ms), 1), p99Ms: round(p(v.ms, 0.99), 1) }])), burst: bst };
 
@@ -847,10 +849,10 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   }
   if (cfg.burst > 0) {
     rows.push({
-      scenario: `burst of ${cfg.burst} claims on minReady 3, maxSize ${cfg.burst}: last Bound (vs raw create+start of ${cfg.burst - 3})`,
+      scenario: `burst of ${cfg.burst} claims on minReady 3, maxSize ${cfg.burst}: last Bound (vs raw create+start of ${cfg.burst - 3}), median of ${cfg.burstRounds} rounds`,
       unit: 's',
-      berth: bst ? cell(bst.lastBoundSeconds, { notBound: bst.notBound }) : err('burst'),
-      raw: bst ? cell(bst.rawSeconds) : err('burst'),
+      berth: bst ? cell(bst.lastBoundSeconds, { notBound: bst.notBound, samples: bst.samples.berth.map((x) => round(x, 2)) }) : err('burst'),
+      raw: bst ? cell(bst.rawSeconds, { samples: bst.samples.raw.map((x) => round(x, 2)) }) : err('burst'),
       ...(bst ? { ratio: { value: bst.lastBoundSeconds / bst.rawSeconds, label: 'berth/raw' } } : {}),
       target: { on: 'ratio', op: '<=', value: 1.2, text: '<= 1.2x raw' },
     });
@@ -858,7 +860,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
       scenario: `burst: last Bound (vs raw create+start+first passing probe exec of ${cfg.burst - 3}, the work a member does before it serves)`,
       unit: 's',
       berth: bst ? cell(bst.lastBoundSeconds) : err('burst'),
-      raw: bst ? cell(bst.rawCheckedSeconds) : err('burst'),
+      raw: bst ? cell(bst.rawCheckedSeconds, { samples: bst.samples.rawChecked.map((x) => round(x, 2)) }) : err('burst'),
       ...(bst ? { ratio: { value: bst.lastBoundSeconds / bst.rawCheckedSeconds, label: 'berth/raw' } } : {}),
     });
   }
@@ -945,6 +947,9 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
     `claim -> exec -> release: ${cfg.roundTripSamples} times, from a warm, quiet pool as above: POST ?wait=10s, POST .../instances/<status.instance>/exec {command: [echo, hi], timeoutSeconds: 10} (checked: exit 0, stdout "hi"), DELETE; the raw column repeats the cold start (no release) for scale.`,
     `sustained: ${cfg.clients} clients, each looping POST ?wait=10s -> DELETE for ${cfg.sustainSeconds} s; the figure counts claims answered Bound after the first ${cfg.sustainWarmupSeconds} s (the warm stock of ${cfg.minReady} being drawn down) until the end, per second. Every claim consumes a member (Replace: a released member is stopped and removed, a new one created, started and probed). The bench lists the engine's containers once a second and stops early if a list takes over 2 s three times running or no claim binds for 15 s.`,
     `raw engine rates: the same member create body, N=${cfg.rawN} at parallelism ${cfg.rawParallelism} (the raw engine parallelism above): create+start of all N (containers per second until the last start returned), then, per container, create+start a new one and force-remove an old one (the engine work one Replace recycle costs, minus berth's probe execs and graceful stop).`,
+    ...(cfg.burst > 0
+      ? [`burst: a pool with minReady 3, maxSize ${cfg.burst}, recycle Replace, its own controller (defaults), quiet (exactly 3 members, all running); ${cfg.burst} clients POST ?wait=60s at once, and the figure is the time until the last answer (Bound). The raw engine creates and starts the ${cfg.burst - 3} members berth must add (berth's createOptions, parallelism ${cfg.rawParallelism}), once as they are and once with the pool's probe exec'd on each until it passes. ${cfg.burstRounds} rounds of the three one after the other (the claims released and the pool quiet again between rounds, untimed); each figure is the median of its rounds, every round's figure is in results.json.`]
+      : []),
     ...(cfg.tmpfsSamples > 0
       ? [`state dir on tmpfs (diagnostic): after the main pool is gone, a second controller with its spec and state directories on /dev/shm and the same pool; ${cfg.tmpfsSamples} warm claims as above. Every write berth makes for a claim is then free of disk flushes (fsync on tmpfs returns at once); the difference to the main row is what the disk costs.`]
       : []),

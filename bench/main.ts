@@ -39,7 +39,7 @@
 // BENCH_CLAIM_SECONDS (30 s sustained), BENCH_CLAIM_RAW_N (32),
 // BENCH_CLAIM_TMPFS (100 warm claims again with the state dir on /dev/shm; 0 skips),
 // BENCH_CLAIM_SEQUENTIAL (20 rounds), BENCH_CLAIM_LOAD_SECONDS (60 per policy),
-// BENCH_CLAIM_BURST (40); 0 skips each. scale: BENCH_SCALE_SIZES (1000,10000),
+// BENCH_CLAIM_BURST (40), BENCH_CLAIM_BURST_ROUNDS (3, medians reported); 0 skips each. scale: BENCH_SCALE_SIZES (1000,10000),
 // BENCH_SCALE_POOLS (100), BENCH_SCALE_MIN_READY (5). BENCH_RESULTS_DIR: where results.md/json go;
 // BENCH_RESULTS_NAME (results): their base name (a partial run kept beside the full one).
 import { execFileSync } from 'node:child_process';
@@ -93,6 +93,7 @@ const CFG = {
     sequentialRounds: Number(env['BENCH_CLAIM_SEQUENTIAL'] ?? 20),
     loadSeconds: Number(env['BENCH_CLAIM_LOAD_SECONDS'] ?? 60),
     burst: Number(env['BENCH_CLAIM_BURST'] ?? 40),
+    burstRounds: Math.max(1, Number(env['BENCH_CLAIM_BURST_ROUNDS'] ?? 3)),
   },
   sizes: intList(env['BENCH_SIZES'], [20, 100]),
   scale: {

@@ -1,6 +1,6 @@
 // The results: a console table, bench/results.md (quoted by the README) and
 // bench/results.json (everything, including where berth's time went).
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import type { PhaseFigures } from './berth.js';
 import type { ClaimRow, ClaimsReport } from './claims.js';
 import type { CpuFigures } from './proc.js';
@@ -322,6 +322,7 @@ export async function writeResults(
     ...(instances ? ["## Where berth's time went (deltas of its /metrics over each phase)", '', berthBreakdown(berthPhases, rawPhases, swarmPhases, meta.cores)] : []),
     ...(claims ? ["## Where a claim's time went", '', ...claims.breakdown] : []),
   ].join('\n');
+  await mkdir(dir, { recursive: true });
   await writeFile(`${dir}/${name}.md`, md.trimEnd() + '\n');
   const json = {
     meta,
