@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
 import { TEST_IMAGE } from './support/engine.js';
+import { heldTwice, type Hold } from './support/claim-holds.js';
 import { freePort, killController, managedContainers, removeDirs, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
 const API = '/apis/berth.dev/v1alpha1/namespaces/default';
@@ -37,15 +38,6 @@ interface ClaimStatus {
   containerId?: string;
   instance?: string;
 }
-/** One client's hold of a member: from sending the claim until it asked for the release. */
-interface Hold {
-  claim: string;
-  containerId: string;
-  sentAt: number;
-  boundAt: number;
-  releaseSentAt: number;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(noEngine())('claims across repeated controller SIGKILLs', () => {
@@ -150,11 +142,7 @@ describe.skipIf(noEngine())('claims across repeated controller SIGKILLs', () => 
     await Promise.all(clients);
 
     // The clients' view: a claim whose whole request fell inside another's hold of the same member got it twice.
-    for (const a of holds) {
-      for (const b of holds) {
-        if (a !== b && a.containerId === b.containerId && b.sentAt > a.boundAt && b.boundAt < a.releaseSentAt) problems.push(`${b.claim} was bound to ${a.containerId.slice(0, 12)} while ${a.claim} held it`);
-      }
-    }
+    problems.push(...heldTwice(holds));
     expect(problems).toEqual([]);
     expect([...outcomes.keys()].every((phase) => phase === 'Bound' || phase === 'Failed')).toBe(true);
     expect(holds.length).toBeGreaterThanOrEqual(KILLS * CLIENTS);
