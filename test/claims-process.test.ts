@@ -27,7 +27,7 @@ const pool = {
 };
 
 interface Claim {
-  metadata: { name: string };
+  metadata: { name: string; uid?: string };
   status?: { phase?: string; containerId?: string; instance?: string };
 }
 
@@ -63,10 +63,14 @@ describe.skipIf(noEngine())('claims through the controller process', () => {
     proc = await spawnController(d, port);
     await eventually('pool Ready', () => poolReady(proc!.server).then((ok) => (ok ? true : undefined)), 30_000);
     const accepted: string[] = [];
+    const uids = new Map<string, string | undefined>();
     const posts = Array.from({ length: 40 }, (_, i) => `k-${String(i).padStart(2, '0')}`).map(async (name) => {
       const body = { apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name }, spec: { poolRef: { name: 'runners' } } };
       const r = await fetch(`${proc!.server}${API}/instanceclaims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) }).catch(() => undefined);
-      if (r && r.status < 300) accepted.push(name);
+      if (r && r.status < 300) {
+        accepted.push(name);
+        uids.set(name, ((await r.json()) as Claim).metadata.uid);
+      }
     });
     // Kill as soon as some claims are accepted: the rest are mid-flight (accepted, binding, or not yet read).
     await eventually('some claims accepted', () => (accepted.length >= 10 ? true : undefined), 10_000);
@@ -81,6 +85,8 @@ describe.skipIf(noEngine())('claims through the controller process', () => {
       const mine = claims.filter((c) => accepted.includes(c.metadata.name));
       return mine.length === accepted.length && mine.every((c) => c.status?.phase === 'Bound' || c.status?.phase === 'Failed') ? claims : undefined;
     }, 60_000);
+    // The same objects, not new ones of the same names: a watcher keyed by uid sees no delete and re-create.
+    for (const c of settled.filter((x) => accepted.includes(x.metadata.name))) expect(c.metadata.uid).toBe(uids.get(c.metadata.name));
     const bound = settled.filter((c) => c.status?.phase === 'Bound');
     expect(accepted.length).toBeGreaterThanOrEqual(10);
     expect(bound.length).toBeGreaterThanOrEqual(3);

@@ -157,15 +157,15 @@ describe.skipIf(noEngine())('warm pools and claims', () => {
     }, 20_000);
   });
 
-  it('a restarted controller keeps a file-declared pool\'s creationTimestamp (its AGE) and its warm members', async () => {
+  it('a restarted controller keeps a file-declared pool\'s uid, generation and creationTimestamp (its AGE) and its warm members', async () => {
     const key = { kind: 'InstancePool' as const, namespace: NS, name: 'runners' };
-    const created = m.store.get(key)!.object.metadata.creationTimestamp;
+    const { creationTimestamp: created, uid, generation } = m.store.get(key)!.object.metadata;
     const before = (await members(d.controllerId, 'runners')).map((c) => c.id).sort();
     // Apart from the clock of the first start: a timestamp taken anew at restart would differ.
     await new Promise((r) => setTimeout(r, 1100));
     await m.stop();
     m = await startManager(d);
-    expect(m.store.get(key)?.object.metadata.creationTimestamp).toBe(created);
+    expect(m.store.get(key)?.object.metadata).toMatchObject({ creationTimestamp: created, uid, generation });
     await eventually('pool Ready again', () => ((poolStatus(m, 'runners')?.ready ?? 0) >= 2 ? true : undefined), 20_000);
     expect((await members(d.controllerId, 'runners')).map((c) => c.id).sort()).toEqual(before);
   });

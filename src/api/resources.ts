@@ -137,11 +137,12 @@ async function apply(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: 
   const current = deps.store.get(key);
   const expectedVersion = resource.metadata.resourceVersion;
   if (expectedVersion !== undefined && expectedVersion !== '' && current && current.object.metadata.resourceVersion !== expectedVersion) {
-    throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${KINDS[kind].plural}.berth.dev "${key.name}": the object has been modified; please apply your changes to the latest version and try again`, {
-      name: key.name,
-      group: 'berth.dev',
-      kind: KINDS[kind].plural,
-    });
+    throw cannotFulfil(kind, key.name, 'the object has been modified; please apply your changes to the latest version and try again');
+  }
+
+  const expectedUid = resource.metadata.uid;
+  if (expectedUid !== undefined && expectedUid !== '' && current && current.object.metadata.uid !== expectedUid) {
+    throw cannotFulfil(kind, key.name, `the UID in the request (${expectedUid}) does not match the UID in record (${current.object.metadata.uid}); the object might have been deleted and then recreated`);
   }
 
   // The apiserver's answer is the stored object in the same shape (metadata, spec, status).
@@ -177,6 +178,11 @@ function refusalFrom(e: unknown): ApiError | undefined {
   if (!(e instanceof ApiServerRefusal)) return undefined;
   const reason = e.code === 409 ? 'Conflict' : e.code === 422 ? 'Invalid' : e.code === 403 ? 'Forbidden' : e.code === 404 ? 'NotFound' : 'ServiceUnavailable';
   return new ApiError(e.code >= 400 && e.code < 600 ? e.code : 503, reason, e.message);
+}
+
+/** The apiserver's 409 for a write whose precondition (resourceVersion, uid) does not hold. */
+function cannotFulfil(kind: Kind, name: string, why: string): ApiError {
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${KINDS[kind].plural}.berth.dev "${name}": ${why}`, { name, group: 'berth.dev', kind: KINDS[kind].plural });
 }
 
 function conflictFrom(e: unknown, key: ResourceKey): ApiError | undefined {

@@ -156,6 +156,19 @@ describe('errors are metav1.Status', () => {
     expect(((await res.json()) as any).message).toContain('the object has been modified');
   });
 
+  it('takes no uid or generation from a body; 409 when a uid precondition names another object', async () => {
+    h = await startHarness();
+    const created = (await (await send('POST', `${NS}/instances`, { ...webJson(), metadata: { name: 'web', uid: 'copied-from-elsewhere', generation: 9 } })).json()) as any;
+    expect(created.metadata.uid).not.toBe('copied-from-elsewhere');
+    expect(created.metadata.generation).toBe(1);
+    const same = await send('PUT', `${NS}/instances/web`, { ...webJson('nginx:2'), metadata: { name: 'web', uid: created.metadata.uid } });
+    expect(same.status).toBe(200);
+    const other = await send('PUT', `${NS}/instances/web`, { ...webJson('nginx:3'), metadata: { name: 'web', uid: 'an-earlier-web' } });
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as any).message).toContain('might have been deleted and then recreated');
+    expect(h.deps.store.get({ kind: 'Instance', namespace: 'default', name: 'web' })?.resource.spec).toMatchObject({ image: 'nginx:2' });
+  });
+
   it('404 for unknown paths and objects, 405 for a wrong method', async () => {
     h = await startHarness();
     const unknown = await send('GET', '/apis/berth.dev/v1alpha1/namespaces/default/widgets');

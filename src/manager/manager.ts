@@ -182,9 +182,9 @@ export class Manager {
           onProblem: (message, file) => this.recorder.record({ type: 'Warning', reason: 'InvalidSpec', message, involvedObject: { kind: 'Controller', namespace: '', name: file } }),
           onReload: (s) => log.debug(s, 'spec files reloaded'),
           onHealth: (dir, reason) => this.noteSourceHealth(`files:${dir}`, reason),
-          creationTimes: {
-            get: (key) => this.memory.get(key).createdAt,
-            set: (key, createdAt) => void this.memory.update(key, { createdAt }),
+          identities: {
+            get: (key) => this.memory.get(key),
+            set: (key, identity) => void this.memory.update(key, identity),
             forget: (key) => this.memory.delete(key),
           },
           onStale: (key, message) => {

@@ -77,7 +77,9 @@ export class ApiSource {
   }
 
   async apply(resource: Resource): Promise<ReturnType<ResourceStore['apply']>> {
-    const result = this.store.apply(resource, ORIGIN);
+    // uid and generation are the server's (an apiserver ignores them in a request body); only load restores them.
+    const { uid: _uid, generation: _generation, ...metadata } = resource.metadata;
+    const result = this.store.apply({ ...resource, metadata } as Resource, ORIGIN);
     if (result.change !== 'unchanged') await this.persist(resource.kind);
     return result;
   }
@@ -125,7 +127,10 @@ function toApplied(e: StoredEntry): object {
     metadata: {
       name: e.object.metadata.name,
       namespace: e.object.metadata.namespace,
-      // Kept so a claim's FIFO position and age survive a restart.
+      // Kept so that a restart does not make it a new object (a watcher compares uids) and a claim's FIFO
+      // position and age survive.
+      uid: e.object.metadata.uid,
+      generation: e.object.metadata.generation,
       creationTimestamp: e.object.metadata.creationTimestamp,
       ...(e.object.metadata.labels ? { labels: e.object.metadata.labels } : {}),
       ...(e.object.metadata.annotations ? { annotations: e.object.metadata.annotations } : {}),

@@ -7,6 +7,7 @@ import { FakeClock } from '../time/clock.js';
 import { DEFAULT_POLICY } from '../spec/policy.js';
 import { FileSource } from './file-source.js';
 import { keyString, type ResourceKey } from '../spec/schema.js';
+import type { KeptIdentity } from '../state/restart-memory-store.js';
 
 const spec = (name: string): string => `apiVersion: berth.dev/v1alpha1\nkind: Instance\nmetadata:\n  name: ${name}\nspec:\n  image: x\n`;
 
@@ -111,22 +112,52 @@ describe('FileSource', () => {
     expect(stale.slice(3)).toEqual([['worker', undefined]]);
   });
 
-  it('takes a resource\'s creationTimestamp from what it kept before a restart, and forgets it when the file goes', async () => {
+  it('a restart keeps each resource\'s uid, creationTimestamp and generation; a spec edited meanwhile is the next generation', async () => {
     dir = await mkdtemp(join(tmpdir(), 'fs-'));
+    const web = { kind: 'Instance' as const, namespace: 'default', name: 'web' };
+    const api = { kind: 'Instance' as const, namespace: 'default', name: 'api' };
     await writeFile(join(dir, 'a.yaml'), spec('web'));
-    const kept = new Map<string, string>([['Instance/default/web', '2024-05-06T07:08:09.000Z']]);
-    const creationTimes = { get: (k: ResourceKey) => kept.get(keyString(k)), set: (k: ResourceKey, t: string) => void kept.set(keyString(k), t), forget: (k: ResourceKey) => void kept.delete(keyString(k)) };
-    const store = new ResourceStore({ now: () => Date.parse('2025-01-01T00:00:00Z') });
-    source = new FileSource({ store, dirs: [dir], policy: DEFAULT_POLICY, onProblem: () => undefined, creationTimes, debounceMs: 20, deleteConfirmMs: 0 });
-    await source.start();
-    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })?.object.metadata.creationTimestamp).toBe('2024-05-06T07:08:09.000Z');
-    await writeFile(join(dir, 'b.yaml'), spec('api'));
+    const kept = new Map<string, KeptIdentity>();
+    const identities = { get: (k: ResourceKey) => kept.get(keyString(k)), set: (k: ResourceKey, i: KeptIdentity) => void kept.set(keyString(k), i), forget: (k: ResourceKey) => void kept.delete(keyString(k)) };
+    const run = async (at: string): Promise<{ store: ResourceStore; source: FileSource }> => {
+      const store = new ResourceStore({ now: () => Date.parse(at) });
+      const s = new FileSource({ store, dirs: [dir], policy: DEFAULT_POLICY, onProblem: () => undefined, identities, debounceMs: 20, deleteConfirmMs: 0 });
+      await s.start();
+      return { store, source: s };
+    };
+    const first = await run('2024-05-06T07:08:09Z');
+    source = first.source;
+    const before = first.store.get(web)!.object.metadata;
+    expect(before.generation).toBe(1);
+    await writeFile(join(dir, 'a.yaml'), spec('web').replace('image: x', 'image: y'));
     await source.reload();
-    expect(kept.get('Instance/default/api')).toBe('2025-01-01T00:00:00.000Z');
+    expect(first.store.get(web)!.object.metadata.generation).toBe(2);
+    source.stop();
+
+    // Same files: the same object.
+    let next = await run('2025-01-01T00:00:00Z');
+    source = next.source;
+    expect(next.store.get(web)!.object.metadata).toMatchObject({ uid: before.uid, creationTimestamp: '2024-05-06T07:08:09.000Z', generation: 2 });
+    source.stop();
+
+    // Edited while berth was down: the same object, its next generation.
+    await writeFile(join(dir, 'a.yaml'), spec('web').replace('image: x', 'image: z'));
+    next = await run('2025-02-01T00:00:00Z');
+    source = next.source;
+    expect(next.store.get(web)!.object.metadata).toMatchObject({ uid: before.uid, creationTimestamp: '2024-05-06T07:08:09.000Z', generation: 3 });
+
+    // A file's own uid and generation (a copy of `get -o yaml` output) are not taken: they are the server's.
+    await writeFile(join(dir, 'b.yaml'), spec('api').replace('  name: api\n', `  name: api\n  uid: ${before.uid}\n  generation: 7\n`));
+    await source.reload();
+    expect(next.store.get(api)!.object.metadata.uid).not.toBe(before.uid);
+    expect(next.store.get(api)!.object.metadata.generation).toBe(1);
+    expect(kept.get('Instance/default/api')).toMatchObject({ createdAt: '2025-02-01T00:00:00.000Z', generation: 1 });
+
+    // Dropped from the files: forgotten; declared again later, it is a new object.
     await rm(join(dir, 'a.yaml'));
     await source.reload();
     await source.reload();
-    expect(store.get({ kind: 'Instance', namespace: 'default', name: 'web' })).toBeUndefined();
+    expect(next.store.get(web)).toBeUndefined();
     expect([...kept.keys()]).toEqual(['Instance/default/api']);
   });
 

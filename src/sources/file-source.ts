@@ -19,6 +19,7 @@ import type { ControllerPolicy } from '../spec/policy.js';
 import { keyOf, keyString, type ResourceKey } from '../spec/schema.js';
 import { OwnershipConflict, type ResourceStore } from '../controller/resource-store.js';
 import { systemClock, type Cancel, type Clock } from '../time/clock.js';
+import { metadataWithKept, sameIdentity, specDigest, type KeptIdentity } from './kept-identity.js';
 
 export interface FileSourceOptions {
   store: ResourceStore;
@@ -34,8 +35,8 @@ export interface FileSourceOptions {
    * (message: that file's errors), or current again (undefined).
    */
   onStale?: (key: ResourceKey, message: string | undefined) => void;
-  /** Where each resource's creationTimestamp is kept across restarts (the state directory). */
-  creationTimes?: CreationTimes;
+  /** Where each resource's uid, creationTimestamp and generation are kept across restarts (the state directory). */
+  identities?: KeptIdentities;
   debounceMs?: number;
   /** A slow rescan as a safety net for missed inotify events (network filesystems, overflow). */
   rescanMs?: number;
@@ -50,9 +51,9 @@ export interface FileSourceOptions {
   clock?: Clock;
 }
 
-export interface CreationTimes {
-  get(key: ResourceKey): string | undefined;
-  set(key: ResourceKey, creationTimestamp: string): void;
+export interface KeptIdentities {
+  get(key: ResourceKey): KeptIdentity | undefined;
+  set(key: ResourceKey, identity: KeptIdentity): void;
   /** The files no longer declare it: declared again, it is a new resource. */
   forget(key: ResourceKey): void;
 }
@@ -264,7 +265,7 @@ export class FileSource {
       } else if (now - since >= confirmMs) {
         this.missingSince.delete(id);
         this.o.store.delete(key, { source: 'file', file: '', line: 0 });
-        this.o.creationTimes?.forget(key);
+        this.o.identities?.forget(key);
       } else {
         this.confirmLater(confirmMs - (now - since));
       }
@@ -302,11 +303,17 @@ export class FileSource {
 
   private apply(loaded: LoadedResource): boolean {
     const key = keyOf(loaded.resource);
-    const known = loaded.resource.metadata.creationTimestamp ?? this.o.creationTimes?.get(key);
-    const resource = known && !loaded.resource.metadata.creationTimestamp ? ({ ...loaded.resource, metadata: { ...loaded.resource.metadata, creationTimestamp: known } } as typeof loaded.resource) : loaded.resource;
+    const kept = this.o.identities?.get(key);
+    let digest: string | undefined;
+    const digestOnce = (): string => (digest ??= specDigest(loaded.resource.spec));
+    const resource = { ...loaded.resource, metadata: metadataWithKept(loaded.resource.metadata, kept, digestOnce) } as typeof loaded.resource;
     try {
       const { entry, change } = this.o.store.apply(resource, { source: 'file', file: loaded.file, line: loaded.line });
-      if (change === 'created' && entry.object.metadata.creationTimestamp !== known) this.o.creationTimes?.set(key, entry.object.metadata.creationTimestamp);
+      if (change !== 'unchanged' && this.o.identities) {
+        const m = entry.object.metadata;
+        const now: KeptIdentity = { createdAt: m.creationTimestamp, uid: m.uid, generation: m.generation, specDigest: digestOnce() };
+        if (!sameIdentity(kept, now)) this.o.identities.set(key, now);
+      }
       return true;
     } catch (e) {
       if (e instanceof OwnershipConflict) {

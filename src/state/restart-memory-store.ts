@@ -8,13 +8,20 @@ import type { InstanceStatus } from '../spec/status.js';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 
 /** The planner's memory plus what status reports about the last replacement. */
-export interface OwnerMemory extends RestartMemory {
+export interface OwnerMemory extends RestartMemory, KeptIdentity {
   lastDrift?: InstanceStatus['lastDrift'];
-  /**
-   * When a spec file first declared this resource: its creationTimestamp (and
-   * so its AGE) across controller restarts, as the API source keeps its own.
-   */
+}
+
+/**
+ * What a resource declared in a spec file keeps across controller restarts,
+ * as the apiserver keeps it for a custom resource (src/sources/kept-identity.ts).
+ */
+export interface KeptIdentity {
   createdAt?: string;
+  uid?: string;
+  generation?: number;
+  /** Digest of the spec that generation was given to: a spec edited while berth was down is a new generation. */
+  specDigest?: string;
 }
 export class RestartMemoryStore {
   private readonly memory = new Map<string, OwnerMemory>();
