@@ -20,6 +20,7 @@
 import { keyString, parseKeyString, type InstanceClaim, type InstancePool, type ResourceKey } from '../spec/schema.js';
 import type { ClaimStatus } from '../spec/status.js';
 import { planClaims } from '../reconcile/claim/plan-claims.js';
+import { isFree } from '../reconcile/claim/fifo.js';
 import { claimStatus } from '../reconcile/claim/status.js';
 import type { ClaimDecision, ClaimPlan, ClaimPlanInput, ClaimView, MemberView } from '../reconcile/claim/types.js';
 import { serverVerdict, type ClaimWriteOutcome, type ServerClaimStatus, type ServerVerdict } from '../reconcile/claim/server-binding.js';
@@ -89,7 +90,7 @@ export class ClaimBinder {
   pendingCount(pool: ResourceKey): number {
     const p = keyString(pool);
     let n = 0;
-    for (const [id, r] of this.d.state.claims) if (r.pool === p && r.phase === 'Pending' && !this.inflight.has(id)) n++;
+    for (const [id, r] of this.d.state.claimsOf(p)) if (r.phase === 'Pending' && !this.inflight.has(id)) n++;
     return n;
   }
 
@@ -108,7 +109,12 @@ export class ClaimBinder {
    */
   claimArrived(claimKey: ResourceKey): void {
     const rec = this.recordFor(claimKey);
-    if (rec?.phase === 'Pending') void this.settle(parseKeyString(rec.pool)).catch(() => undefined);
+    if (rec?.phase !== 'Pending') return;
+    const pool = parseKeyString(rec.pool);
+    // With no member free it can only wait: the rules over the whole queue (thousands of claims, when a
+    // pool is flooded) need not run for it now; its own reconcile gives its position and deadline.
+    const views = this.memberViews(pool);
+    if (views.some((m) => isFree(m.view))) void this.settle(pool, views).catch(() => undefined);
   }
 
   /** The member is bound to a claim. */
@@ -131,9 +137,8 @@ export class ClaimBinder {
    * Runs the claim rules for one pool: decisions are applied to the records
    * at once, made durable together, then reported.
    */
-  async settle(pool: ResourceKey): Promise<ClaimPlan> {
+  async settle(pool: ResourceKey, views: MemberViews = this.memberViews(pool)): Promise<ClaimPlan> {
     // One look at the members serves the rules and the bind (nothing awaits in between).
-    const views = this.memberViews(pool);
     const input = this.planInput(pool, views);
     const plan = planClaims(input);
     await this.carryOut(pool, plan, views);
@@ -145,10 +150,10 @@ export class ClaimBinder {
     const { state } = this.d;
     const poolId = keyString(pool);
     const claims: ClaimView[] = [];
-    for (const [id, r] of state.claims) {
+    for (const [id, r] of state.claimsOf(poolId)) {
       // A bind being written is decided already: the rules neither bind nor time it out meanwhile.
-      if (r.pool !== poolId || this.inflight.has(id)) continue;
-      const entry = this.d.store.get(parseKeyString(id));
+      if (this.inflight.has(id)) continue;
+      const entry = this.d.store.getById(id);
       const spec = (entry?.resource as InstanceClaim | undefined)?.spec;
       claims.push({
         id,
@@ -226,13 +231,11 @@ export class ClaimBinder {
     const entry = this.d.store.get(claimKey);
     if (!entry) return undefined;
     const claim = entry.resource as InstanceClaim;
-    const rec: ClaimRecord = {
+    return this.d.state.setClaim(id, {
       pool: keyString({ kind: 'InstancePool', namespace: claimKey.namespace, name: claim.spec.poolRef.name }),
       phase: 'Pending',
       createdAt: claimRequestedAt(entry.object.metadata, this.d.clock.now()),
-    };
-    this.d.state.claims.set(id, rec);
-    return rec;
+    });
   }
 
   /**
@@ -278,9 +281,11 @@ export class ClaimBinder {
     this.inflight.delete(d.claim);
     const member = state.member(rec.pool, d.member);
     const stillOurs = member.claim === d.claim;
-    if (outcome.type === 'written' && stillOurs) {
+    // The record as it is now (it may have been replaced while the write was in flight).
+    const current = state.claims.get(d.claim);
+    if (outcome.type === 'written' && stillOurs && current) {
       state.setMember(rec.pool, d.member, { uses: member.uses, claim: d.claim });
-      Object.assign(rec, bindFields(rec, d, ports, now));
+      state.setClaim(d.claim, { ...current, ...bindFields(current, d, ports, now) });
       this.report(d, pool, status);
       // Deleted while the bind was written: its reconcile releases it now.
       if (!this.d.store.get(key)) this.d.wakeClaim(key, 0);
@@ -291,17 +296,18 @@ export class ClaimBinder {
     if (outcome.type === 'written') {
       // Another claim's binding, taken from the apiserver while this write was in flight, holds the member: this bind is undone.
       this.d.recorder.record({ type: 'Warning', reason: 'BindingLost', message: `${parseKeyString(rec.pool).name}-${d.member} is bound to another claim by another writer; waiting for another member`, involvedObject: { kind: 'InstanceClaim', namespace: key.namespace, name: key.name } });
-      await this.rewrite(key, rec);
+      if (current) await this.rewrite(key, current);
       void this.settle(pool).catch(() => undefined);
       return;
     }
-    const verdict = serverVerdict({ phase: rec.phase, ...(rec.member !== undefined ? { member: rec.member } : {}) }, outcome.status, parseKeyString(rec.pool).name);
+    if (!current) return;
+    const verdict = serverVerdict({ phase: current.phase, ...(current.member !== undefined ? { member: current.member } : {}) }, outcome.status, parseKeyString(current.pool).name);
     if (verdict.type === 'keep') {
       // The bind did not happen and nobody else bound the claim: the rules run again, on the version just read.
       void this.settle(pool).catch(() => undefined);
       return;
     }
-    this.takeVerdict(key, rec, verdict);
+    this.takeVerdict(key, current, verdict);
   }
 
   /** Writes the claim's status from its record through the source (after an undone bind). */
@@ -313,7 +319,7 @@ export class ClaimBinder {
   }
 
   /** The record takes what the apiserver holds (another writer's binding or outcome, or no binding). */
-  private takeVerdict(key: ResourceKey, rec: ClaimRecord, v: Exclude<ServerVerdict, { type: 'keep' }>): void {
+  private takeVerdict(key: ResourceKey, rec: Readonly<ClaimRecord>, v: Exclude<ServerVerdict, { type: 'keep' }>): void {
     const { state, recorder } = this.d;
     const id = keyString(key);
     const pool = parseKeyString(rec.pool);
@@ -323,21 +329,21 @@ export class ClaimBinder {
       this.releaseMember(rec, id);
       if (rec.containerId !== undefined) this.d.labelMember?.(rec.containerId, undefined);
     }
-    clearBinding(rec);
+    let next: ClaimRecord = withoutBinding(rec);
     switch (v.type) {
       case 'adopt': {
         // A member is never on two claims: another claim of ours on it loses it to the apiserver's binding.
-        for (const [otherId, other] of state.claims) {
+        for (const [otherId, other] of [...state.claims]) {
           if (otherId === id || other.pool !== rec.pool || other.phase !== 'Bound' || other.member !== v.member) continue;
-          clearBinding(other);
-          other.phase = 'Pending';
+          const lost = state.setClaim(otherId, { ...withoutBinding(other), phase: 'Pending' });
           const otherKey = parseKeyString(otherId);
           recorder.record({ type: 'Warning', reason: 'BindingLost', message: `${v.instance} is bound to ${key.name} by another writer; waiting for another member`, involvedObject: { kind: 'InstanceClaim', namespace: otherKey.namespace, name: otherKey.name } });
-          this.writeStatus(otherKey, other);
+          this.writeStatus(otherKey, lost);
         }
         const m = state.member(rec.pool, v.member);
         state.setMember(rec.pool, v.member, { uses: m.uses, claim: id });
-        Object.assign(rec, {
+        next = {
+          ...next,
           phase: 'Bound',
           member: v.member,
           instance: v.instance,
@@ -348,21 +354,21 @@ export class ClaimBinder {
           ...(v.containerId !== undefined ? { containerId: v.containerId } : {}),
           ...(v.expiresAt !== undefined ? { expiresAt: v.expiresAt } : {}),
           ...(v.waitMs !== undefined ? { waitMs: v.waitMs } : {}),
-        } satisfies Partial<ClaimRecord>);
+        };
         if (v.containerId !== undefined) this.d.labelMember?.(v.containerId, claimLabelValue(key.name));
         if (v.expiresAt !== undefined) this.d.wakeClaim(key, v.expiresAt - this.d.clock.now());
         recorder.record({ type: 'Normal', reason: 'BindingAdopted', message: `the apiserver shows this claim bound to ${v.instance} by another writer; that binding is kept`, involvedObject: involved });
         break;
       }
       case 'ended':
-        Object.assign(rec, { phase: v.phase, reason: v.reason ?? v.phase, message: v.message ?? `${v.phase.toLowerCase()} by another writer` } satisfies Partial<ClaimRecord>);
+        next = { ...next, phase: v.phase, reason: v.reason ?? v.phase, message: v.message ?? `${v.phase.toLowerCase()} by another writer` };
         break;
       case 'unbound':
-        rec.phase = 'Pending';
+        next = { ...next, phase: 'Pending' };
         recorder.record({ type: 'Warning', reason: 'BindingLost', message: 'the apiserver no longer shows this claim bound; waiting for a member again', involvedObject: involved });
         break;
     }
-    this.writeStatus(key, rec);
+    this.writeStatus(key, state.setClaim(id, next));
     this.d.wakePool(pool);
     void this.settle(pool).catch(() => undefined);
   }
@@ -405,31 +411,32 @@ export class ClaimBinder {
       case 'bind': {
         const m = state.member(rec.pool, d.member);
         state.setMember(rec.pool, d.member, { uses: m.uses, claim: d.claim });
-        Object.assign(rec, bindFields(rec, d, members.get(d.member)?.ports ?? [], now));
+        state.setClaim(d.claim, { ...rec, ...bindFields(rec, d, members.get(d.member)?.ports ?? [], now) });
         return;
       }
       case 'timeout':
-        Object.assign(rec, {
+        state.setClaim(d.claim, {
+          ...rec,
           phase: 'Failed',
           reason: d.reason,
           message:
             d.reason === 'ClaimTimeout'
               ? `no warm member of pool ${poolName} became free within ${Math.round(d.waitedMs / 1000)}s`
               : `pool ${poolName} does not exist in namespace ${parseKeyString(rec.pool).namespace}`,
-        } satisfies Partial<ClaimRecord>);
+        });
         return;
       case 'expire':
         this.releaseMember(rec, d.claim);
-        Object.assign(rec, { phase: 'Expired', reason: 'LeaseExpired', message: 'the lease expired; the member was released' } satisfies Partial<ClaimRecord>);
+        state.setClaim(d.claim, { ...rec, phase: 'Expired', reason: 'LeaseExpired', message: 'the lease expired; the member was released' });
         return;
       case 'release':
         this.releaseMember(rec, d.claim, true);
-        state.claims.delete(d.claim);
+        state.deleteClaim(d.claim);
         return;
     }
   }
 
-  private releaseMember(rec: ClaimRecord, claimId: string, deleted = false): void {
+  private releaseMember(rec: Readonly<ClaimRecord>, claimId: string, deleted = false): void {
     if (rec.member === undefined) return;
     const m = this.d.state.member(rec.pool, rec.member);
     if (m.claim !== claimId) return;
@@ -539,8 +546,9 @@ function bindFields(rec: ClaimRecord, d: Extract<ClaimDecision, { type: 'bind' }
 }
 
 /** The record without a binding (before it takes another, or none). */
-function clearBinding(rec: ClaimRecord): void {
-  for (const field of ['member', 'instance', 'containerId', 'ports', 'boundAt', 'expiresAt', 'waitMs', 'warm', 'reason', 'message'] as const) delete rec[field];
+function withoutBinding(rec: Readonly<ClaimRecord>): ClaimRecord {
+  const { member: _m, instance: _i, containerId: _c, ports: _p, boundAt: _b, expiresAt: _e, waitMs: _w, warm: _warm, reason: _r, message: _msg, ...rest } = rec;
+  return rest;
 }
 
 /** A member's record without the reservation of a bind that did not happen. */

@@ -226,7 +226,7 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
    */
   private forgetGoneMembers(poolId: string, present: Set<string>): void {
     const held = new Set<string>();
-    for (const r of this.d.claims.claims.values()) if (r.pool === poolId && r.phase === 'Bound' && r.member !== undefined) held.add(r.member);
+    for (const [, r] of this.d.claims.claimsOf(poolId)) if (r.phase === 'Bound' && r.member !== undefined) held.add(r.member);
     let changed = false;
     for (const member of this.d.claims.membersOf(poolId)) {
       if (present.has(member) || held.has(member)) continue;

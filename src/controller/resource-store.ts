@@ -67,6 +67,16 @@ export class ResourceStore {
     return this.entries.get(keyString(key));
   }
 
+  /** get() by keyString, for a pass over many ids (no parse and re-join per id). */
+  getById(id: string): StoredEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** The entries of one kind, unsorted (for a pass over all of them that needs no order). */
+  *each(kind: Kind): Iterable<StoredEntry> {
+    for (const e of this.entries.values()) if (e.object.kind === kind) yield e;
+  }
+
   list(kind?: Kind, namespace?: string): StoredEntry[] {
     const out: StoredEntry[] = [];
     for (const e of this.entries.values()) {

@@ -141,7 +141,7 @@ export class Manager {
     });
     this.instances = new Reconciler(this.instanceSteps, { ...reconcilerDeps, staleSpec });
     const claimsInSource = o.claimRecord === 'source';
-    this.claims = new ClaimState(claimsInSource ? undefined : o.stateDir, () => this.apiSource.appliedClaims());
+    this.claims = new ClaimState(claimsInSource ? undefined : o.stateDir, { all: () => this.apiSource.appliedClaims.all(), get: (id) => this.apiSource.appliedClaims.get(id) });
     this.binder = new ClaimBinder({
       store: this.store,
       state: this.claims,
@@ -173,7 +173,7 @@ export class Manager {
     this.pools = new Reconciler(this.poolSteps, { ...reconcilerDeps, staleSpec });
     this.claimSteps = new ClaimSteps({ binder: this.binder, state: this.claims });
     this.claimReconciler = new Reconciler(this.claimSteps, reconcilerDeps);
-    this.apiSource = new ApiSource(this.store, o.stateDir, claimsInSource ? undefined : () => this.claims.commit());
+    this.apiSource = new ApiSource(this.store, o.stateDir, claimsInSource ? undefined : this.claims);
     this.files = o.specDirs.length
       ? new FileSource({
           store: this.store,

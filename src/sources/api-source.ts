@@ -6,12 +6,14 @@ import { KINDS, keyOf, keyString, type Resource, type ResourceKey } from '../spe
 import type { ResourceStore, StoredEntry } from '../controller/resource-store.js';
 import { readFileIfExists } from '../state/atomic-file.js';
 import { CoalescingWriter } from '../state/coalescing-writer.js';
+import type { AppliedClaims } from '../state/claim-state.js';
 
 const ORIGIN = { source: 'api' } as const;
 
 export class ApiSource {
   private readonly file: string;
   private readonly writer: CoalescingWriter;
+  private readonly appliedTexts = new WeakMap<Resource, string>();
   /** Why the state file could not be read whole at start; then nothing it may hold is pruned. */
   degraded: string | undefined;
 
@@ -23,7 +25,7 @@ export class ApiSource {
      * claim that binds at once costs one write: this resolves once the
      * claims' file holds the store's claims.
      */
-    private readonly persistClaims?: () => Promise<void>,
+    private readonly claims?: { appliedChanging(id: string): void; commit(): Promise<void> },
   ) {
     this.file = join(stateDir, 'applied.json');
     this.writer = new CoalescingWriter(this.file, () => this.snapshot());
@@ -79,12 +81,14 @@ export class ApiSource {
   async apply(resource: Resource): Promise<ReturnType<ResourceStore['apply']>> {
     // uid and generation are the server's (an apiserver ignores them in a request body); only load restores them.
     const { uid: _uid, generation: _generation, ...metadata } = resource.metadata;
+    this.changing(keyOf(resource));
     const result = this.store.apply({ ...resource, metadata } as Resource, ORIGIN);
     if (result.change !== 'unchanged') await this.persist(resource.kind);
     return result;
   }
 
   async delete(key: ResourceKey): Promise<boolean> {
+    this.changing(key);
     const removed = this.store.delete(key, ORIGIN);
     if (removed) await this.persist(key.kind);
     return removed !== undefined;
@@ -102,19 +106,43 @@ export class ApiSource {
     return loaded;
   }
 
-  /** API-applied claims as they are kept beside their bindings. */
-  appliedClaims(): Record<string, unknown> {
-    return Object.fromEntries(this.store.list('InstanceClaim').filter((e) => e.origin.source === 'api').map((e) => [keyString(keyOf(e.resource)), toApplied(e)]));
+  /**
+   * API-applied claims as they are kept beside their bindings: [keyString,
+   * JSON text]. Each text is made once per applied version (a claim's
+   * resource is replaced, never changed, when it is applied again), so a
+   * commit with thousands of claims waiting costs a join, not a serialisation.
+   */
+  readonly appliedClaims: AppliedClaims = {
+    all: () => this.allAppliedClaims(),
+    get: (id) => {
+      const e = this.store.getById(id);
+      return e && e.object.kind === 'InstanceClaim' && e.origin.source === 'api' ? this.appliedText(e) : undefined;
+    },
+  };
+
+  private *allAppliedClaims(): Iterable<readonly [string, string]> {
+    for (const e of this.store.each('InstanceClaim')) if (e.origin.source === 'api') yield [keyString(keyOf(e.resource)), this.appliedText(e)];
+  }
+
+  private appliedText(e: StoredEntry): string {
+    let text = this.appliedTexts.get(e.resource);
+    if (text === undefined) this.appliedTexts.set(e.resource, (text = JSON.stringify(toApplied(e))));
+    return text;
+  }
+
+  /** A claim kept beside the bindings is marked before the store takes the change (ClaimState.appliedChanging). */
+  private changing(key: ResourceKey): void {
+    if (key.kind === 'InstanceClaim') this.claims?.appliedChanging(keyString(key));
   }
 
   private persist(kind: Resource['kind']): Promise<void> {
-    return kind === 'InstanceClaim' && this.persistClaims ? this.persistClaims() : this.writer.write();
+    return kind === 'InstanceClaim' && this.claims ? this.claims.commit() : this.writer.write();
   }
 
   private snapshot(): string {
     const applied = this.store
       .list()
-      .filter((e) => e.origin.source === 'api' && !(this.persistClaims && e.object.kind === 'InstanceClaim'))
+      .filter((e) => e.origin.source === 'api' && !(this.claims && e.object.kind === 'InstanceClaim'))
       .map(toApplied);
     return JSON.stringify(applied, null, 1) + '\n';
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,9 +15,10 @@ const claimObject = { apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', m
 describe('ClaimState on disk', () => {
   it('a commit is what the next start loads: records and the API-applied claim objects', async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
-    const a = new ClaimState(dir, () => ({ 'InstanceClaim/default/c1': claimObject }));
-    a.claims.set('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Bound', createdAt: 1, member: 'm1', instance: 'p-m1' });
+    const a = new ClaimState(dir, { all: () => [['InstanceClaim/default/c1', JSON.stringify(claimObject)]], get: () => JSON.stringify(claimObject) });
+    a.setClaim('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Bound', createdAt: 1, member: 'm1', instance: 'p-m1' });
     a.setMember('InstancePool/default/p', 'm1', { uses: 0, claim: 'InstanceClaim/default/c1' });
+    a.appliedChanging('InstanceClaim/default/c1');
     await a.commit();
     const b = new ClaimState(dir);
     expect(await b.load(() => undefined)).toEqual([claimObject]);
@@ -25,20 +26,24 @@ describe('ClaimState on disk', () => {
     expect(b.member('InstancePool/default/p', 'm1').claim).toBe('InstanceClaim/default/c1');
   });
 
-  it('a first start makes the two-slot file, empty, so that the first claim only overwrites a slot', async () => {
+  it('a first start makes the two-slot file, empty, and the journal, so that the first claim only overwrites preallocated space', async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
     const errors: string[] = [];
     expect(await new ClaimState(dir).load((m) => errors.push(m))).toEqual([]);
     expect(errors).toEqual([]);
     const file = join(dir, 'claims.state');
-    expect(JSON.parse((await readStateFile(file))!)).toEqual({ claims: {}, members: {}, objects: {} });
-    const inode = (await stat(file)).ino;
+    expect(JSON.parse((await readStateFile(file))!)).toEqual({ epoch: 0, claims: {}, members: {}, objects: {} });
+    const journal = join(dir, 'claims.journal');
+    const before = [(await stat(file)).ino, (await stat(journal)).ino, (await stat(journal)).size];
     const a = new ClaimState(dir);
     await a.load(() => undefined);
-    a.claims.set('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 1 });
+    a.setClaim('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 1 });
     await a.commit();
-    expect((await stat(file)).ino).toBe(inode);
-    expect(JSON.parse((await readStateFile(file))!).claims['InstanceClaim/default/c1'].phase).toBe('Pending');
+    // Written into the preallocated journal: no new inode, no new size.
+    expect([(await stat(file)).ino, (await stat(journal)).ino, (await stat(journal)).size]).toEqual(before);
+    const b = new ClaimState(dir);
+    await b.load(() => undefined);
+    expect(b.claims.get('InstanceClaim/default/c1')?.phase).toBe('Pending');
   });
 
   it('takes over a claims.json left by an earlier version: loaded, written to claims.state, then removed', async () => {
@@ -49,10 +54,83 @@ describe('ClaimState on disk', () => {
     const a = new ClaimState(dir);
     expect(await a.load((m) => errors.push(m))).toEqual([claimObject]);
     expect(errors).toEqual([]);
-    expect(await readdir(dir)).toEqual(['claims.state']);
+    expect((await readdir(dir)).sort()).toEqual(['claims.journal', 'claims.state']);
     const b = new ClaimState(dir);
     expect(await b.load(() => undefined)).toEqual([claimObject]);
     expect(b.member('InstancePool/default/p', 'm1')).toEqual({ uses: 2, claim: 'InstanceClaim/default/c1' });
+  });
+
+  it('each commit writes the records as they are now: a replaced record is written anew, a frozen one cannot change unseen', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
+    const a = new ClaimState(dir);
+    await a.load(() => undefined);
+    for (let i = 0; i < 3; i++) a.setClaim(`InstanceClaim/default/c${i}`, { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: i });
+    a.setMember('InstancePool/default/p', 'm1', { uses: 0 });
+    await a.commit();
+    const rec = a.claims.get('InstanceClaim/default/c1')!;
+    expect(() => Object.assign(rec, { phase: 'Bound' })).toThrow(TypeError);
+    expect(() => Object.assign(a.member('InstancePool/default/p', 'm1'), { uses: 5 })).toThrow(TypeError);
+    a.setClaim('InstanceClaim/default/c1', { ...rec, phase: 'Bound', member: 'm1', instance: 'p-m1' });
+    a.setMember('InstancePool/default/p', 'm1', { uses: 1, claim: 'InstanceClaim/default/c1' });
+    a.deleteClaim('InstanceClaim/default/c2');
+    await a.commit();
+    const b = new ClaimState(dir);
+    await b.load(() => undefined);
+    expect(Object.fromEntries(b.claims)).toEqual({
+      'InstanceClaim/default/c0': { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 0 },
+      'InstanceClaim/default/c1': { pool: 'InstancePool/default/p', phase: 'Bound', createdAt: 1, member: 'm1', instance: 'p-m1' },
+    });
+    expect(b.member('InstancePool/default/p', 'm1')).toEqual({ uses: 1, claim: 'InstanceClaim/default/c1' });
+  });
+
+  it('a full journal becomes a new snapshot; every start after sees the state as last committed', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
+    const objects = new Map<string, string>();
+    const a = new ClaimState(dir, { all: () => objects, get: (id) => objects.get(id) }, 1024);
+    await a.load(() => undefined);
+    const model = new Map<string, string>();
+    for (let i = 0; i < 60; i++) {
+      const id = `InstanceClaim/default/c${i % 7}`;
+      if (i % 5 === 4) {
+        a.deleteClaim(id);
+        objects.delete(id);
+        model.delete(id);
+      } else {
+        const phase = i % 2 ? 'Bound' : 'Pending';
+        a.setClaim(id, { pool: 'InstancePool/default/p', phase, createdAt: i });
+        objects.set(id, JSON.stringify({ ...claimObject, metadata: { name: `c${i % 7}`, namespace: 'default' } }));
+        model.set(id, phase);
+      }
+      a.setMember('InstancePool/default/p', 'm1', { uses: i });
+      a.appliedChanging(id);
+      await a.commit();
+      if (i % 13 === 0 || i === 59) {
+        const b = new ClaimState(dir);
+        const loaded = await b.load(() => undefined);
+        expect(new Map([...b.claims].map(([k, r]) => [k, r.phase]))).toEqual(model);
+        expect(loaded).toHaveLength(model.size);
+        expect(b.member('InstancePool/default/p', 'm1').uses).toBe(i);
+      }
+    }
+    // 60 commits of ~200 bytes do not fit in 1 KiB: snapshots were made on the way.
+    expect(JSON.parse((await readStateFile(join(dir, 'claims.state')))!).epoch).toBeGreaterThan(3);
+  });
+
+  it('a torn last change is not applied; the commit before it stands', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
+    const a = new ClaimState(dir);
+    await a.load(() => undefined);
+    a.setClaim('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 1 });
+    await a.commit();
+    a.setClaim('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Bound', createdAt: 1, member: 'zz-torn', instance: 'p-zz-torn' });
+    await a.commit();
+    const file = join(dir, 'claims.journal');
+    const bytes = await readFile(file);
+    bytes[bytes.indexOf('zz-torn')] = 'Z'.charCodeAt(0);
+    await writeFile(file, bytes);
+    const b = new ClaimState(dir);
+    await b.load(() => undefined);
+    expect(b.claims.get('InstanceClaim/default/c1')?.phase).toBe('Pending');
   });
 
   it('an unreadable file is reported with its name, and claims start empty', async () => {
@@ -62,5 +140,19 @@ describe('ClaimState on disk', () => {
     expect(await new ClaimState(dir).load((m) => errors.push(m))).toEqual([]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(join(dir, 'claims.state'));
+  });
+
+  it('after an unreadable snapshot the next commit writes a whole new one (not a change to a base no one can read)', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
+    await writeFile(join(dir, 'claims.state'), '{not json');
+    const a = new ClaimState(dir);
+    await a.load(() => undefined);
+    a.setClaim('InstanceClaim/default/c1', { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 1 });
+    await a.commit();
+    const errors: string[] = [];
+    const b = new ClaimState(dir);
+    await b.load((m) => errors.push(m));
+    expect(errors).toEqual([]);
+    expect(b.claims.get('InstanceClaim/default/c1')?.phase).toBe('Pending');
   });
 });

@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileIfExists } from './atomic-file.js';
 import { readStateFile, writeStateSlots } from './state-slots.js';
-import { CoalescingWriter } from './coalescing-writer.js';
+import { ClaimJournal, JOURNAL_CAPACITY } from './claim-journal.js';
 import type { ClaimBinding } from '../reconcile/claim/status.js';
 import type { ObservedPort } from '../runtime/types.js';
 
@@ -41,7 +41,10 @@ export interface MemberRecord {
   recycledAt?: number;
 }
 
+/** The snapshot (claims.state), and each change in the journal (where null marks a removal). */
 interface Persisted {
+  /** The snapshot's epoch (claim-journal.ts); absent in a change and in files from before the journal. */
+  epoch?: number;
   claims: Record<string, ClaimRecord>;
   members: Record<string, MemberRecord>;
   /** Claims applied through the API (keyString -> the resource as applied). */
@@ -59,26 +62,40 @@ export interface StoredClaim {
 export const memberKey = (pool: string, member: string): string => `${pool}#${member}`;
 
 export class ClaimState {
-  readonly claims = new Map<string, ClaimRecord>();
-  readonly members = new Map<string, MemberRecord>();
-  private readonly writer: CoalescingWriter | undefined;
+  // Records are frozen and replaced, never changed in place: a commit finds what changed by identity, and
+  // each record keeps the JSON text it was first written as (texts).
+  private readonly claimRecords = new Map<string, Readonly<ClaimRecord>>();
+  private readonly memberRecords = new Map<string, Readonly<MemberRecord>>();
+  private readonly texts = new WeakMap<object, string>();
+  private readonly byPool = new Map<string, Set<string>>();
+  /** What changed since the last write (keys of claims, members, applied objects): a commit writes only these. */
+  private dirty: Dirty = emptyDirty();
+  /** The snapshot's epoch: only journal frames of this epoch count. */
+  private epoch = 0;
+  /** The snapshot could not be read: the next commit writes a whole new one, not a change to it. */
+  private needsSnapshot = false;
   private readonly file: string | undefined;
+  private readonly journal: ClaimJournal | undefined;
   /** Where claims were kept before the two-slot file: read once if the new file is missing, then removed. */
   private readonly legacyFile: string | undefined;
+  private busy: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
 
   constructor(
     stateDir: string | undefined,
-    /** The API-applied claim objects to keep beside their records (keyString -> resource). */
-    private readonly appliedClaims: () => Record<string, unknown> = () => ({}),
+    /** The API-applied claim objects to keep beside their records. */
+    private readonly applied: AppliedClaims = NO_APPLIED_CLAIMS,
+    /** The journal's size when it is made (tests: a small one, to reach a new snapshot quickly). */
+    journalBytes = JOURNAL_CAPACITY,
   ) {
     this.file = stateDir ? join(stateDir, 'claims.state') : undefined;
+    this.journal = stateDir ? new ClaimJournal(join(stateDir, 'claims.journal'), journalBytes) : undefined;
     this.legacyFile = stateDir ? join(stateDir, 'claims.json') : undefined;
-    this.writer = this.file ? new CoalescingWriter(this.file, () => this.serialise(), writeStateSlots) : undefined;
   }
 
   /** Loads the records; resolves to the API-applied claim objects to restore into the store. */
   async load(onError: (message: string) => void): Promise<unknown[]> {
-    if (!this.file) return [];
+    if (!this.file || !this.journal) return [];
     let text: string | undefined;
     let from = this.file;
     try {
@@ -89,34 +106,66 @@ export class ClaimState {
       }
     } catch (e) {
       onError(`${(e as Error).message}; claims start empty`);
-      return [];
+      this.needsSnapshot = true;
+      return this.openJournal(onError, []);
     }
     if (!text) {
-      // Made now, empty, so the first claim overwrites a slot instead of making
-      // the file (a temp file and rename on the writer thread, whose start cost
-      // that claim ~40 ms).
-      if (text === undefined) await this.commit().catch((e: Error) => onError(`${e.message}; the first claim makes it`));
-      return [];
+      // Made now, empty, so the first claim writes into preallocated files instead of making one
+      // (a temp file and rename on the writer thread, whose start cost that claim ~40 ms).
+      if (text === undefined) await writeStateSlots(this.file, this.snapshotText(0, new Map(), new Map(), [])).catch((e: Error) => onError(`${e.message}; the first claim makes it`));
+      return this.openJournal(onError, []);
     }
-    let objects: unknown[];
+    let data: Persisted;
     try {
-      const data = JSON.parse(text) as Persisted;
-      for (const [k, v] of Object.entries(data.claims ?? {})) this.claims.set(k, v);
-      for (const [k, v] of Object.entries(data.members ?? {})) this.members.set(k, v);
-      objects = Object.values(data.objects ?? {});
+      data = JSON.parse(text) as Persisted;
     } catch (e) {
       onError(`${from}: unreadable (${(e as Error).message}); claims start empty`);
-      return [];
+      this.needsSnapshot = true;
+      return this.openJournal(onError, []);
     }
-    if (from === this.legacyFile) await this.migrate(objects, onError);
-    return objects;
+    this.epoch = from === this.file && typeof data.epoch === 'number' ? data.epoch : 0;
+    const claims = new Map(Object.entries(data.claims ?? {}));
+    const members = new Map(Object.entries(data.members ?? {}));
+    const objects = new Map(Object.entries(data.objects ?? {}));
+    // The legacy file has no journal: one left beside it is from no snapshot of ours.
+    const changes = from === this.file ? await this.journal.open(this.epoch).catch((e: Error) => (onError(`${e.message}; claims as of the last snapshot`), (this.needsSnapshot = true), [])) : [];
+    for (const change of changes) {
+      let d: Persisted;
+      try {
+        d = JSON.parse(change) as Persisted;
+      } catch (e) {
+        onError(`${this.journal.file}: a change is unreadable (${(e as Error).message}); the changes after it are not applied`);
+        this.needsSnapshot = true;
+        break;
+      }
+      applyChange(claims, d.claims);
+      applyChange(members, d.members);
+      applyChange(objects, d.objects);
+    }
+    for (const [k, v] of claims) this.setClaim(k, v);
+    for (const [k, v] of members) this.putMember(k, v);
+    // As loaded is as written.
+    this.dirty = emptyDirty();
+    if (from === this.legacyFile) await this.migrate([...objects].map(([k, v]) => [k, JSON.stringify(v)] as const), onError);
+    return [...objects.values()];
+  }
+
+  /** Opens (or makes) the journal for the current epoch; a failure is reported and the next commit writes a snapshot. */
+  private async openJournal(onError: (message: string) => void, result: unknown[]): Promise<unknown[]> {
+    try {
+      await this.journal!.open(this.epoch);
+    } catch (e) {
+      onError(`${(e as Error).message}; each claim commit writes the whole state`);
+    }
+    return result;
   }
 
   /** Writes what the old claims.json held into the two-slot file, then removes claims.json. */
-  private async migrate(objects: unknown[], onError: (message: string) => void): Promise<void> {
-    const held = Object.fromEntries(objects.map((o, i) => [String(i), o]));
+  private async migrate(held: ReadonlyArray<readonly [string, string]>, onError: (message: string) => void): Promise<void> {
     try {
-      await writeStateSlots(this.file!, this.serialise(() => held));
+      this.epoch += 1;
+      await writeStateSlots(this.file!, this.snapshotText(this.epoch, this.claimRecords, this.memberRecords, held));
+      await this.openJournal(onError, []);
       await rm(this.legacyFile!, { force: true });
     } catch (e) {
       onError(`${this.file}: could not take over ${this.legacyFile} (${(e as Error).message}); it is kept and read again at the next start`);
@@ -149,7 +198,7 @@ export class ClaimState {
         ...(bound?.reason ? { reason: bound.reason } : {}),
         ...(bound?.message ? { message: bound.message } : {}),
       };
-      this.claims.set(c.id, rec);
+      this.setClaim(c.id, rec);
       if (rec.phase === 'Bound' && member !== undefined) {
         const m = this.member(c.pool, member);
         this.setMember(c.pool, member, { ...m, claim: c.id });
@@ -157,37 +206,181 @@ export class ClaimState {
     }
   }
 
-  member(pool: string, member: string): MemberRecord {
-    return this.members.get(memberKey(pool, member)) ?? { uses: 0 };
+  /** The claims' records by keyString; change them with setClaim and deleteClaim. */
+  get claims(): ReadonlyMap<string, Readonly<ClaimRecord>> {
+    return this.claimRecords;
+  }
+
+  /** Records (a copy of) the claim's record, frozen; returns it. */
+  setClaim(id: string, record: ClaimRecord): Readonly<ClaimRecord> {
+    const frozen = Object.freeze({ ...record });
+    const before = this.claimRecords.get(id);
+    if (before && before.pool !== frozen.pool) this.byPool.get(before.pool)?.delete(id);
+    this.claimRecords.set(id, frozen);
+    let ofPool = this.byPool.get(frozen.pool);
+    if (!ofPool) this.byPool.set(frozen.pool, (ofPool = new Set()));
+    ofPool.add(id);
+    this.dirty.claims.add(id);
+    return frozen;
+  }
+
+  deleteClaim(id: string): void {
+    const before = this.claimRecords.get(id);
+    if (!before) return;
+    this.claimRecords.delete(id);
+    const ofPool = this.byPool.get(before.pool);
+    ofPool?.delete(id);
+    if (ofPool?.size === 0) this.byPool.delete(before.pool);
+    this.dirty.claims.add(id);
+  }
+
+  /** The claims of one pool, [keyString, record] (a pool's rules need not look at every other pool's queue). */
+  *claimsOf(pool: string): Iterable<[string, Readonly<ClaimRecord>]> {
+    for (const id of this.byPool.get(pool) ?? []) {
+      const r = this.claimRecords.get(id);
+      if (r) yield [id, r];
+    }
+  }
+
+  member(pool: string, member: string): Readonly<MemberRecord> {
+    return this.memberRecords.get(memberKey(pool, member)) ?? { uses: 0 };
   }
 
   setMember(pool: string, member: string, record: MemberRecord): void {
-    this.members.set(memberKey(pool, member), record);
+    this.putMember(memberKey(pool, member), record);
+  }
+
+  private putMember(key: string, record: MemberRecord): Readonly<MemberRecord> {
+    const frozen = Object.freeze({ ...record });
+    this.memberRecords.set(key, frozen);
+    this.dirty.members.add(key);
+    return frozen;
   }
 
   /** Some member this (deleted) claim released has not been recycled or removed yet. */
   awaitsRecycling(claimId: string): boolean {
-    for (const m of this.members.values()) if (m.releasedBy === claimId) return true;
+    for (const m of this.memberRecords.values()) if (m.releasedBy === claimId) return true;
     return false;
   }
 
   /** Member ids of a pool that have a record. */
   membersOf(pool: string): string[] {
     const prefix = `${pool}#`;
-    return [...this.members.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+    return [...this.memberRecords.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
   }
 
   forgetMember(pool: string, member: string): void {
-    this.members.delete(memberKey(pool, member));
+    if (this.memberRecords.delete(memberKey(pool, member))) this.dirty.members.add(memberKey(pool, member));
   }
 
-  /** Durable once resolved. */
+  /**
+   * An API-applied claim is about to change or go: the next commit writes it.
+   * Marked before the store takes it, so that the commit of a bind made as
+   * the claim arrives carries the claim too (one write, not two).
+   */
+  appliedChanging(id: string): void {
+    this.dirty.objects.add(id);
+  }
+
+  /**
+   * Durable once resolved: the file holds the records and applied claims as
+   * of (at least) this call. A commit writes what changed since the last one
+   * into the journal; a full journal (or an unreadable snapshot) makes a new
+   * snapshot instead. Commits made while a snapshot is being written share
+   * the one write after it.
+   */
   commit(): Promise<void> {
-    return this.writer?.write() ?? Promise.resolve();
+    if (!this.file) return Promise.resolve();
+    if (!this.busy) return this.flushNow();
+    this.next ??= this.busy
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.flushNow();
+      });
+    return this.next;
   }
 
-  private serialise(objects: () => Record<string, unknown> = this.appliedClaims): string {
-    const data: Persisted = { claims: Object.fromEntries(this.claims), members: Object.fromEntries(this.members), objects: objects() };
-    return JSON.stringify(data);
+  private flushNow(): Promise<void> {
+    const p = this.flush().finally(() => {
+      if (this.busy === p) this.busy = undefined;
+    });
+    this.busy = p;
+    return p;
+  }
+
+  private async flush(): Promise<void> {
+    const dirty = this.dirty;
+    if (!dirty.claims.size && !dirty.members.size && !dirty.objects.size && !this.needsSnapshot) return;
+    this.dirty = emptyDirty();
+    try {
+      // Synchronous, like a slot overwrite: one pwrite and one fdatasync into preallocated space.
+      if (!this.needsSnapshot && this.journal?.isOpen && this.journal.append(this.epoch, this.changeText(dirty))) return;
+      const epoch = this.epoch + 1;
+      await writeStateSlots(this.file!, this.snapshotText(epoch, this.claimRecords, this.memberRecords, this.applied.all()));
+      this.epoch = epoch;
+      this.needsSnapshot = false;
+      this.journal?.reset();
+    } catch (e) {
+      // Not written: the next commit writes these changes too.
+      for (const k of ['claims', 'members', 'objects'] as const) for (const id of dirty[k]) this.dirty[k].add(id);
+      throw e;
+    }
+  }
+
+  /** The changed entries in the Persisted shape, null for a removed one. */
+  private changeText(dirty: Dirty): string {
+    const claims = [...dirty.claims].map((id) => entryText(id, this.claimRecords.get(id), (r) => this.text(r)));
+    const members = [...dirty.members].map((id) => entryText(id, this.memberRecords.get(id), (r) => this.text(r)));
+    const objects = [...dirty.objects].map((id) => entryText(id, this.applied.get(id), (t) => t));
+    return `{"claims":{${claims.join(',')}},"members":{${members.join(',')}},"objects":{${objects.join(',')}}}`;
+  }
+
+  private snapshotText(epoch: number, claims: ReadonlyMap<string, object>, members: ReadonlyMap<string, object>, objects: Iterable<readonly [string, string]>): string {
+    const parts: string[] = [];
+    for (const [id, json] of objects) parts.push(`${JSON.stringify(id)}:${json}`);
+    return `{"epoch":${epoch},"claims":${this.mapText(claims)},"members":${this.mapText(members)},"objects":{${parts.join(',')}}}`;
+  }
+
+  /** A map of frozen records as a JSON object. */
+  private mapText(records: ReadonlyMap<string, object>): string {
+    const parts: string[] = [];
+    for (const [id, record] of records) parts.push(`${JSON.stringify(id)}:${this.text(record)}`);
+    return `{${parts.join(',')}}`;
+  }
+
+  /** A frozen record's JSON text, made once. */
+  private text(record: object): string {
+    let text = this.texts.get(record);
+    if (text === undefined) this.texts.set(record, (text = JSON.stringify(record)));
+    return text;
+  }
+}
+
+/** The API-applied claims, as JSON texts by keyString (the source keeps each text, made once per applied version). */
+export interface AppliedClaims {
+  /** All of them, for a snapshot. */
+  all(): Iterable<readonly [string, string]>;
+  /** One of them; undefined when it is not (or no longer) applied. */
+  get(id: string): string | undefined;
+}
+
+const NO_APPLIED_CLAIMS: AppliedClaims = { all: () => [], get: () => undefined };
+
+interface Dirty {
+  claims: Set<string>;
+  members: Set<string>;
+  objects: Set<string>;
+}
+
+const emptyDirty = (): Dirty => ({ claims: new Set(), members: new Set(), objects: new Set() });
+
+const entryText = <T>(id: string, value: T | undefined, text: (v: T) => string): string => `${JSON.stringify(id)}:${value === undefined ? 'null' : text(value)}`;
+
+/** Applies one journal change (null: removed) to a loaded map. */
+function applyChange<T>(into: Map<string, T>, change: Record<string, T | null> | undefined): void {
+  for (const [k, v] of Object.entries(change ?? {})) {
+    if (v === null) into.delete(k);
+    else into.set(k, v);
   }
 }
