@@ -20,6 +20,7 @@ import { createOptions } from '../src/runtime/docker/create-options.js';
 import { LABEL } from '../src/runtime/types.js';
 import { writeFileAtomic } from '../src/state/atomic-file.js';
 import { writeStateSlots } from '../src/state/state-slots.js';
+import { ClaimJournal } from '../src/state/claim-journal.js';
 import { desiredPool, ownerLabels } from '../src/reconcile/desired.js';
 import { validateResource } from '../src/spec/load.js';
 import { DEFAULT_POLICY } from '../src/spec/policy.js';
@@ -47,6 +48,8 @@ export interface ClaimsConfig {
   maxSize: number;
   /** Also measure warm claims with the controller's state directory on /dev/shm (no fsync cost). */
   tmpfsSamples: number;
+  /** Claims left waiting on a second pool (maxSize 1) while the warm claims are measured again; 0 skips. */
+  queuedClaims: number;
   /** Issue 9's scenarios (claim-scenarios.ts): rounds of the sequential one, the load window (s), the burst size; 0 skips each. */
   sequentialRounds: number;
   loadSeconds: number;
@@ -347,7 +350,8 @@ async function waitWarm(api: ApiClient, controllerId: string, minReady: number, 
   const t0 = performance.now();
   let last: PoolFigures | undefined;
   for (;;) {
-    const list = await listByLabel(LABEL.managedBy, controllerId).catch(() => undefined);
+    // The pool's own members (a queue pool beside it has its own).
+    const list = (await listByLabel(LABEL.managedBy, controllerId).catch(() => undefined))?.filter((c) => c.labels?.[LABEL.name] === POOL_NAME);
     if (list && list.length === minReady && list.every((c) => c.state === 'running') && !list.some((c) => c.id === released)) break;
     if (performance.now() - t0 > timeoutMs) return { ok: false, ms: performance.now() - t0 };
     await sleep(20);
@@ -547,20 +551,72 @@ async function sustained(api: ApiClient, ctl: BerthController, cfg: ClaimsConfig
   };
 }
 
-/** berth's two durable writes on the filesystem of the controller's state dir: whole-file replace (applied specs) and the two-slot overwrite a claim waits for. */
-async function durableWrites(dir: string, n: number, bytes: number): Promise<{ replace: number[]; slots: number[] }> {
-  const out = { replace: [] as number[], slots: [] as number[] };
+/** berth's durable writes on the filesystem of the controller's state dir: whole-file replace (applied specs), the two-slot overwrite (claims snapshot) and the journal frame a claim waits for. */
+async function durableWrites(dir: string, n: number, bytes: number): Promise<{ replace: number[]; slots: number[]; journal: number[] }> {
+  const out = { replace: [] as number[], slots: [] as number[], journal: [] as number[] };
   const data = JSON.stringify({ pad: 'x'.repeat(Math.max(0, bytes - 12)) });
-  // Interleaved, so both meet the same disk and engine weather.
-  for (let i = 0; i < n; i++) {
-    let t0 = performance.now();
-    await writeFileAtomic(join(dir, 'fsync-probe.json'), data);
-    out.replace.push(performance.now() - t0);
-    t0 = performance.now();
-    await writeStateSlots(join(dir, 'fsync-probe.state'), data);
-    out.slots.push(performance.now() - t0);
+  // What one claim's commit writes: its record, its member's and the claim as applied.
+  const change = JSON.stringify({ pad: 'x'.repeat(500) });
+  const journal = new ClaimJournal(join(dir, 'fsync-probe.journal'));
+  await journal.open(0);
+  try {
+    // Interleaved, so all meet the same disk and engine weather.
+    for (let i = 0; i < n; i++) {
+      let t0 = performance.now();
+      await writeFileAtomic(join(dir, 'fsync-probe.json'), data);
+      out.replace.push(performance.now() - t0);
+      t0 = performance.now();
+      await writeStateSlots(join(dir, 'fsync-probe.state'), data);
+      out.slots.push(performance.now() - t0);
+      t0 = performance.now();
+      journal.append(0, change);
+      out.journal.push(performance.now() - t0);
+    }
+  } finally {
+    journal.close();
   }
   return out;
+}
+
+const QUEUE_POOL = 'queue';
+
+interface BesideQueue {
+  queued: number;
+  /** Claims accepted per second while the queue grew (8 clients, no wait). */
+  acceptedPerSecond: number;
+  warm: WarmSample[];
+}
+
+/**
+ * The warm claims again while `queuedClaims` claims wait on a second pool of
+ * one member: a flooded pool (a CI burst, a client gone wrong) must not slow
+ * another pool's claims.
+ */
+async function warmBesideQueue(api: ApiClient, ctl: BerthController, runId: string, cfg: ClaimsConfig, log: (m: string) => void): Promise<BesideQueue> {
+  const queuePool = poolObject(runId, { minReady: 0, maxSize: 1 }) as { spec: Record<string, unknown> };
+  // They wait through the whole measurement (minutes): none times out meanwhile.
+  await ctl.writeSpecFile('queue', { ...queuePool, metadata: { name: QUEUE_POOL, namespace: NAMESPACE }, spec: { ...queuePool.spec, claimTimeoutSeconds: 3600 } });
+  const body = (name: string): object => ({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace: NAMESPACE }, spec: { poolRef: { name: QUEUE_POOL } } });
+  const names = Array.from({ length: cfg.queuedClaims }, (_, i) => `queued-${i}`);
+  const each = async (fn: (name: string) => Promise<void>): Promise<void> => {
+    let next = 0;
+    await Promise.all(Array.from({ length: cfg.clients }, async () => {
+      for (let i = next++; i < names.length; i = next++) await fn(names[i]!);
+    }));
+  };
+  const t0 = performance.now();
+  await each(async (name) => {
+    const r = await api.request('POST', `${API}/instanceclaims`, body(name));
+    if (r.status >= 300) throw new Error(`queued claim ${name}: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
+  });
+  const acceptedPerSecond = names.length / ((performance.now() - t0) / 1000);
+  log(`claims: ${names.length} claims queued on pool ${QUEUE_POOL} at ${acceptedPerSecond.toFixed(0)}/s`);
+  try {
+    const warm = await warmClaims(api, ctl.controllerId, cfg, 'beside-queue', cfg.warmSamples, log);
+    return { queued: names.length, acceptedPerSecond, warm: warm.samples };
+  } finally {
+    await each(async (name) => void (await api.request('DELETE', `${API}/instanceclaims/${name}`).catch(() => undefined)));
+  }
 }
 
 async function httpFloor(api: ApiClient, n: number): Promise<number[]> {
@@ -670,7 +726,8 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   let rts: RoundTrip[] | undefined;
   let sus: Sustained | undefined;
   let floor: number[] | undefined;
-  let writes: { replace: number[]; slots: number[] } | undefined;
+  let writes: { replace: number[]; slots: number[]; journal: number[] } | undefined;
+  let besideQueue: BesideQueue | undefined;
   let warmLoad: number | undefined;
   let berthCreated = 0;
   const pool = await attempt('pool start', () => startPool(runId, cfg, hooks));
@@ -701,6 +758,10 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
       // Claims left by clients cut short are released before the controller stops.
       const left = await api.request('GET', `${API}/instanceclaims`).catch(() => undefined);
       for (const c of ((left?.json as { items?: Array<{ metadata: { name: string } }> } | undefined)?.items ?? [])) await api.request('DELETE', `${API}/instanceclaims/${c.metadata.name}`).catch(() => undefined);
+      if (cfg.queuedClaims > 0 && cfg.warmSamples > 0) {
+        besideQueue = await attempt('warm claims beside a queue', () => warmBesideQueue(api, ctl, runId, cfg, log));
+        if (besideQueue) log(`claims: warm claim with ${besideQueue.queued} claims waiting on another pool: p50 ${median(besideQueue.warm.map((s) => s.ms)).toFixed(2)} ms, p99 ${q(besideQueue.warm.map((s) => s.ms), 0.99).toFixed(2)} ms`);
+      }
     } finally {
       const lastText = await ctl.scrapeText().catch(() => '');
       berthCreated = creates('', lastText || firstText);
@@ -865,9 +926,14 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
     });
   }
   if (floor) rows.push({ scenario: 'HTTP floor: GET pool p50 / p99', unit: 'ms', berth: cell(median(floor), { p99: round(q(floor, 0.99), 2) }), berthText: `${ms2(median(floor))} / ${ms2(q(floor, 0.99))}`, raw: { error: 'n/a' } });
+  if (besideQueue) {
+    const bq = besideQueue.warm.map((s) => (s.phase === 'Bound' ? s.ms : Infinity));
+    rows.push({ scenario: `warm claim p50 / p99 with ${besideQueue.queued} claims waiting on another pool (accepted at ${Math.round(besideQueue.acceptedPerSecond)}/s)`, unit: 'ms', berth: cell(median(bq), { p99: round(q(bq, 0.99), 2), acceptedPerSecond: round(besideQueue.acceptedPerSecond, 1), samplesMs: besideQueue.warm.map((s) => round(s.ms, 2)) }), berthText: `${ms2(median(bq))} / ${ms2(q(bq, 0.99))}`, raw: { error: 'n/a' } });
+  }
   if (writes) {
-    const { replace, slots } = writes;
-    rows.push({ scenario: 'berth claim write (two-slot overwrite + fdatasync) p50 / p99', unit: 'ms', berth: cell(median(slots), { p99: round(q(slots, 0.99), 2), samplesMs: slots.map((x) => round(x, 2)) }), berthText: `${ms2(median(slots))} / ${ms2(q(slots, 0.99))}`, raw: { error: 'n/a' } });
+    const { replace, slots, journal } = writes;
+    rows.push({ scenario: 'berth claim commit (journal frame written in place + fdatasync) p50 / p99', unit: 'ms', berth: cell(median(journal), { p99: round(q(journal, 0.99), 2), samplesMs: journal.map((x) => round(x, 2)) }), berthText: `${ms2(median(journal))} / ${ms2(q(journal, 0.99))}`, raw: { error: 'n/a' } });
+    rows.push({ scenario: 'berth claims snapshot (two-slot overwrite + fdatasync) p50 / p99', unit: 'ms', berth: cell(median(slots), { p99: round(q(slots, 0.99), 2), samplesMs: slots.map((x) => round(x, 2)) }), berthText: `${ms2(median(slots))} / ${ms2(q(slots, 0.99))}`, raw: { error: 'n/a' } });
     rows.push({ scenario: 'berth whole-file write (temp+fsync+rename) p50 / p99', unit: 'ms', berth: cell(median(replace), { p99: round(q(replace, 0.99), 2), samplesMs: replace.map((x) => round(x, 2)) }), berthText: `${ms2(median(replace))} / ${ms2(q(replace, 0.99))}`, raw: { error: 'n/a' } });
   }
   if (shm) {
@@ -898,7 +964,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
       '',
       ...(writes
         ? [
-            `berth's durable writes on the state directory's filesystem, 50 × 2 KiB each, interleaved: the claim write (writeStateSlots: overwrite the older of two preallocated slots, fdatasync) p50 ${ms1(median(writes.slots))} ms, p90 ${ms1(q(writes.slots, 0.9))} ms, p99 ${ms1(q(writes.slots, 0.99))} ms; a whole-file write (writeFileAtomic: temp file, write, fsync, rename) p50 ${ms1(median(writes.replace))} ms, p90 ${ms1(q(writes.replace, 0.9))} ms, p99 ${ms1(q(writes.replace, 0.99))} ms. A warm claim's answer waits for one claim write (claims.state: the claim and its binding together), its DELETE for one more.`,
+            `berth's durable writes on the state directory's filesystem, 50 each, interleaved: the claim commit (ClaimJournal.append: a 0.5 KiB frame written in place into the preallocated claims.journal, fdatasync) p50 ${ms1(median(writes.journal))} ms, p90 ${ms1(q(writes.journal, 0.9))} ms, p99 ${ms1(q(writes.journal, 0.99))} ms; the claims snapshot written when the journal is full (writeStateSlots, 2 KiB here: overwrite the older of two preallocated slots, fdatasync) p50 ${ms1(median(writes.slots))} ms, p90 ${ms1(q(writes.slots, 0.9))} ms, p99 ${ms1(q(writes.slots, 0.99))} ms; a whole-file write (writeFileAtomic: temp file, write, fsync, rename) p50 ${ms1(median(writes.replace))} ms, p90 ${ms1(q(writes.replace, 0.9))} ms, p99 ${ms1(q(writes.replace, 0.99))} ms. A warm claim's answer waits for one claim commit (the claim and its binding together), its DELETE for one more.`,
             '',
           ]
         : []),
@@ -949,6 +1015,9 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
     `raw engine rates: the same member create body, N=${cfg.rawN} at parallelism ${cfg.rawParallelism} (the raw engine parallelism above): create+start of all N (containers per second until the last start returned), then, per container, create+start a new one and force-remove an old one (the engine work one Replace recycle costs, minus berth's probe execs and graceful stop).`,
     ...(cfg.burst > 0
       ? [`burst: a pool with minReady 3, maxSize ${cfg.burst}, recycle Replace, its own controller (defaults), quiet (exactly 3 members, all running); ${cfg.burst} clients POST ?wait=60s at once, and the figure is the time until the last answer (Bound). The raw engine creates and starts the ${cfg.burst - 3} members berth must add (berth's createOptions, parallelism ${cfg.rawParallelism}), once as they are and once with the pool's probe exec'd on each until it passes. ${cfg.burstRounds} rounds of the three one after the other (the claims released and the pool quiet again between rounds, untimed); each figure is the median of its rounds, every round's figure is in results.json. The pool's controller runs through all rounds, so the raw engine works beside the same background as berth: 3 warm members probed every 2 s.`]
+      : []),
+    ...(cfg.queuedClaims > 0
+      ? [`beside a queue: after the sustained run, a second pool (minReady 0, maxSize 1) gets ${cfg.queuedClaims} claims (POST without wait, ${cfg.clients} clients; all but one wait, claimTimeoutSeconds 3600), then the warm claims above run again on the main pool (its own members only are counted when waiting for it to be warm), then the queued claims are deleted.`]
       : []),
     ...(cfg.tmpfsSamples > 0
       ? [`state dir on tmpfs (diagnostic): after the main pool is gone, a second controller with its spec and state directories on /dev/shm and the same pool; ${cfg.tmpfsSamples} warm claims as above. Every write berth makes for a claim is then free of disk flushes (fsync on tmpfs returns at once); the difference to the main row is what the disk costs.`]

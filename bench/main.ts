@@ -38,6 +38,7 @@
 // BENCH_CLAIM_COLD (15 cold starts), BENCH_CLAIM_CLIENTS (8),
 // BENCH_CLAIM_SECONDS (30 s sustained), BENCH_CLAIM_RAW_N (32),
 // BENCH_CLAIM_TMPFS (100 warm claims again with the state dir on /dev/shm; 0 skips),
+// BENCH_CLAIM_QUEUED (2000 claims left waiting on a second pool while the warm claims run again; 0 skips),
 // BENCH_CLAIM_SEQUENTIAL (20 rounds), BENCH_CLAIM_LOAD_SECONDS (60 per policy),
 // BENCH_CLAIM_BURST (40), BENCH_CLAIM_BURST_ROUNDS (3, medians reported); 0 skips each. scale: BENCH_SCALE_SIZES (1000,10000),
 // BENCH_SCALE_POOLS (100), BENCH_SCALE_MIN_READY (5). BENCH_RESULTS_DIR: where results.md/json go;
@@ -90,6 +91,7 @@ const CFG = {
     minReady: 8,
     maxSize: 16,
     tmpfsSamples: Number(env['BENCH_CLAIM_TMPFS'] ?? 100),
+    queuedClaims: Number(env['BENCH_CLAIM_QUEUED'] ?? 2000),
     sequentialRounds: Number(env['BENCH_CLAIM_SEQUENTIAL'] ?? 20),
     loadSeconds: Number(env['BENCH_CLAIM_LOAD_SECONDS'] ?? 60),
     burst: Number(env['BENCH_CLAIM_BURST'] ?? 40),
