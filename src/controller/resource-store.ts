@@ -78,11 +78,12 @@ export class ResourceStore {
   }
 
   list(kind?: Kind, namespace?: string): StoredEntry[] {
-    const out: StoredEntry[] = [];
-    for (const e of this.entries.values()) {
-      if ((kind === undefined || e.object.kind === kind) && (namespace === undefined || e.object.metadata.namespace === namespace)) out.push(e);
+    const out: Array<[string, StoredEntry]> = [];
+    for (const [id, e] of this.entries) {
+      if ((kind === undefined || e.object.kind === kind) && (namespace === undefined || e.object.metadata.namespace === namespace)) out.push([id, e]);
     }
-    return out.sort((a, b) => keyString(keyOf(a.resource)).localeCompare(keyString(keyOf(b.resource))));
+    // By keyString (the map's own key: no key is rebuilt per comparison).
+    return out.sort((a, b) => a[0].localeCompare(b[0])).map(([, e]) => e);
   }
 
   get resourceVersion(): string {

@@ -303,7 +303,9 @@ export class FileSource {
 
   private apply(loaded: LoadedResource): boolean {
     const key = keyOf(loaded.resource);
-    const kept = this.o.identities?.get(key);
+    // Only a resource the store does not hold yet (the first load after a restart) takes what was kept:
+    // the store keeps the identity of those it holds.
+    const kept = this.o.store.get(key) ? undefined : this.o.identities?.get(key);
     let digest: string | undefined;
     const digestOnce = (): string => (digest ??= specDigest(loaded.resource.spec));
     const resource = { ...loaded.resource, metadata: metadataWithKept(loaded.resource.metadata, kept, digestOnce) } as typeof loaded.resource;
@@ -312,7 +314,7 @@ export class FileSource {
       if (change !== 'unchanged' && this.o.identities) {
         const m = entry.object.metadata;
         const now: KeptIdentity = { createdAt: m.creationTimestamp, uid: m.uid, generation: m.generation, specDigest: digestOnce() };
-        if (!sameIdentity(kept, now)) this.o.identities.set(key, now);
+        if (!sameIdentity(this.o.identities.get(key), now)) this.o.identities.set(key, now);
       }
       return true;
     } catch (e) {

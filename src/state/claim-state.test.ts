@@ -32,7 +32,7 @@ describe('ClaimState on disk', () => {
     expect(await new ClaimState(dir).load((m) => errors.push(m))).toEqual([]);
     expect(errors).toEqual([]);
     const file = join(dir, 'claims.state');
-    expect(JSON.parse((await readStateFile(file))!)).toEqual({ epoch: 0, claims: {}, members: {}, objects: {} });
+    expect(JSON.parse((await readStateFile(file))!)).toEqual({ epoch: expect.any(Number), claims: {}, members: {}, objects: {} });
     const journal = join(dir, 'claims.journal');
     const before = [(await stat(file)).ino, (await stat(journal)).ino, (await stat(journal)).size];
     const a = new ClaimState(dir);
@@ -131,6 +131,23 @@ describe('ClaimState on disk', () => {
     const b = new ClaimState(dir);
     await b.load(() => undefined);
     expect(b.claims.get('InstanceClaim/default/c1')?.phase).toBe('Pending');
+  });
+
+  it('a snapshot made anew (claims.state removed) never takes the frames an old journal still holds', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-claims-'));
+    const a = new ClaimState(dir);
+    await a.load(() => undefined);
+    a.setClaim('InstanceClaim/default/old', { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 1 });
+    await a.commit();
+    await rm(join(dir, 'claims.state'));
+    const b = new ClaimState(dir);
+    await b.load(() => undefined);
+    expect(b.claims.size).toBe(0);
+    b.setClaim('InstanceClaim/default/new', { pool: 'InstancePool/default/p', phase: 'Pending', createdAt: 2 });
+    await b.commit();
+    const c = new ClaimState(dir);
+    await c.load(() => undefined);
+    expect([...c.claims.keys()]).toEqual(['InstanceClaim/default/new']);
   });
 
   it('an unreadable file is reported with its name, and claims start empty', async () => {

@@ -10,6 +10,7 @@
 // In Kubernetes mode the record is the claim's status in the apiserver: this
 // state has no file and is rebuilt from the claims' statuses (rebuildFrom)
 // before anything is bound.
+import { randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileIfExists } from './atomic-file.js';
@@ -112,7 +113,9 @@ export class ClaimState {
     if (!text) {
       // Made now, empty, so the first claim writes into preallocated files instead of making one
       // (a temp file and rename on the writer thread, whose start cost that claim ~40 ms).
-      if (text === undefined) await writeStateSlots(this.file, this.snapshotText(0, new Map(), new Map(), [])).catch((e: Error) => onError(`${e.message}; the first claim makes it`));
+      this.epoch = freshEpoch();
+      if (text === undefined) await writeStateSlots(this.file, this.snapshotText(this.epoch, new Map(), new Map(), [])).catch((e: Error) => ((this.needsSnapshot = true), onError(`${e.message}; the first claim makes it`)));
+      else this.needsSnapshot = true;
       return this.openJournal(onError, []);
     }
     let data: Persisted;
@@ -124,6 +127,8 @@ export class ClaimState {
       return this.openJournal(onError, []);
     }
     this.epoch = from === this.file && typeof data.epoch === 'number' ? data.epoch : 0;
+    // A snapshot from before the journal: the first commit writes one with an epoch of its own.
+    if (typeof data.epoch !== 'number') this.needsSnapshot = true;
     const claims = new Map(Object.entries(data.claims ?? {}));
     const members = new Map(Object.entries(data.members ?? {}));
     const objects = new Map(Object.entries(data.objects ?? {}));
@@ -163,8 +168,9 @@ export class ClaimState {
   /** Writes what the old claims.json held into the two-slot file, then removes claims.json. */
   private async migrate(held: ReadonlyArray<readonly [string, string]>, onError: (message: string) => void): Promise<void> {
     try {
-      this.epoch += 1;
+      this.epoch = freshEpoch();
       await writeStateSlots(this.file!, this.snapshotText(this.epoch, this.claimRecords, this.memberRecords, held));
+      this.needsSnapshot = false;
       await this.openJournal(onError, []);
       await rm(this.legacyFile!, { force: true });
     } catch (e) {
@@ -220,7 +226,7 @@ export class ClaimState {
     let ofPool = this.byPool.get(frozen.pool);
     if (!ofPool) this.byPool.set(frozen.pool, (ofPool = new Set()));
     ofPool.add(id);
-    this.dirty.claims.add(id);
+    this.touch('claims', id);
     return frozen;
   }
 
@@ -231,7 +237,7 @@ export class ClaimState {
     const ofPool = this.byPool.get(before.pool);
     ofPool?.delete(id);
     if (ofPool?.size === 0) this.byPool.delete(before.pool);
-    this.dirty.claims.add(id);
+    this.touch('claims', id);
   }
 
   /** The claims of one pool, [keyString, record] (a pool's rules need not look at every other pool's queue). */
@@ -253,7 +259,7 @@ export class ClaimState {
   private putMember(key: string, record: MemberRecord): Readonly<MemberRecord> {
     const frozen = Object.freeze({ ...record });
     this.memberRecords.set(key, frozen);
-    this.dirty.members.add(key);
+    this.touch('members', key);
     return frozen;
   }
 
@@ -270,7 +276,7 @@ export class ClaimState {
   }
 
   forgetMember(pool: string, member: string): void {
-    if (this.memberRecords.delete(memberKey(pool, member))) this.dirty.members.add(memberKey(pool, member));
+    if (this.memberRecords.delete(memberKey(pool, member))) this.touch('members', memberKey(pool, member));
   }
 
   /**
@@ -279,7 +285,12 @@ export class ClaimState {
    * the claim arrives carries the claim too (one write, not two).
    */
   appliedChanging(id: string): void {
-    this.dirty.objects.add(id);
+    this.touch('objects', id);
+  }
+
+  /** Kept for the next commit; without a file (Kubernetes mode) nothing is. */
+  private touch(kind: keyof Dirty, id: string): void {
+    if (this.file) this.dirty[kind].add(id);
   }
 
   /**
@@ -316,7 +327,8 @@ export class ClaimState {
     try {
       // Synchronous, like a slot overwrite: one pwrite and one fdatasync into preallocated space.
       if (!this.needsSnapshot && this.journal?.isOpen && this.journal.append(this.epoch, this.changeText(dirty))) return;
-      const epoch = this.epoch + 1;
+      // After a snapshot no one could read, frames of any epoch may lie in the journal: a fresh one ignores them.
+      const epoch = this.needsSnapshot ? freshEpoch() : this.epoch + 1;
       await writeStateSlots(this.file!, this.snapshotText(epoch, this.claimRecords, this.memberRecords, this.applied.all()));
       this.epoch = epoch;
       this.needsSnapshot = false;
@@ -372,6 +384,13 @@ interface Dirty {
   members: Set<string>;
   objects: Set<string>;
 }
+
+/**
+ * The epoch of a snapshot made without a readable one before it (first start,
+ * an unreadable file, a migration): unlike every epoch before it, so that no
+ * frame left in the journal counts.
+ */
+const freshEpoch = (): number => randomInt(1, 2 ** 32 - 1);
 
 const emptyDirty = (): Dirty => ({ claims: new Set(), members: new Set(), objects: new Set() });
 
