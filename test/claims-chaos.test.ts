@@ -7,31 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
-import { TEST_IMAGE } from './support/engine.js';
 import { heldTwice, type Hold } from './support/claim-holds.js';
-import { freePort, killController, managedContainers, removeDirs, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
+import { freePort, killController, managedContainers, removeDirs, sandboxPool, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
 const API = '/apis/berth.dev/v1alpha1/namespaces/default';
 const CLIENTS = 4;
 const KILLS = 3;
-const pool = {
-  apiVersion: 'berth.dev/v1alpha1',
-  kind: 'InstancePool',
-  metadata: { name: 'chaos' },
-  spec: {
-    minReady: 2,
-    maxSize: 4,
-    claimTimeoutSeconds: 20,
-    recycle: { policy: 'Reuse' },
-    template: {
-      image: TEST_IMAGE,
-      command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"],
-      network: 'none',
-      stopGracePeriodSeconds: 1,
-      healthCheck: { exec: { command: ['sh', '-c', 'echo OK'] }, periodSeconds: 2 },
-    },
-  },
-};
+const pool = sandboxPool('chaos', { minReady: 2, maxSize: 4, claimTimeoutSeconds: 20, recycle: { policy: 'Reuse' } });
 
 interface ClaimStatus {
   phase?: string;

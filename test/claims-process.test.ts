@@ -4,27 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
-import { TEST_IMAGE } from './support/engine.js';
-import { freePort, killController, managedContainers, removeDirs, runCli, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
+import { freePort, killController, managedContainers, removeDirs, sandboxPool, runCli, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
 const API = '/apis/berth.dev/v1alpha1/namespaces/default';
-const pool = {
-  apiVersion: 'berth.dev/v1alpha1',
-  kind: 'InstancePool',
-  metadata: { name: 'runners' },
-  spec: {
-    minReady: 3,
-    maxSize: 8,
-    claimTimeoutSeconds: 6,
-    template: {
-      image: TEST_IMAGE,
-      command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"],
-      network: 'none',
-      stopGracePeriodSeconds: 1,
-      healthCheck: { exec: { command: ['sh', '-c', 'echo OK'] }, periodSeconds: 2 },
-    },
-  },
-};
+const pool = sandboxPool('runners', { minReady: 3, maxSize: 8, claimTimeoutSeconds: 6 });
 
 interface Claim {
   metadata: { name: string; uid?: string };

@@ -5,30 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
-import { TEST_IMAGE } from './support/engine.js';
-import { freePort, killController, managedContainers, removeDirs, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
+import { freePort, killController, managedContainers, removeDirs, sandboxPool, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
 const API = '/apis/berth.dev/v1alpha1/namespaces/default';
 const FLOOD = 1500;
 const KILL_AFTER = 700;
 
-const pool = (name: string, minReady: number, maxSize: number) => ({
-  apiVersion: 'berth.dev/v1alpha1',
-  kind: 'InstancePool',
-  metadata: { name },
-  spec: {
-    minReady,
-    maxSize,
-    claimTimeoutSeconds: 600,
-    template: {
-      image: TEST_IMAGE,
-      command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"],
-      network: 'none',
-      stopGracePeriodSeconds: 1,
-      healthCheck: { exec: { command: ['sh', '-c', 'echo OK'] }, periodSeconds: 2 },
-    },
-  },
-});
+const pool = (name: string, minReady: number, maxSize: number): object => sandboxPool(name, { minReady, maxSize, claimTimeoutSeconds: 600 });
 
 interface Claim {
   metadata: { name: string; uid?: string };

@@ -64,6 +64,28 @@ export async function writeSpec(d: TestDirs, file: string, text: string): Promis
   await writeFile(join(d.specDir, file), text);
 }
 
+/**
+ * The process tests' sandbox pool: busybox members whose PID 1 exits at once
+ * on SIGTERM, probed by exec every 2 s; `spec` gives sizes and policies.
+ */
+export function sandboxPool(name: string, spec: Record<string, unknown>): object {
+  return {
+    apiVersion: 'berth.dev/v1alpha1',
+    kind: 'InstancePool',
+    metadata: { name },
+    spec: {
+      ...spec,
+      template: {
+        image: TEST_IMAGE,
+        command: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"],
+        network: 'none',
+        stopGracePeriodSeconds: 1,
+        healthCheck: { exec: { command: ['sh', '-c', 'echo OK'] }, periodSeconds: 2 },
+      },
+    },
+  };
+}
+
 export function statusOf(m: Manager, name: string, namespace = 'default'): InstanceStatus | undefined {
   return m.store.get({ kind: 'Instance', namespace, name })?.object.status as InstanceStatus | undefined;
 }
