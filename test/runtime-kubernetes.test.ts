@@ -264,6 +264,9 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
 
     it('resume after a stalled watch (no event, no bookmark) once the watchdog fires', async () => {
       const before = errors.length;
+      // Stalling holds the watches open now: between two watches (one ended, the next not yet opened) it would hold
+      // none, and the next watch would deliver as usual, with nothing for the watchdog to report (CI once saw that).
+      await eventually('an open events watch to stall', () => (proxy.watchCount() > 0 ? true : undefined));
       proxy.stallWatches();
       const id = await createOnly(runtime, request('after-stall', { image: TEST_IMAGE }));
       // The watchdog takes the silent watch for dead (1 s here) and resubscribes...
