@@ -333,8 +333,8 @@ export class ClaimBinder {
     switch (v.type) {
       case 'adopt': {
         // A member is never on two claims: another claim of ours on it loses it to the apiserver's binding.
-        for (const [otherId, other] of [...state.claims]) {
-          if (otherId === id || other.pool !== rec.pool || other.phase !== 'Bound' || other.member !== v.member) continue;
+        for (const [otherId, other] of [...state.claimsOf(rec.pool)]) {
+          if (otherId === id || other.phase !== 'Bound' || other.member !== v.member) continue;
           const lost = state.setClaim(otherId, { ...withoutBinding(other), phase: 'Pending' });
           const otherKey = parseKeyString(otherId);
           recorder.record({ type: 'Warning', reason: 'BindingLost', message: `${v.instance} is bound to ${key.name} by another writer; waiting for another member`, involvedObject: { kind: 'InstanceClaim', namespace: otherKey.namespace, name: otherKey.name } });

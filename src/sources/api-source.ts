@@ -22,8 +22,9 @@ export class ApiSource {
     stateDir: string,
     /**
      * Claims are made durable with their bindings (ClaimState), so that a
-     * claim that binds at once costs one write: this resolves once the
-     * claims' file holds the store's claims.
+     * claim that binds at once costs one write: a claim is marked before the
+     * store takes it (appliedChanging), and commit resolves once the claims'
+     * files hold it.
      */
     private readonly claims?: { appliedChanging(id: string): void; commit(): Promise<void> },
   ) {
