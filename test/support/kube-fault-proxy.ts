@@ -198,6 +198,10 @@ export class KubeFaultProxy {
           upstream.pipe(res);
           return;
         }
+        // kube-apiserver flushes a watch's headers at once (WatchServer.ServeHTTP); Node would hold them until the
+        // first chunk, and a watch stalled before its first event would then look unanswered to the client (its
+        // connect timeout, not the watchdog, would end it: CI saw two such runs).
+        res.flushHeaders();
         const w: OpenWatch = { res, upstream, stalled: false };
         this.watches.add(w);
         upstream.on('data', (chunk: Buffer) => {
