@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ClaimSteps } from './claim-reconciler.js';
 import { Reconciler } from './reconciler.js';
 import { claimBinderWorld, TEST_NOW as NOW } from './memory-world.testkit.js';
+import type { InstanceClaim } from '../spec/schema.js';
 
 function setup() {
   const w = claimBinderWorld();
@@ -37,6 +38,19 @@ describe('ClaimBinder', () => {
     expect(t.phase('second')).toBeUndefined();
     expect(t.woken).toContain('runners');
     expect(t.binder.pendingCount(t.pool)).toBe(1);
+  });
+
+  it('the rules read a waiting claim as it is now: re-applied with a lease, it binds with that lease', async () => {
+    const t = setup();
+    t.members.push(t.member('a', { ready: false, phase: 'Probing' }));
+    t.claim('lease');
+    await t.reconcile('lease'); // the rules have read the claim once, without a ttl
+    const [stored] = [t.store.get(t.claimKey('lease'))!.resource as InstanceClaim];
+    t.store.apply({ ...stored, spec: { ...stored.spec, ttlSeconds: 60 } }, t.origin);
+    t.members[0] = t.member('a');
+    t.binder.memberChanged(t.pool);
+    await flush();
+    expect(t.phase('lease')).toMatchObject({ phase: 'Bound', instance: 'runners-a', expiresAt: new Date(NOW + 60_000).toISOString() });
   });
 
   it('never binds a terminating or claimed member', async () => {

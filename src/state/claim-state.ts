@@ -248,6 +248,11 @@ export class ClaimState {
     }
   }
 
+  /** The keyStrings of one pool's claims, live (look each up in `claims`): no tuple per claim, for loops over a long queue. */
+  claimIdsOf(pool: string): ReadonlySet<string> {
+    return this.byPool.get(pool) ?? NO_IDS;
+  }
+
   member(pool: string, member: string): Readonly<MemberRecord> {
     return this.memberRecords.get(memberKey(pool, member)) ?? { uses: 0 };
   }
@@ -376,6 +381,8 @@ export interface AppliedClaims {
   /** One of them; undefined when it is not (or no longer) applied. */
   get(id: string): string | undefined;
 }
+
+const NO_IDS: ReadonlySet<string> = new Set();
 
 const NO_APPLIED_CLAIMS: AppliedClaims = { all: () => [], get: () => undefined };
 
