@@ -263,3 +263,30 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(loop)).toBeUndefined();
   });
 });
+
+describe('runWorkers and the event loop', () => {
+  it('lets the event loop turn during a long run of keys that need no I/O', async () => {
+    const queue = new WorkQueue<string>({ clock: new FakeClock() });
+    const controller = new AbortController();
+    let reconciled = 0;
+    const done = runWorkers({
+      queue,
+      workers: 2,
+      signal: controller.signal,
+      reconcile: async () => {
+        const until = performance.now() + 1; // 1 ms of work, no await: the key resolves in microtasks
+        while (performance.now() < until);
+        reconciled++;
+      },
+    });
+    for (let i = 0; i < 200; i++) queue.add(`k${i}`);
+    // An answer or a timer waiting meanwhile gets its turn long before the 200 ms of work is done.
+    const seenAt = await new Promise<number>((resolve) => setImmediate(() => resolve(reconciled)));
+    expect(seenAt).toBeGreaterThan(0);
+    expect(seenAt).toBeLessThan(50);
+    for (let i = 0; i < 1000 && reconciled < 200; i++) await flushMicrotasks();
+    expect(reconciled).toBe(200);
+    controller.abort();
+    await done;
+  });
+});

@@ -66,7 +66,36 @@ async function worker<K extends string>(options: RunWorkersOptions<K>): Promise<
     } finally {
       queue.done(key);
     }
+    const turn = loopTurnIfBusy();
+    if (turn) await turn;
   }
+}
+
+/**
+ * How long workers may go from key to key without the event loop turning.
+ * A reconcile that needs no I/O (a claim on a flooded pool, anything on the
+ * in-memory runtime) resolves in microtasks, and a queue of thousands of such
+ * keys ran as one unbroken task: with 5000 claims timing out, a GET waited
+ * up to a second, and so would the lease renewal and the engine's events.
+ */
+const SLICE_MS = 5;
+let sliceStart = 0;
+/** Resolves once the event loop has turned (I/O polled) since the slice began; undefined: it has. */
+let nextTurn: Promise<void> | undefined;
+
+/** Undefined while the slice lasts; past it, a promise of the loop's next turn. */
+function loopTurnIfBusy(): Promise<void> | undefined {
+  if (nextTurn === undefined) {
+    sliceStart = performance.now();
+    nextTurn = new Promise((resolve) =>
+      setImmediate(() => {
+        nextTurn = undefined;
+        resolve();
+      }),
+    );
+    return undefined;
+  }
+  return performance.now() - sliceStart >= SLICE_MS ? nextTurn : undefined;
 }
 
 async function processOne<K extends string>(options: RunWorkersOptions<K>, key: K): Promise<void> {
