@@ -159,7 +159,7 @@ export function runtimeContract(name: string, makeRuntime: () => Promise<Contrac
       const r = await runtime.exec(ids.alpha, { command: ['sh', '-c', 'cat; echo done'], stdin: 'line one\nline two\n', timeoutMs: 10_000 });
       expect(r).toMatchObject({ exitCode: 0, stdout: 'line one\nline two\ndone\n', stderr: '' });
       const empty = await runtime.exec(ids.alpha, { command: ['wc', '-c'], stdin: '', timeoutMs: 10_000 });
-      expect(empty.stdout.trim()).toBe('0');
+      expect({ ...empty, stdout: empty.stdout.trim() }).toMatchObject({ exitCode: 0, stdout: '0', timedOut: false });
     });
 
     it('exec timeout kills the process tree', async () => {
