@@ -3,11 +3,11 @@
 // wakes the pool; a deleted claim's member is released and its finalizer waits
 // for the member to be handled; bindings survive a rebuild from statuses.
 // Claims reconcile through the same Reconciler as every kind.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClaimSteps } from './claim-reconciler.js';
 import { Reconciler } from './reconciler.js';
 import { claimBinderWorld, TEST_NOW as NOW } from './memory-world.testkit.js';
-import type { InstanceClaim } from '../spec/schema.js';
+import type { InstanceClaim, InstancePool } from '../spec/schema.js';
 
 function setup() {
   const w = claimBinderWorld();
@@ -86,6 +86,48 @@ describe('ClaimBinder', () => {
     t.tick(30_000);
     await t.reconcile('late');
     expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
+  });
+
+  it('a cut claimTimeoutSeconds wakes each waiting claim at its new deadline', async () => {
+    const t = setup();
+    t.binder.poolApplied(t.pool);
+    t.claim('a');
+    t.tick(1_000);
+    t.claim('b');
+    await t.reconcile('a');
+    await t.reconcile('b');
+    const set = (spec: Partial<InstancePool['spec']>): void => {
+      const runners = t.store.get(t.pool)!.resource as InstancePool;
+      t.store.apply({ ...runners, spec: { ...runners.spec, ...spec } }, t.origin);
+      t.binder.poolApplied(t.pool);
+    };
+    set({ minReady: 2 });
+    set({ claimTimeoutSeconds: 60 });
+    expect(t.wokenClaims).toEqual([]); // the same or a longer timeout: their timers come first
+    t.tick(3_000);
+    set({ claimTimeoutSeconds: 5 });
+    expect(t.wokenClaims.sort()).toEqual(['a@1000', 'b@2000']);
+    t.tick(1_000);
+    await t.reconcile('a');
+    expect([t.phase('a')?.phase, t.phase('b')?.phase]).toEqual(['Failed', 'Pending']);
+  });
+
+  it('an ended claim reconciles without reading its pool, and is still released once deleted', async () => {
+    const t = setup();
+    t.claim('late');
+    await t.reconcile('late');
+    t.tick(30_000);
+    await t.reconcile('late');
+    expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
+    const reads = vi.spyOn(t.binder, 'planInput');
+    await t.reconcile('late');
+    expect(reads).not.toHaveBeenCalled();
+    expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
+    t.store.delete(t.claimKey('late'), t.origin);
+    await t.reconcile('late');
+    expect(reads).toHaveBeenCalled();
+    expect(t.state.claims.has(`InstanceClaim/sb/late`)).toBe(false);
+    expect(t.released).toContain('late');
   });
 
   it('a claim that times out wakes its pool, whose status counted it as waiting', async () => {

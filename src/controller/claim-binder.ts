@@ -78,6 +78,8 @@ export class ClaimBinder {
   private statusRecord: ClaimStatusRecord | undefined;
   /** Each record's view for the claim rules, with the resource it was made from (claimView). */
   private readonly views = new WeakMap<Readonly<ClaimRecord>, { claim: InstanceClaim | undefined; view: ClaimView }>();
+  /** Each pool's claimTimeoutSeconds as last seen (poolApplied). */
+  private readonly seenTimeouts = new Map<string, number>();
   /** Claims whose bind is being written to the source: neither waiting nor bound until it answers. */
   private readonly inflight = new Set<string>();
 
@@ -212,6 +214,37 @@ export class ClaimBinder {
     if (!rec || this.inflight.has(id)) return;
     const verdict = serverVerdict({ phase: rec.phase, ...(rec.member !== undefined ? { member: rec.member } : {}) }, status, parseKeyString(rec.pool).name);
     if (verdict.type !== 'keep') this.takeVerdict(claimKey, rec, verdict);
+  }
+
+  /**
+   * A pool's spec was applied (or deleted). When its claimTimeoutSeconds was
+   * cut, each waiting claim is woken at its new deadline: its timer was set
+   * for the old one. (A raised timeout needs nothing: the old timer comes
+   * early, and that reconcile sets the new one.) Not woken at once: each
+   * claim's rules read the pool's whole queue, and thousands of claims
+   * reconciled together cost seconds of CPU for nothing.
+   */
+  poolApplied(pool: ResourceKey): void {
+    const id = keyString(pool);
+    if (!this.d.store.get(pool)) {
+      this.seenTimeouts.delete(id);
+      return;
+    }
+    const timeout = this.timeoutSeconds(id);
+    const before = this.seenTimeouts.get(id);
+    this.seenTimeouts.set(id, timeout);
+    if (before === undefined || timeout >= before) return;
+    const { claims } = this.d.state;
+    const now = this.d.clock.now();
+    for (const c of this.d.state.claimIdsOf(id)) {
+      const rec = claims.get(c);
+      if (rec?.phase === 'Pending') this.d.wakeClaim(parseKeyString(c), Math.max(0, rec.createdAt + timeout * 1000 - now));
+    }
+  }
+
+  /** The claim's resource is in the store (not deleted). */
+  isStored(claimId: string): boolean {
+    return this.d.store.getById(claimId) !== undefined;
   }
 
   /** The claim's wait timeout (its pool's claimTimeoutSeconds). */

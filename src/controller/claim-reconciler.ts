@@ -62,12 +62,19 @@ export class ClaimSteps implements ReconcileSteps<DesiredClaim, ClaimWorld, Clai
     const record = this.d.state.claims.get(claimId);
     if (!record) return { claimId };
     const pool = parseKeyString(record.pool);
+    // An ended claim still stored is in no rule (they decide only about
+    // deleted, Bound and Pending claims), and each other claim is reconciled
+    // at its own deadline: its reconcile only writes its status. Reading the
+    // pool's whole queue for it made every ending of a flooded pool's claims
+    // cost as much as a wait.
+    if (ENDED.has(record.phase) && this.d.binder.isStored(claimId)) return { claimId, record, pool };
     return { claimId, record, pool, input: this.d.binder.planInput(pool) };
   }
 
   plan(ctx: PlanContext<DesiredClaim, ClaimWorld>): ClaimStepPlan {
     const { world } = ctx;
-    if (!world.record || !world.input) return { actions: ctx.desired ? ['register'] : [] };
+    if (!world.record) return { actions: ctx.desired ? ['register'] : [] };
+    if (!world.input) return { actions: [] };
     const claims = planClaims({ ...world.input, now: ctx.now });
     const own = claims.decisions.find((d) => d.claim === world.claimId);
     const nextDeadline = own ? (own.type === 'bind' ? own.expiresAt : undefined) : deadlineOf(world.record, this.d.binder.timeoutSeconds(world.record.pool));
@@ -101,6 +108,8 @@ export class ClaimSteps implements ReconcileSteps<DesiredClaim, ClaimWorld, Clai
     return !this.d.state.claims.has(world.claimId) && !this.d.state.awaitsRecycling(world.claimId);
   }
 }
+
+const ENDED: ReadonlySet<ClaimRecord['phase']> = new Set(['Released', 'Expired', 'Failed']);
 
 function deadlineOf(rec: ClaimRecord, timeoutSeconds: number): number | undefined {
   if (rec.phase === 'Pending') return rec.createdAt + timeoutSeconds * 1000;

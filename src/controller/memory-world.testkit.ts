@@ -89,6 +89,8 @@ export function claimBinderWorld(opts: { origin?: Origin } = {}) {
   const state = new ClaimState(undefined);
   const members: ActorView[] = [];
   const woken: string[] = [];
+  /** Claims woken, with the delay: `name@ms`. */
+  const wokenClaims: string[] = [];
   const released: string[] = [];
   const labels: Array<[string, string | undefined]> = [];
   const binder = new ClaimBinder({
@@ -98,7 +100,7 @@ export function claimBinderWorld(opts: { origin?: Origin } = {}) {
     clock,
     members: () => members,
     wakePool: (p) => woken.push(p.name),
-    wakeClaim: () => undefined,
+    wakeClaim: (c, afterMs) => void wokenClaims.push(`${c.name}@${afterMs}`),
     onReleased: (k) => released.push(k.name),
     labelMember: (id, value) => labels.push([id, value]),
   });
@@ -111,5 +113,5 @@ export function claimBinderWorld(opts: { origin?: Origin } = {}) {
   /** A ready, unclaimed member view of `runners` (container id `cid-<id>`), unless `over` says otherwise. */
   const member = (id: string, over: Partial<ActorView> = {}): ActorView => ({ containerId: `cid-${id}`, labels: { 'berth.dev/member': id }, createdAt: TEST_NOW - 1000, ports: [], phase: 'Ready', ready: true, terminating: false, ...over });
   const status = (name: string) => store.get(keyOfClaim(name, namespace))?.object.status as { phase?: string; instance?: string; containerId?: string } | undefined;
-  return { clock, store, state, binder, members, woken, released, labels, origin, pool: keyOfPool('runners', namespace), applyClaim, member, status, claimKey: (name: string) => keyOfClaim(name, namespace) };
+  return { clock, store, state, binder, members, woken, wokenClaims, released, labels, origin, pool: keyOfPool('runners', namespace), applyClaim, member, status, claimKey: (name: string) => keyOfClaim(name, namespace) };
 }

@@ -206,6 +206,7 @@ export class Manager {
       const claimAddedOrDeleted = e.key.kind === 'InstanceClaim' && (e.type === 'ADDED' || e.type === 'DELETED');
       if (claimAddedOrDeleted) afterAnswer(() => this.enqueue(e.key));
       else this.enqueue(e.key);
+      if (e.key.kind === 'InstancePool') this.binder.poolApplied(e.key);
       // A claim takes its FIFO place and, if a member is free, binds in this same tick (before its first write).
       if (e.key.kind === 'InstanceClaim' && e.type === 'ADDED' && this.started) this.binder.claimArrived(e.key);
       // A claim's pool grows for it (up to maxSize). A claim bound at once wakes its pool itself once
