@@ -28,7 +28,7 @@ import type { InstancePool } from '../src/spec/schema.js';
 import { BerthController } from './berth.js';
 import { call, cleanupByLabel, docker, listByLabel, mapLimit, removeContainers, RUN_LABEL, sleep, T, withSignal } from './engine.js';
 import { bucketQuantile, bucketsDelta, bucketsOf, bucketText, COUNTERS, counterDeltas, HISTOGRAMS, histogramDeltas, parseMetrics, type Buckets, type OpFigure } from './metrics.js';
-import { cpuMeter, type CpuFigures } from './proc.js';
+import { cpuMeter, processCpuSeconds, type CpuFigures } from './proc.js';
 import type { Cell } from './report.js';
 import { errorText, mean, median, quantile, round } from './stats.js';
 import { COMMAND, GRACE_SECONDS, IMAGE, NAMESPACE } from './workload.js';
@@ -584,7 +584,22 @@ interface BesideQueue {
   queued: number;
   /** Claims accepted per second while the queue grew (8 clients, no wait). */
   acceptedPerSecond: number;
+  /** The controller's CPU per accepted claim while the queue grew (ms). */
+  cpuMsPerClaim: number;
   warm: WarmSample[];
+  /** The queue timing out at once (its pool's claimTimeoutSeconds cut to 1), measured from another client. */
+  timeout?: MassTimeout;
+}
+
+interface MassTimeout {
+  /** From the spec change until the queue pool reports none waiting (s). */
+  seconds: number;
+  /** The controller's CPU meanwhile (s). */
+  cpuSeconds: number;
+  /** GETs of the main pool, one after another, meanwhile (ms). */
+  getMs: number[];
+  /** Claims still waiting when the bench gave up (60 s); 0 when all timed out. */
+  stillWaiting: number;
 }
 
 /**
@@ -605,18 +620,58 @@ async function warmBesideQueue(api: ApiClient, ctl: BerthController, runId: stri
     }));
   };
   const t0 = performance.now();
+  const cpu0 = processCpuSeconds(ctl.pid);
   await each(async (name) => {
     const r = await api.request('POST', `${API}/instanceclaims`, body(name));
     if (r.status >= 300) throw new Error(`queued claim ${name}: HTTP ${r.status} ${JSON.stringify(r.json).slice(0, 200)}`);
   });
   const acceptedPerSecond = names.length / ((performance.now() - t0) / 1000);
-  log(`claims: ${names.length} claims queued on pool ${QUEUE_POOL} at ${acceptedPerSecond.toFixed(0)}/s`);
+  const cpuMsPerClaim = ((processCpuSeconds(ctl.pid) - cpu0) * 1000) / names.length;
+  log(`claims: ${names.length} claims queued on pool ${QUEUE_POOL} at ${acceptedPerSecond.toFixed(0)}/s, ${cpuMsPerClaim.toFixed(2)} ms of controller CPU each`);
   try {
     const warm = await warmClaims(api, ctl.controllerId, cfg, 'beside-queue', cfg.warmSamples, log);
-    return { queued: names.length, acceptedPerSecond, warm: warm.samples };
+    const timeout = await queueTimesOut(api, ctl, queuePool, (performance.now() - t0) / 1000, log);
+    return { queued: names.length, acceptedPerSecond, cpuMsPerClaim, warm: warm.samples, timeout };
   } finally {
     await each(async (name) => void (await api.request('DELETE', `${API}/instanceclaims/${name}`).catch(() => undefined)));
   }
+}
+
+/**
+ * The whole queue times out within seconds, each claim at its own deadline
+ * as when a flood of claims outlives its claimTimeoutSeconds: the queue
+ * pool's timeout is cut so that the first claim posted fails 3 s from now
+ * and the rest follow as fast as they were posted. Meanwhile another client
+ * GETs the main pool back to back: thousands of claims failing must not
+ * stall the API.
+ */
+/** A client polling now and then, not a load of its own on the controller. */
+const GET_EVERY_MS = 10;
+
+async function queueTimesOut(api: ApiClient, ctl: BerthController, queuePool: { spec: Record<string, unknown> }, secondsSincePosting: number, log: (m: string) => void): Promise<MassTimeout> {
+  const waiting = async (): Promise<number | undefined> => {
+    const r = await api.request('GET', `${API}/instancepools/${QUEUE_POOL}`, undefined, 5000).catch(() => undefined);
+    return r?.status === 200 ? (r.json as { status?: { waiting?: number } }).status?.waiting : undefined;
+  };
+  const cpu0 = processCpuSeconds(ctl.pid);
+  const t0 = performance.now();
+  await ctl.writeSpecFile('queue', { ...queuePool, metadata: { name: QUEUE_POOL, namespace: NAMESPACE }, spec: { ...queuePool.spec, claimTimeoutSeconds: Math.ceil(secondsSincePosting) + 3 } });
+  const getMs: number[] = [];
+  let left: number | undefined;
+  let lastCheck = 0;
+  for (;;) {
+    const began = performance.now();
+    getMs.push((await api.request('GET', `${API}/instancepools/${POOL_NAME}`, undefined, 10_000)).ms);
+    await sleep(Math.max(0, GET_EVERY_MS - (performance.now() - began)));
+    if (performance.now() - lastCheck >= 100) {
+      lastCheck = performance.now();
+      left = await waiting();
+      if (left === 0 || performance.now() - t0 > 60_000) break;
+    }
+  }
+  const out = { seconds: (performance.now() - t0) / 1000, cpuSeconds: processCpuSeconds(ctl.pid) - cpu0, getMs, stillWaiting: left ?? -1 };
+  log(`claims: the queue timed out in ${out.seconds.toFixed(2)} s (${out.cpuSeconds.toFixed(2)} s of controller CPU, ${out.stillWaiting} still waiting); GET of the main pool meanwhile p50 ${median(getMs).toFixed(2)}, p99 ${q(getMs, 0.99).toFixed(2)}, max ${Math.max(...getMs).toFixed(1)} ms over ${getMs.length}`);
+  return out;
 }
 
 async function httpFloor(api: ApiClient, n: number): Promise<number[]> {
@@ -929,6 +984,13 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
   if (besideQueue) {
     const bq = besideQueue.warm.map((s) => (s.phase === 'Bound' ? s.ms : Infinity));
     rows.push({ scenario: `warm claim p50 / p99 with ${besideQueue.queued} claims waiting on another pool (accepted at ${Math.round(besideQueue.acceptedPerSecond)}/s)`, unit: 'ms', berth: cell(median(bq), { p99: round(q(bq, 0.99), 2), acceptedPerSecond: round(besideQueue.acceptedPerSecond, 1), samplesMs: besideQueue.warm.map((s) => round(s.ms, 2)) }), berthText: `${ms2(median(bq))} / ${ms2(q(bq, 0.99))}`, raw: { error: 'n/a' } });
+    rows.push({ scenario: `controller CPU per claim while the ${besideQueue.queued} queued (each one's rules read the pool's whole queue)`, unit: 'ms', berth: cell(besideQueue.cpuMsPerClaim), raw: { error: 'n/a' } });
+    const mt = besideQueue.timeout;
+    if (mt) {
+      const note = mt.stillWaiting === 0 ? '' : `, ${mt.stillWaiting} still waiting after 60 s`;
+      rows.push({ scenario: `the ${besideQueue.queued} queued time out, each at its deadline: from the timeout cut until none waits (controller CPU meanwhile${note})`, unit: 's', berth: cell(mt.seconds, { cpuSeconds: round(mt.cpuSeconds, 2), stillWaiting: mt.stillWaiting }), berthText: `${mt.seconds.toFixed(2)} (${mt.cpuSeconds.toFixed(2)} s CPU)${note}`, raw: { error: 'n/a' } });
+      rows.push({ scenario: `meanwhile, GET of the main pool every ${GET_EVERY_MS} ms: p50 / p99 / max`, unit: 'ms', berth: cell(Math.max(...mt.getMs), { p50: round(median(mt.getMs), 2), p99: round(q(mt.getMs, 0.99), 2), count: mt.getMs.length }), berthText: `${ms2(median(mt.getMs))} / ${ms2(q(mt.getMs, 0.99))} / ${ms1(Math.max(...mt.getMs))}`, raw: { error: 'n/a' } });
+    }
   }
   if (writes) {
     const { replace, slots, journal } = writes;
@@ -1017,7 +1079,7 @@ export async function runClaims(runId: string, cfg: ClaimsConfig, hooks: ClaimsH
       ? [`burst: a pool with minReady 3, maxSize ${cfg.burst}, recycle Replace, its own controller (defaults), quiet (exactly 3 members, all running); ${cfg.burst} clients POST ?wait=60s at once, and the figure is the time until the last answer (Bound). The raw engine creates and starts the ${cfg.burst - 3} members berth must add (berth's createOptions, parallelism ${cfg.rawParallelism}), once as they are and once with the pool's probe exec'd on each until it passes. ${cfg.burstRounds} rounds of the three one after the other (the claims released and the pool quiet again between rounds, untimed); each figure is the median of its rounds, every round's figure is in results.json. The pool's controller runs through all rounds, so the raw engine works beside the same background as berth: 3 warm members probed every 2 s.`]
       : []),
     ...(cfg.queuedClaims > 0
-      ? [`beside a queue: after the sustained run, a second pool (minReady 0, maxSize 1) gets ${cfg.queuedClaims} claims (POST without wait, ${cfg.clients} clients; all but one wait, claimTimeoutSeconds 3600), then the warm claims above run again on the main pool (its own members only are counted when waiting for it to be warm), then the queued claims are deleted.`]
+      ? [`beside a queue: after the sustained run, a second pool (minReady 0, maxSize 1) gets ${cfg.queuedClaims} claims (POST without wait, ${cfg.clients} clients; all but one wait, claimTimeoutSeconds 3600; the controller's CPU per claim is its user+system time over the posting divided by the claims), then the warm claims above run again on the main pool (its own members only are counted when waiting for it to be warm), then the queue pool's claimTimeoutSeconds is cut so that the first claim posted times out 3 s later and the others follow at the pace they were posted, each at its own deadline (the row's time includes those 3 s and the posting's span), while one client GETs the main pool every ${GET_EVERY_MS} ms until the queue pool reports none waiting (its status is read every 100 ms); then the queued claims are deleted.`]
       : []),
     ...(cfg.tmpfsSamples > 0
       ? [`state dir on tmpfs (diagnostic): after the main pool is gone, a second controller with its spec and state directories on /dev/shm and the same pool; ${cfg.tmpfsSamples} warm claims as above. Every write berth makes for a claim is then free of disk flushes (fsync on tmpfs returns at once); the difference to the main row is what the disk costs.`]
