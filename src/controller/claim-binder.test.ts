@@ -112,6 +112,25 @@ describe('ClaimBinder', () => {
     expect([t.phase('a')?.phase, t.phase('b')?.phase]).toEqual(['Failed', 'Pending']);
   });
 
+  it('a pool wake with no member free reads no queue; one with a member free binds the oldest', async () => {
+    const t = setup();
+    t.members.push(t.member('a', { ready: false, phase: 'Probing' }));
+    t.claim('first');
+    t.tick(5);
+    t.claim('second');
+    const reads = vi.spyOn(t.binder, 'planInput');
+    t.binder.memberChanged(t.pool);
+    await flush();
+    expect(reads).not.toHaveBeenCalled();
+    expect(t.binder.pendingCount(t.pool)).toBe(2);
+    t.members[0] = t.member('a');
+    t.binder.memberChanged(t.pool);
+    await flush();
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(t.phase('first')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+    expect(t.binder.pendingCount(t.pool)).toBe(1);
+  });
+
   it('an ended claim reconciles without reading its pool, and is still released once deleted', async () => {
     const t = setup();
     t.claim('late');

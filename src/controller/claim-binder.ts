@@ -93,9 +93,12 @@ export class ClaimBinder {
   /** Claims waiting on this pool: the pool grows for them (up to maxSize). */
   pendingCount(pool: ResourceKey): number {
     const p = keyString(pool);
-    let n = 0;
-    const { claims } = this.d.state;
-    for (const id of this.d.state.claimIdsOf(p)) if (claims.get(id)?.phase === 'Pending' && !this.inflight.has(id)) n++;
+    let n = this.d.state.pendingOf(p);
+    // A bind being written is not waiting any more (few at a time: the queue is counted, not walked).
+    for (const id of this.inflight) {
+      const r = this.d.state.claims.get(id);
+      if (r?.pool === p && r.phase === 'Pending') n--;
+    }
     return n;
   }
 
@@ -135,7 +138,12 @@ export class ClaimBinder {
 
   /** A member's lifecycle changed (it may have become ready): bind waiting claims to it now. */
   memberChanged(pool: ResourceKey): void {
-    if (this.pendingCount(pool) > 0) void this.settle(pool).catch(() => undefined);
+    if (this.pendingCount(pool) === 0) return;
+    // No member free: nothing to bind, and the rules' other decisions (timeouts, expiries, releases) come
+    // at each claim's own reconcile. Running them here read a flooded pool's whole queue at every wake.
+    const views = this.memberViews(pool);
+    if (!views.some((m) => isFree(m.view))) return;
+    void this.settle(pool, views).catch(() => undefined);
   }
 
   /**

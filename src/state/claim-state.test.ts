@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,5 +172,27 @@ describe('ClaimState on disk', () => {
     await b.load((m) => errors.push(m));
     expect(errors).toEqual([]);
     expect(b.claims.get('InstanceClaim/default/c1')?.phase).toBe('Pending');
+  });
+});
+
+describe('ClaimState pending counts', () => {
+  it('each pool counts its Pending claims as a walk of its records would, through any sequence of sets and deletes', () => {
+    const pools = ['InstancePool/d/p', 'InstancePool/d/q'];
+    const op = fc.record({
+      id: fc.constantFrom('c1', 'c2', 'c3', 'c4'),
+      pool: fc.constantFrom(...pools),
+      phase: fc.constantFrom('Pending', 'Bound', 'Failed', 'Released', 'Expired' as const),
+      remove: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const s = new ClaimState(undefined);
+        for (const o of ops) {
+          if (o.remove) s.deleteClaim(o.id);
+          else s.setClaim(o.id, { pool: o.pool, phase: o.phase, createdAt: 1 });
+        }
+        for (const p of pools) expect(s.pendingOf(p)).toBe([...s.claims.values()].filter((r) => r.pool === p && r.phase === 'Pending').length);
+      }),
+    );
   });
 });

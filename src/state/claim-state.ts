@@ -69,6 +69,8 @@ export class ClaimState {
   private readonly memberRecords = new Map<string, Readonly<MemberRecord>>();
   private readonly texts = new WeakMap<object, string>();
   private readonly byPool = new Map<string, Set<string>>();
+  /** How many of each pool's claims are Pending: a pool's status and every wake ask, and a flooded pool's queue is long. */
+  private readonly pendingByPool = new Map<string, number>();
   /** What changed since the last write (keys of claims, members, applied objects): a commit writes only these. */
   private dirty: Dirty = emptyDirty();
   /** The snapshot's epoch: only journal frames of this epoch count. */
@@ -222,6 +224,8 @@ export class ClaimState {
     const frozen = Object.freeze({ ...record });
     const before = this.claimRecords.get(id);
     if (before && before.pool !== frozen.pool) this.byPool.get(before.pool)?.delete(id);
+    if (before) this.countPending(before, -1);
+    this.countPending(frozen, 1);
     this.claimRecords.set(id, frozen);
     let ofPool = this.byPool.get(frozen.pool);
     if (!ofPool) this.byPool.set(frozen.pool, (ofPool = new Set()));
@@ -234,6 +238,7 @@ export class ClaimState {
     const before = this.claimRecords.get(id);
     if (!before) return;
     this.claimRecords.delete(id);
+    this.countPending(before, -1);
     const ofPool = this.byPool.get(before.pool);
     ofPool?.delete(id);
     if (ofPool?.size === 0) this.byPool.delete(before.pool);
@@ -246,6 +251,18 @@ export class ClaimState {
       const r = this.claimRecords.get(id);
       if (r) yield [id, r];
     }
+  }
+
+  /** How many of the pool's claims are Pending. */
+  pendingOf(pool: string): number {
+    return this.pendingByPool.get(pool) ?? 0;
+  }
+
+  private countPending(r: Readonly<ClaimRecord>, delta: number): void {
+    if (r.phase !== 'Pending') return;
+    const n = (this.pendingByPool.get(r.pool) ?? 0) + delta;
+    if (n > 0) this.pendingByPool.set(r.pool, n);
+    else this.pendingByPool.delete(r.pool);
   }
 
   /** The keyStrings of one pool's claims, live (look each up in `claims`): no tuple per claim, for loops over a long queue. */
