@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { MAX_NESTING_DEPTH, readYamlDocuments } from '../spec/load.js';
 import { decodeUtf8 } from '../spec/utf8.js';
 import { ApiError, badRequest } from './status.js';
+import { duplicateJsonKey } from './json-duplicate-keys.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -95,6 +96,8 @@ export function parseBody(text: string, contentType: string | undefined): unknow
     }
     const deep = tooDeepAt(value);
     if (deep !== undefined) throw badRequest(`request body: structure nested too deeply at ${deep} (more than ${MAX_NESTING_DEPTH} levels)`);
+    const dup = duplicateJsonKey(text);
+    if (dup) throw badRequest(`request body:${dup.line}: duplicate key ${JSON.stringify(dup.key.slice(0, 100))}${dup.path ? ` in ${dup.path}` : ''} (JSON.parse would keep the last one silently)`);
     return value;
   }
   const { documents, errors } = readYamlDocuments(text, 'request body');

@@ -54,6 +54,9 @@ describe('bodies are parsed with the spec files\' limits', () => {
     const y = { 'Content-Type': 'application/yaml' };
     expect((await raw('POST', `${NS}/instances`, bomb, y)).json.message).toMatch(/too many alias expansions/);
     expect((await raw('POST', `${NS}/instances`, 'kind: Instance\nkind: Instance\n', y)).json.message).toMatch(/request body:2: .*[Mm]ap keys must be unique/);
+    const dupJson = await raw('POST', `${NS}/instances`, '{"kind":"Instance","metadata":{"name":"a",\n"name":"b"}}', { 'Content-Type': 'application/json' });
+    expect([dupJson.status, dupJson.json.message]).toEqual([400, 'request body:2: duplicate key "name" in metadata (JSON.parse would keep the last one silently)']);
+    expect(h.deps.store.list()).toEqual([]);
     expect((await raw('POST', `${NS}/instances`, 'a: 1\n---\nb: 2\n', y)).json.message).toMatch(/holds 2 YAML documents; send one \(the second starts on line 3\)/);
     const bad = await raw('POST', `${NS}/instances`, Buffer.concat([Buffer.from('kind: Instance\nmetadata:\n  name: "a'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n')]), y);
     expect(bad.status).toBe(400);
