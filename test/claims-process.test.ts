@@ -106,4 +106,17 @@ describe.skipIf(noEngine())('claims through the controller process', () => {
     expect(claim.status?.instance).toMatch(/^runners-/);
     expect((await runCli(['release', 'cli-claim'], env)).code).toBe(0);
   });
+
+  it('a warm member no claim holds takes no exec and no copy in (the next claimant gets it as it is); its log reads', async () => {
+    await eventually('pool Ready again', () => poolReady(proc!.server).then((ok) => (ok ? true : undefined)), 30_000);
+    const claimed = new Set((await listClaims(proc!.server)).filter((c) => c.status?.phase === 'Bound').map((c) => c.status!.instance));
+    const warm = (await managedContainers(d.controllerId)).map((c) => `runners-${c.labels['berth.dev/member']}`).find((i) => !claimed.has(i))!;
+    expect(warm).toBeDefined();
+    const exec = await fetch(`${proc!.server}${API}/instances/${warm}/exec`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ command: ['sh', '-c', 'echo pwned > /tmp/x'] }) });
+    expect(exec.status).toBe(409);
+    expect(((await exec.json()) as { message: string }).message).toMatch(/member of pool "runners" that no claim holds: claim one/);
+    const copyIn = await fetch(`${proc!.server}${API}/instances/${warm}/archive?path=/tmp`, { method: 'PUT', headers: { 'content-type': 'application/x-tar' }, body: new Uint8Array(1024) });
+    expect(copyIn.status).toBe(409);
+    expect((await fetch(`${proc!.server}${API}/instances/${warm}/log?tailLines=1`)).status).toBe(200);
+  });
 });

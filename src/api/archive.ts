@@ -37,7 +37,7 @@ export async function handleArchive(ctx: RequestContext, deps: ApiDeps, key: Res
   const runtime = deps.archive;
   if (!runtime) throw new ApiError(404, 'NotFound', 'this controller does not copy files (no archive runtime was given to the API)');
   const path = containerPath(ctx.url.searchParams.get('path'));
-  const containerId = containerOf(deps, key);
+  const containerId = containerOf(deps, key, ctx.method === 'PUT');
   const limit = deps.archiveLimitBytes ?? DEFAULT_ARCHIVE_LIMIT_BYTES;
   const where = `${path} in instance "${key.name}"`;
   try {

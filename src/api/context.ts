@@ -59,8 +59,8 @@ export interface ApiDeps {
   role?: () => 'leader' | 'follower' | 'standalone';
   /** Where the built status page is (dist/ui); tried in order. */
   uiDirs?: readonly string[];
-  /** Container of a pool member addressed as an instance (`<pool>-<member>`, a claim's status.instance). */
-  resolveInstance?: (namespace: string, name: string) => string | undefined;
+  /** Container of a pool member addressed as an instance (`<pool>-<member>`, a claim's status.instance), and the claim holding it. */
+  resolveInstance?: (namespace: string, name: string) => { containerId: string; pool: string; claim?: string } | undefined;
 }
 
 export interface RequestContext {

@@ -24,12 +24,25 @@ export const ExecRequestBodySchema = z.strictObject({
 });
 export type ExecRequestBody = z.infer<typeof ExecRequestBodySchema>;
 
-export function containerOf(deps: ApiDeps, key: ResourceKey): string {
+/**
+ * The container behind an Instance or a pool member (`<pool>-<member>`).
+ * `changes`: the request runs code or writes files in it (exec, copy in);
+ * a member must then be claimed: a warm member is handed to the next claim
+ * as it is, and nothing but its claimant may have touched it.
+ */
+export function containerOf(deps: ApiDeps, key: ResourceKey, changes: boolean): string {
   const entry = deps.store.get(key);
   if (!entry) {
     const member = deps.resolveInstance?.(key.namespace, key.name);
-    if (member) return member;
-    throw notFound('instances', key.name);
+    if (!member) throw notFound('instances', key.name);
+    if (changes && member.claim === undefined) {
+      throw new ApiError(409, 'Conflict', `"${key.name}" is a member of pool "${member.pool}" that no claim holds: claim one (an InstanceClaim of the pool; its status.instance names the member) and exec or copy into that one`, {
+        name: key.name,
+        group: 'berth.dev',
+        kind: 'instances',
+      });
+    }
+    return member.containerId;
   }
   const id = (entry.object.status as { containerId?: unknown } | undefined)?.containerId;
   if (typeof id !== 'string' || id === '') {
@@ -78,7 +91,7 @@ export async function handleExec(ctx: RequestContext, deps: ApiDeps, key: Resour
     );
     throw new ApiError(422, 'Invalid', `exec request is invalid: ${causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join('; ')}`, { causes });
   }
-  const containerId = containerOf(deps, key);
+  const containerId = containerOf(deps, key, true);
   const timeoutMs = (parsed.data.timeoutSeconds ?? DEFAULT_EXEC_TIMEOUT_SECONDS) * 1000;
   const cap = deps.execCapBytes ?? DEFAULT_EXEC_CAP_BYTES;
 
@@ -121,7 +134,7 @@ export async function handleLog(ctx: RequestContext, deps: ApiDeps, key: Resourc
   const tail = tailParam === null ? undefined : Number(tailParam);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw badRequest(`tailLines must be a non-negative integer, got ${JSON.stringify(tailParam)}`);
   const follow = isTrue(ctx.url.searchParams.get('follow'));
-  const containerId = containerOf(deps, key);
+  const containerId = containerOf(deps, key, false);
 
   let logs: NodeJS.ReadableStream;
   try {

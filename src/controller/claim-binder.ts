@@ -70,6 +70,13 @@ export interface ClaimStatusRecord {
 type MemberViews = Array<{ view: MemberView; ports: ObservedPort[] }>;
 
 const DEFAULT_CLAIM_TIMEOUT_SECONDS = 30;
+
+export interface ResolvedMember {
+  containerId: string;
+  pool: string;
+  /** Name of the claim holding it; none: warm (or being recycled). */
+  claim?: string;
+}
 /** A claim bound within this long of its creation took a warm member (it did not wait for one to start). */
 const WARM_BIND_MS = 1000;
 
@@ -261,14 +268,17 @@ export class ClaimBinder {
     return pool?.spec.claimTimeoutSeconds ?? DEFAULT_CLAIM_TIMEOUT_SECONDS;
   }
 
-  /** Container of a pool member addressed as an instance (`<pool>-<member>`), for exec and logs. */
-  resolveInstance(namespace: string, instance: string): string | undefined {
+  /** Container of a pool member addressed as an instance (`<pool>-<member>`), for exec, copies and logs, with the claim holding it. */
+  resolveInstance(namespace: string, instance: string): ResolvedMember | undefined {
     for (const entry of this.d.store.list('InstancePool', namespace)) {
       const pool = entry.object.metadata.name;
       if (!instance.startsWith(`${pool}-`)) continue;
       const member = instance.slice(pool.length + 1);
-      const v = this.d.members({ kind: 'InstancePool', namespace, name: pool }).find((a) => a.labels[LABEL.member] === member && a.containerId !== undefined && !a.terminating);
-      if (v) return v.containerId;
+      const poolKey: ResourceKey = { kind: 'InstancePool', namespace, name: pool };
+      const v = this.d.members(poolKey).find((a) => a.labels[LABEL.member] === member && a.containerId !== undefined && !a.terminating);
+      if (!v?.containerId) continue;
+      const claim = this.d.state.member(keyString(poolKey), member).claim;
+      return { containerId: v.containerId, pool, ...(claim !== undefined ? { claim: parseKeyString(claim).name } : {}) };
     }
     return undefined;
   }
