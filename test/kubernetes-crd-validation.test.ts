@@ -64,4 +64,18 @@ describe.skipIf(noKube())('CRD validation on the apiserver matches berth validat
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/instance.berth.dev\/ok created \(server dry run\)/);
   });
+
+  it('an InstanceClaim spec is immutable: kubectl apply of a changed one is refused, the same one again is unchanged', async () => {
+    const claim = (spec: string): string => `apiVersion: berth.dev/v1alpha1\nkind: InstanceClaim\nmetadata: {name: once}\nspec: ${spec}\n`;
+    const file = join(dir, 'claim.yaml');
+    await writeFile(file, claim('{poolRef: {name: p}}'));
+    expect((await kubectl(['apply', '-n', ns, '-f', file])).code).toBe(0);
+    expect((await kubectl(['apply', '-n', ns, '-f', file])).stdout).toMatch(/unchanged/);
+    for (const spec of ['{poolRef: {name: other}}', '{poolRef: {name: p}, ttlSeconds: 60}']) {
+      await writeFile(file, claim(spec));
+      const r = await kubectl(['apply', '-n', ns, '-f', file]);
+      expect(r.code, r.stdout).not.toBe(0);
+      expect(r.stderr).toMatch(/an InstanceClaim spec is immutable: delete the claim and make a new one/);
+    }
+  });
 });

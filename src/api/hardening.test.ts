@@ -137,3 +137,18 @@ describe('requests before the sources are loaded, and bad parameters', () => {
     expect(h.deps.store.list()).toEqual([]);
   });
 });
+
+describe('a claim is applied once', () => {
+  it('the same spec again is accepted (apply is idempotent); a changed spec is 422 and nothing changes', async () => {
+    h = await startHarness();
+    const j = { 'Content-Type': 'application/json' };
+    expect((await raw('POST', `${NS}/instanceclaims`, JSON.stringify(CLAIM), j)).status).toBe(201);
+    expect((await raw('POST', `${NS}/instanceclaims`, JSON.stringify(CLAIM), j)).status).toBe(200);
+    for (const spec of [{ poolRef: { name: 'other' } }, { poolRef: { name: 'p' }, ttlSeconds: 60 }]) {
+      const r = await raw('PUT', `${NS}/instanceclaims/c1`, JSON.stringify({ ...CLAIM, spec }), j);
+      expect([r.status, r.json.message, r.json.details?.causes?.[0]?.field]).toEqual([422, 'InstanceClaim "c1" is invalid: spec: an InstanceClaim spec is immutable: delete the claim and make a new one', 'spec']);
+    }
+    const stored = await raw('GET', `${NS}/instanceclaims/c1`, undefined, {});
+    expect([stored.json.spec, stored.json.metadata.generation]).toEqual([{ poolRef: { name: 'p' } }, 1]);
+  });
+});

@@ -1,4 +1,5 @@
 // Instances, InstancePools and InstanceClaims: list, get, watch, apply, delete.
+import { isDeepStrictEqual } from 'node:util';
 import { OwnershipConflict, type StoredObject } from '../controller/resource-store.js';
 import { formatDuration, parseDuration } from '../spec/duration.js';
 import { validateResource } from '../spec/load.js';
@@ -10,6 +11,7 @@ import { matchesFields, parseFieldSelector } from './selectors.js';
 import { ApiError, badRequest, methodNotAllowed, notFound, sendJson, successStatus } from './status.js';
 import { openWatch } from './stream.js';
 import { ApiServerRefusal } from '../sources/kubernetes/api-server-refusal.js';
+import { CLAIM_SPEC_IMMUTABLE } from '../spec/crd-validations.js';
 
 type CollectionRoute = Extract<Route, { type: 'collection' }>;
 type ObjectRoute = Extract<Route, { type: 'object' }>;
@@ -143,6 +145,11 @@ async function apply(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: 
   const expectedUid = resource.metadata.uid;
   if (expectedUid !== undefined && expectedUid !== '' && current && current.object.metadata.uid !== expectedUid) {
     throw cannotFulfil(kind, key.name, `the UID in the request (${expectedUid}) does not match the UID in record (${current.object.metadata.uid}); the object might have been deleted and then recreated`);
+  }
+
+  if (kind === 'InstanceClaim' && current && !isDeepStrictEqual(current.resource.spec, resource.spec)) {
+    const causes = [{ field: 'spec', message: CLAIM_SPEC_IMMUTABLE, reason: 'FieldValueForbidden' }];
+    throw new ApiError(422, 'Invalid', `InstanceClaim "${key.name}" is invalid: spec: ${CLAIM_SPEC_IMMUTABLE}`, { name: key.name, group: 'berth.dev', kind: KINDS[kind].plural, causes });
   }
 
   // The apiserver's answer is the stored object in the same shape (metadata, spec, status).

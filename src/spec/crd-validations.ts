@@ -5,6 +5,8 @@
 // refinement in schema.ts / quantity.ts and keeps its message.
 import type { JSONSchemaProps } from './crd.js';
 
+export const CLAIM_SPEC_IMMUTABLE = 'an InstanceClaim spec is immutable: delete the claim and make a new one';
+
 export interface ValidationRule {
   rule: string;
   message: string;
@@ -34,6 +36,11 @@ function rulesFor(node: JSONSchemaProps, path: string): ValidationRule[] {
   }
   if (props['minReady'] && props['maxSize'] && props['template']) {
     rules.push({ rule: '!has(self.maxSize) || self.maxSize >= (has(self.minReady) ? self.minReady : 1)', message: 'maxSize must be at least minReady', fieldPath: '.maxSize' });
+  }
+  if (path === 'spec' && props['poolRef'] && props['ttlSeconds']) {
+    // A claim's rules read its spec when it is made and when it binds: a later change would be stored and never
+    // acted on (the API refuses it the same way: resources.ts).
+    rules.push({ rule: 'self == oldSelf', message: CLAIM_SPEC_IMMUTABLE });
   }
   if (/(^|\.)spec(\.template)?$/.test(path) && props['labels']?.additionalProperties) {
     rules.push({ rule: "!has(self.labels) || self.labels.all(k, !k.startsWith('berth.dev/'))", message: 'the berth.dev/ label prefix is reserved for berth', fieldPath: '.labels' });
