@@ -112,6 +112,22 @@ describe('FileSource', () => {
     expect(stale.slice(3)).toEqual([['worker', undefined]]);
   });
 
+  it('a second file defining a running resource takes nothing over, whichever sorts first: the resource keeps its spec and says why', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fs-'));
+    await writeFile(join(dir, 'pool.yaml'), spec('web'));
+    const { store } = await start();
+    const key: ResourceKey = { kind: 'Instance', namespace: 'default', name: 'web' };
+    expect(store.get(key)?.object.metadata.generation).toBe(1);
+    await writeFile(join(dir, 'aaa-dup.yaml'), spec('web').replace('image: x', 'image: y'));
+    await source!.reload();
+    expect([(store.get(key)?.resource.spec as { image: string }).image, store.get(key)?.object.metadata.generation]).toEqual(['x', 1]);
+    expect(stale).toEqual([['web', expect.stringMatching(/pool\.yaml:4 metadata\.name: duplicate Instance "default\/web": also defined at .*aaa-dup\.yaml:1; neither is applied/)]]);
+    await rm(join(dir, 'aaa-dup.yaml'));
+    await source!.reload();
+    expect(stale.slice(1)).toEqual([['web', undefined]]);
+    expect(store.get(key)?.object.metadata.generation).toBe(1);
+  });
+
   it('a restart keeps each resource\'s uid, creationTimestamp and generation; a spec edited meanwhile is the next generation', async () => {
     dir = await mkdtemp(join(tmpdir(), 'fs-'));
     const web = { kind: 'Instance' as const, namespace: 'default', name: 'web' };

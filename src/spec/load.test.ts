@@ -303,7 +303,7 @@ describe('parseSpecText', () => {
     expect(names(r)).toEqual(['Instance/default/x']);
   });
 
-  it('refuses a duplicate kind/namespace/name on the later document, naming the first', () => {
+  it('refuses both documents of a duplicate kind/namespace/name, each naming the other', () => {
     const r = parseSpecText(
       lines(
         'apiVersion: berth.dev/v1alpha1', //          1
@@ -330,9 +330,11 @@ describe('parseSpecText', () => {
       ),
       'f.yaml',
     );
-    expect(formatted(r)).toEqual(['f.yaml:20 metadata.name: duplicate Instance "default/web": already defined at f.yaml:1']);
-    expect(names(r)).toEqual(['Instance/default/web', 'Instance/other/web', 'InstancePool/default/web']);
-    expect((r.resources[0]!.resource.spec as { image: string }).image).toBe('a');
+    expect(formatted(r)).toEqual([
+      'f.yaml:3 metadata.name: duplicate Instance "default/web": also defined at f.yaml:16; neither is applied until one is removed',
+      'f.yaml:20 metadata.name: duplicate Instance "default/web": also defined at f.yaml:1; neither is applied until one is removed',
+    ]);
+    expect(names(r)).toEqual(['Instance/other/web', 'InstancePool/default/web']);
   });
 
   it('refuses a text above the size limit, naming the file', () => {
@@ -463,22 +465,28 @@ describe('loadSpecPaths', () => {
     expect(formatted(r)).toEqual([`${file}: file is too large (${MAX_SPEC_BYTES + 3} bytes; the limit is ${MAX_SPEC_BYTES})`]);
   });
 
-  it('finds duplicates across files, naming the first file and line', async () => {
+  it('finds duplicates across files: both are errors naming the other, and neither is loaded (an earlier file takes nothing over)', async () => {
     const dir = join(tmp, 'dups');
     await rm(dir, { recursive: true, force: true });
     await import('node:fs/promises').then((fs) => fs.mkdir(dir));
     await writeFile(join(dir, 'a.yaml'), lines('# first', 'apiVersion: berth.dev/v1alpha1', 'kind: Instance', 'metadata: {name: web}', 'spec: {image: a}'));
     await writeFile(join(dir, 'b.yaml'), lines('apiVersion: berth.dev/v1alpha1', 'kind: Instance', 'metadata: {name: web}', 'spec: {image: b}'));
     const r = await loadSpecPaths([dir]);
-    expect(formatted(r)).toEqual([`${join(dir, 'b.yaml')}:3 metadata.name: duplicate Instance "default/web": already defined at ${join(dir, 'a.yaml')}:2`]);
-    expect(r.resources.map((x) => x.file)).toEqual([join(dir, 'a.yaml')]);
+    expect(formatted(r)).toEqual([
+      `${join(dir, 'a.yaml')}:4 metadata.name: duplicate Instance "default/web": also defined at ${join(dir, 'b.yaml')}:1; neither is applied until one is removed`,
+      `${join(dir, 'b.yaml')}:3 metadata.name: duplicate Instance "default/web": also defined at ${join(dir, 'a.yaml')}:2; neither is applied until one is removed`,
+    ]);
+    expect(r.resources).toEqual([]);
   });
 
   it('reads "-" through readStdin, as <stdin>', async () => {
     const text = lines('apiVersion: berth.dev/v1alpha1', 'kind: Instance', 'metadata: {name: web}', 'spec: {image: a}');
     const r = await loadSpecPaths(['-', join(mixed, 'good-web.yaml')], { readStdin: async () => text });
-    expect(r.resources.map((x) => `${x.file}:${x.line}`)).toEqual(['<stdin>:1']);
-    expect(formatted(r)).toEqual([`${join(mixed, 'good-web.yaml')}:4 metadata.name: duplicate Instance "default/web": already defined at <stdin>:1`]);
+    expect(r.resources).toEqual([]);
+    expect(formatted(r)).toEqual([
+      `<stdin>:3 metadata.name: duplicate Instance "default/web": also defined at ${join(mixed, 'good-web.yaml')}:1; neither is applied until one is removed`,
+      `${join(mixed, 'good-web.yaml')}:4 metadata.name: duplicate Instance "default/web": also defined at <stdin>:1; neither is applied until one is removed`,
+    ]);
     const without = await loadSpecPaths(['-']);
     expect(formatted(without)).toEqual(['<stdin>: reading specs from stdin ("-") is not supported here']);
   });

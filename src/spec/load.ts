@@ -79,7 +79,7 @@ export function parseSpecText(text: string, file: string, options: LoadOptions =
 /**
  * Loads files and directories (walked recursively for *.yaml / *.yml, skipping
  * dot-files and dot-directories), in the order given, directories sorted by name.
- * A duplicate kind/namespace/name is an error on the later document.
+ * A kind/namespace/name defined twice is an error on both documents, and neither is loaded.
  */
 export async function loadSpecPaths(paths: string[], options: LoadPathsOptions = {}): Promise<LoadResult> {
   const maxBytes = options.maxBytes ?? MAX_SPEC_BYTES;
@@ -414,25 +414,38 @@ function validateValue(value: unknown, file: string, locate: Locate, policy: Con
   return errors.length > 0 ? { errors } : { resource, errors };
 }
 
-/** Marks the later of two documents with the same kind/namespace/name, across all results. */
+/**
+ * Two documents with the same kind/namespace/name, across all results: both
+ * are errors and neither is loaded. Letting the first win made a stray file
+ * that sorts earlier (a copy, aaa-dup.yaml) silently take a running resource
+ * over; now the resource keeps what it was (the file source keeps the last
+ * valid spec of a file with errors) and every definition names the others.
+ */
 function markDuplicates(results: Parsed[]): LoadResult {
-  const first = new Map<string, LoadedResource>();
+  const where = new Map<string, string[]>();
+  for (const r of results) {
+    for (const loaded of r.resources) {
+      const id = keyString(keyOf(loaded.resource));
+      where.set(id, [...(where.get(id) ?? []), `${loaded.file}:${loaded.line}`]);
+    }
+  }
   const out: LoadResult = { resources: [], errors: [] };
   for (const r of results) {
     const errors = [...r.errors];
     for (const { nameLine, ...loaded } of r.resources) {
       const key = keyOf(loaded.resource);
-      const prior = first.get(keyString(key));
-      if (prior) {
+      const all = where.get(keyString(key)) ?? [];
+      if (all.length > 1) {
+        const self = `${loaded.file}:${loaded.line}`;
+        const others = all.filter((w) => w !== self);
         errors.push(
           new SpecError(
             { file: loaded.file, line: nameLine, path: 'metadata.name' },
-            `duplicate ${key.kind} "${key.namespace}/${key.name}": already defined at ${prior.file}:${prior.line}`,
+            `duplicate ${key.kind} "${key.namespace}/${key.name}": also defined at ${others.join(', ')}; neither is applied until one is removed`,
           ),
         );
         continue;
       }
-      first.set(keyString(key), loaded);
       out.resources.push(loaded);
     }
     out.errors.push(...errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
