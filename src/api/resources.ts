@@ -7,7 +7,7 @@ import { API_VERSION, KINDS, keyOf, type Kind, type ResourceKey } from '../spec/
 import { parseBody, readBody, DEFAULT_BODY_LIMIT } from './body.js';
 import { isTrue, type ApiDeps, type RequestContext } from './context.js';
 import type { Route } from './routes.js';
-import { matchesFields, parseFieldSelector } from './selectors.js';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, badRequest, methodNotAllowed, notFound, sendJson, successStatus } from './status.js';
 import { openWatch } from './stream.js';
 import { ApiServerRefusal } from '../sources/kubernetes/api-server-refusal.js';
@@ -63,10 +63,11 @@ const objectField = (o: StoredObject) => (field: string): string | undefined =>
 
 function list(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: string | undefined): void {
   const fields = parseFieldSelector(ctx.url.searchParams.get('fieldSelector'), OBJECT_FIELDS);
+  const labels = parseLabelSelector(ctx.url.searchParams.get('labelSelector'));
   const items = deps.store
     .list(kind, namespace)
     .map((e) => e.object)
-    .filter((o) => matchesFields(fields, objectField(o)));
+    .filter((o) => matchesFields(fields, objectField(o)) && matchesLabels(labels, o.metadata.labels));
   sendJson(ctx.res, 200, { apiVersion: API_VERSION, kind: `${kind}List`, metadata: { resourceVersion: deps.store.resourceVersion }, items });
 }
 
@@ -78,13 +79,14 @@ function list(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: string 
  */
 async function watch(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: string | undefined, name?: string): Promise<void> {
   const fields = parseFieldSelector(ctx.url.searchParams.get('fieldSelector'), OBJECT_FIELDS);
+  const labels = parseLabelSelector(ctx.url.searchParams.get('labelSelector'));
   if (name !== undefined) fields.push({ field: 'metadata.name', op: '=', value: name });
   const rvParam = ctx.url.searchParams.get('resourceVersion');
   const since = rvParam && rvParam !== '0' ? Number(rvParam) : undefined;
   if (since !== undefined && !Number.isInteger(since)) throw badRequest(`invalid resourceVersion ${JSON.stringify(rvParam)}`);
 
   const wanted = (o: StoredObject): boolean =>
-    o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace) && matchesFields(fields, objectField(o));
+    o.kind === kind && (namespace === undefined || o.metadata.namespace === namespace) && matchesFields(fields, objectField(o)) && matchesLabels(labels, o.metadata.labels);
   const stream = openWatch(ctx);
   for (const { object } of deps.store.list(kind, namespace)) {
     if (!wanted(object)) continue;
@@ -101,7 +103,13 @@ async function watch(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: 
   }
 }
 
+/** A dry run would be written for real if the parameter were ignored, as other unknown ones are. */
+function refuseDryRun(ctx: RequestContext): void {
+  if (ctx.url.searchParams.has('dryRun')) throw badRequest('dryRun is not supported by this API, and nothing was written: `berth validate` checks specs without applying them');
+}
+
 async function apply(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: string, name: string | undefined): Promise<void> {
+  refuseDryRun(ctx);
   // Every parameter is checked before anything is written: a bad ?wait= must not leave a claim behind.
   const waitMs = kind === 'InstanceClaim' && ctx.url.searchParams.has('wait') ? claimWaitMs(ctx.url.searchParams.get('wait') ?? '') : undefined;
   const raw = parseBody(await readBody(ctx.req, deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT), ctx.req.headers['content-type']);
@@ -169,6 +177,7 @@ async function apply(ctx: RequestContext, deps: ApiDeps, kind: Kind, namespace: 
 }
 
 async function remove(ctx: RequestContext, deps: ApiDeps, key: ResourceKey, plural: string): Promise<void> {
+  refuseDryRun(ctx);
   const entry = deps.store.get(key);
   let removed: boolean;
   try {

@@ -81,6 +81,25 @@ describe('apply, get, list', () => {
     expect(status.status).toBe(200);
   });
 
+  it('lists by labelSelector as Kubernetes does; a bad selector is 400; a dryRun write is refused and writes nothing', async () => {
+    h = await startHarness();
+    const labelled = (name: string, labels: Record<string, string>) => ({ ...webJson(), metadata: { name, labels } });
+    for (const [name, labels] of [['a', { app: 'x', tier: 'web' }], ['b', { app: 'y' }], ['c', {}]] as const) expect((await send('PUT', `${NS}/instances/${name}`, labelled(name, labels))).status).toBe(201);
+    const names = async (selector: string) => ((await (await send('GET', `${NS}/instances?labelSelector=${encodeURIComponent(selector)}`)).json()) as any).items.map((o: any) => o.metadata.name);
+    expect(await names('app=x')).toEqual(['a']);
+    expect(await names('app!=x')).toEqual(['b', 'c']);
+    expect(await names('app in (x, y),!tier')).toEqual(['b']);
+    expect(await names('app notin (y)')).toEqual(['a', 'c']);
+    expect(await names('app')).toEqual(['a', 'b']);
+    expect(await names('app=nothing')).toEqual([]);
+    const bad = await send('GET', `${NS}/instances?labelSelector=${encodeURIComponent('app in x')}`);
+    expect([bad.status, ((await bad.json()) as any).message]).toEqual([400, 'invalid labelSelector "app in x": expected key=value, key!=value, key in (a,b), key notin (a,b), key or !key']);
+    const dry = await send('PUT', `${NS}/instances/d?dryRun=All`, labelled('d', {}));
+    expect(dry.status).toBe(400);
+    expect((await send('DELETE', `${NS}/instances/a?dryRun=All`)).status).toBe(400);
+    expect(h.deps.store.list().map((e) => e.object.metadata.name)).toEqual(['a', 'b', 'c']);
+  });
+
   it('persists applied resources in the state dir (they survive a restart)', async () => {
     h = await startHarness();
     await send('PUT', `${NS}/instances/web`, webJson());
