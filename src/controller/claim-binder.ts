@@ -574,6 +574,7 @@ export class ClaimBinder {
     return claimStatus({
       binding: rec,
       poolName: parseKeyString(rec.pool).name,
+      poolNamespace: parseKeyString(rec.pool).namespace,
       poolExists: this.d.store.get(parseKeyString(rec.pool)) !== undefined,
       ...(position !== undefined ? { position } : {}),
       generation,

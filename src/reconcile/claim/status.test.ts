@@ -15,8 +15,8 @@ describe('claimStatus', () => {
   });
 
   it('Pending on a missing pool says so', () => {
-    const s = claimStatus({ binding: { phase: 'Pending' }, poolName: 'gone', poolExists: false, generation: 1, now: NOW });
-    expect(s.conditions[0]).toMatchObject({ reason: 'PoolNotFound', message: 'pool gone does not exist (yet)' });
+    const s = claimStatus({ binding: { phase: 'Pending' }, poolName: 'gone', poolNamespace: 'team-a', poolExists: false, generation: 1, now: NOW });
+    expect(s.conditions[0]).toMatchObject({ reason: 'PoolNotFound', message: 'pool gone does not exist (yet) in namespace team-a' });
   });
 
   it('Bound carries the member, its container and ports, times as RFC 3339; the condition keeps its transition time while it holds', () => {

@@ -21,6 +21,8 @@ export interface ClaimBinding {
 export interface ClaimStatusInput {
   binding: ClaimBinding;
   poolName: string;
+  /** The claim's (and so its pool's) namespace, for messages. */
+  poolNamespace?: string;
   poolExists: boolean;
   /** 1-based place among the pool's waiting claims (Pending only). */
   position?: number;
@@ -35,7 +37,7 @@ export function claimStatus(input: ClaimStatusInput): ClaimStatus {
     b.phase === 'Pending'
       ? input.poolExists
         ? ['WaitingForMember', `waiting for a warm member of pool ${poolName}${input.position !== undefined ? ` (position ${input.position} in the queue)` : ''}`]
-        : ['PoolNotFound', `pool ${poolName} does not exist (yet)`]
+        : ['PoolNotFound', `pool ${poolName} does not exist (yet)${input.poolNamespace !== undefined ? ` in namespace ${input.poolNamespace}` : ''}`]
       : [b.reason ?? b.phase, b.message ?? ''];
   const conditions = setCondition(
     input.previous?.conditions ?? [],
