@@ -79,7 +79,7 @@ function expectLocatedRefusal(a: Answer, what: string): void {
     expect(a.json?.details?.causes?.length, what).toBeGreaterThan(0);
     for (const c of a.json!.details!.causes!) expect(`${c.field ?? ''}${c.message ?? ''}`.length, what).toBeGreaterThan(0);
   } else if (a.status === 400) {
-    expect(message, what).toMatch(/request body|line \d+|metadata|kind|namespace|name|must be|wait:|tailLines|resourceVersion|fieldSelector|path|JSON|YAML/);
+    expect(message, what).toMatch(/request body|line \d+|metadata|kind|namespace|name|must be|wait:|tailLines|resourceVersion|fieldSelector|labelSelector|dryRun|path|JSON|YAML/);
   } else if (a.status === 415) {
     expect(message, what).toMatch(/Content-Type/);
   }
@@ -115,7 +115,7 @@ const waitsForClaim = (q: string): boolean => {
   }
 };
 
-const query = fc.dictionary(fc.constantFrom('wait', 'watch', 'fieldSelector', 'resourceVersion', 'tailLines', 'follow', 'labelSelector', 'x'), queryValue, { maxKeys: 3 }).map((q) => {
+const query = fc.dictionary(fc.constantFrom('wait', 'watch', 'fieldSelector', 'resourceVersion', 'tailLines', 'follow', 'labelSelector', 'dryRun', 'x'), queryValue, { maxKeys: 3 }).map((q) => {
   const params = new URLSearchParams(q);
   // A watch holds the connection open by design; it is fuzzed by its parameters, not left hanging here.
   params.delete('watch');
