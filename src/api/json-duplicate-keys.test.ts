@@ -31,7 +31,7 @@ describe('duplicateJsonKey', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 }), (o) => {
         const [k] = Object.keys(o);
-        const text = JSON.stringify(o).replace(/}$/, `,${JSON.stringify(k)}:null}`);
+        const text = JSON.stringify(o).replace(/}$/, () => `,${JSON.stringify(k)}:null}`); // a function: a key such as "$$" is no pattern
         expect(duplicateJsonKey(text)).toMatchObject({ key: k, path: '' });
       }),
     );
