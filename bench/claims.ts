@@ -173,6 +173,7 @@ interface PoolFigures {
   replicas?: number;
   ready?: number;
   claimed?: number;
+  waiting?: number;
 }
 
 const q = (v: number[], p: number): number => quantile(v, p);
@@ -330,8 +331,8 @@ async function rawRate(runId: string, cfg: ClaimsConfig, managedBy: string, coun
 }
 
 /** The pool as its status reports it. */
-async function poolFigures(api: ApiClient): Promise<PoolFigures | undefined> {
-  const r = await api.request('GET', `${API}/instancepools/${POOL_NAME}`, undefined, 5000).catch(() => undefined);
+async function poolFigures(api: ApiClient, pool = POOL_NAME): Promise<PoolFigures | undefined> {
+  const r = await api.request('GET', `${API}/instancepools/${pool}`, undefined, 5000).catch(() => undefined);
   return r?.status === 200 ? ((r.json as { status?: PoolFigures }).status ?? undefined) : undefined;
 }
 
@@ -649,10 +650,6 @@ async function warmBesideQueue(api: ApiClient, ctl: BerthController, runId: stri
 const GET_EVERY_MS = 10;
 
 async function queueTimesOut(api: ApiClient, ctl: BerthController, queuePool: { spec: Record<string, unknown> }, secondsSincePosting: number, log: (m: string) => void): Promise<MassTimeout> {
-  const waiting = async (): Promise<number | undefined> => {
-    const r = await api.request('GET', `${API}/instancepools/${QUEUE_POOL}`, undefined, 5000).catch(() => undefined);
-    return r?.status === 200 ? (r.json as { status?: { waiting?: number } }).status?.waiting : undefined;
-  };
   const cpu0 = processCpuSeconds(ctl.pid);
   const t0 = performance.now();
   await ctl.writeSpecFile('queue', { ...queuePool, metadata: { name: QUEUE_POOL, namespace: NAMESPACE }, spec: { ...queuePool.spec, claimTimeoutSeconds: Math.ceil(secondsSincePosting) + 3 } });
@@ -665,7 +662,7 @@ async function queueTimesOut(api: ApiClient, ctl: BerthController, queuePool: { 
     await sleep(Math.max(0, GET_EVERY_MS - (performance.now() - began)));
     if (performance.now() - lastCheck >= 100) {
       lastCheck = performance.now();
-      left = await waiting();
+      left = (await poolFigures(api, QUEUE_POOL))?.waiting;
       if (left === 0 || performance.now() - t0 > 60_000) break;
     }
   }

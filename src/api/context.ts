@@ -7,6 +7,7 @@ import type { Runtime } from '../runtime/types.js';
 import type { ApiSource } from '../sources/api-source.js';
 import type { ResourceWriter } from '../sources/kubernetes/api-writer.js';
 import type { ControllerPolicy } from '../spec/policy.js';
+import type { ResolvedMember } from '../controller/claim-binder.js';
 
 export interface ApiLogger {
   info(o: object, msg?: string): void;
@@ -60,7 +61,7 @@ export interface ApiDeps {
   /** Where the built status page is (dist/ui); tried in order. */
   uiDirs?: readonly string[];
   /** Container of a pool member addressed as an instance (`<pool>-<member>`, a claim's status.instance), and the claim holding it. */
-  resolveInstance?: (namespace: string, name: string) => { containerId: string; pool: string; claim?: string } | undefined;
+  resolveInstance?: (namespace: string, name: string) => ResolvedMember | undefined;
 }
 
 export interface RequestContext {

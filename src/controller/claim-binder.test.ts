@@ -22,6 +22,14 @@ function setup() {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
+/** A claim on the memberless pool, reconciled until it has timed out (claimTimeoutSeconds 30). */
+async function timedOut(t: ReturnType<typeof setup>, name: string): Promise<void> {
+  t.claim(name);
+  await t.reconcile(name);
+  t.tick(30_000);
+  await t.reconcile(name);
+}
+
 describe('ClaimBinder', () => {
   it('binds a waiting claim the moment a member becomes ready, oldest claim first, and wakes the pool', async () => {
     const t = setup();
@@ -81,10 +89,7 @@ describe('ClaimBinder', () => {
 
   it('a claim that waits claimTimeoutSeconds fails with ClaimTimeout', async () => {
     const t = setup();
-    t.claim('late');
-    await t.reconcile('late');
-    t.tick(30_000);
-    await t.reconcile('late');
+    await timedOut(t, 'late');
     expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
   });
 
@@ -133,10 +138,7 @@ describe('ClaimBinder', () => {
 
   it('an ended claim reconciles without reading its pool, and is still released once deleted', async () => {
     const t = setup();
-    t.claim('late');
-    await t.reconcile('late');
-    t.tick(30_000);
-    await t.reconcile('late');
+    await timedOut(t, 'late');
     expect(t.phase('late')).toMatchObject({ phase: 'Failed' });
     const reads = vi.spyOn(t.binder, 'planInput');
     await t.reconcile('late');
