@@ -47,14 +47,16 @@ describe.skipIf(noEngine())('claims across repeated controller SIGKILLs', () => 
     const text = await r.text();
     return { status: r.status, json: text ? JSON.parse(text) : undefined };
   };
-  /** Retries through the moments the controller is down. */
-  const until = async <T,>(f: () => Promise<T>): Promise<T> => {
+  /** Retries through the moments the controller is down, or up and still loading (503). */
+  const until = async (f: () => Promise<{ status: number; json: any }>): Promise<{ status: number; json: any }> => {
     for (;;) {
       try {
-        return await f();
+        const r = await f();
+        if (r.status !== 503) return r;
       } catch {
-        await sleep(150);
+        // not listening yet
       }
+      await sleep(150);
     }
   };
 
@@ -64,6 +66,8 @@ describe.skipIf(noEngine())('claims across repeated controller SIGKILLs', () => 
     const holds: Hold[] = [];
     const problems: string[] = [];
     const outcomes = new Map<string, number>();
+    /** Claims that ended neither Bound nor Failed, with their last status: what the failure shows. */
+    const odd: Array<{ name: string; status: ClaimStatus | undefined }> = [];
     let stop = false;
 
     const client = async (c: number): Promise<void> => {
@@ -86,6 +90,7 @@ describe.skipIf(noEngine())('claims across repeated controller SIGKILLs', () => 
           status = (await until(() => call('GET', `/instanceclaims/${name}`))).json?.status;
         }
         outcomes.set(status?.phase ?? 'none', (outcomes.get(status?.phase ?? 'none') ?? 0) + 1);
+        if (status?.phase !== 'Bound' && status?.phase !== 'Failed') odd.push({ name, status });
         if (status?.phase === 'Bound' && status.containerId) {
           const boundAt = performance.now();
           await call('POST', `/instances/${status.instance}/exec`, { command: ['true'], timeoutSeconds: 10 }).catch(() => undefined);
@@ -94,7 +99,8 @@ describe.skipIf(noEngine())('claims across repeated controller SIGKILLs', () => 
         }
         await until(async () => {
           const r = await call('DELETE', `/instanceclaims/${name}`);
-          if (r.status !== 200 && r.status !== 202 && r.status !== 404) throw new Error(`DELETE ${name}: ${r.status}`);
+          if (r.status !== 200 && r.status !== 202 && r.status !== 404 && r.status !== 503) throw new Error(`DELETE ${name}: ${r.status}`);
+          return r;
         });
       }
     };
@@ -119,14 +125,17 @@ describe.skipIf(noEngine())('claims across repeated controller SIGKILLs', () => 
       await sleep(200);
       proc = await spawnController(d, port);
     }
+    // Enough claims after the kills to show the pool serving (a loaded machine binds fewer per second).
+    const enough = performance.now() + 60_000;
     await sleep(3_000);
+    while (holds.length < KILLS * CLIENTS && performance.now() < enough) await sleep(250);
     stop = true;
     await Promise.all(clients);
 
     // The clients' view: a claim whose whole request fell inside another's hold of the same member got it twice.
     problems.push(...heldTwice(holds));
     expect(problems).toEqual([]);
-    expect([...outcomes.keys()].every((phase) => phase === 'Bound' || phase === 'Failed')).toBe(true);
+    expect(odd, `outcomes ${JSON.stringify([...outcomes])}`).toEqual([]);
     expect(holds.length).toBeGreaterThanOrEqual(KILLS * CLIENTS);
 
     // Healed: no claim left, minReady warm, and the engine holds exactly the pool's members, within maxSize.
