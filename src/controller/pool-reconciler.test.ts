@@ -98,7 +98,7 @@ describe('InstancePool reconcile on the memory runtime', () => {
     await t.converge(); // the exited member is removed; no room for its replacement yet
     await hold.reached;
     expect(t.runtime.script.count('create')).toBe(2);
-    expect(t.status()).toMatchObject({ terminating: 1 });
+    expect(t.status()).toMatchObject({ terminating: 1, replicas: 2 });
     await t.converge();
     expect(t.runtime.script.count('create')).toBe(2);
     hold.release();

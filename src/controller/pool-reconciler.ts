@@ -122,12 +122,15 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
 
   status(input: StatusInput<DesiredPool, PoolWorld, PoolPlan>): PoolStatus {
     const { key, world, plan } = input;
+    // What the plan just started removing is terminating now, and no longer a member of any other kind
+    // (counted as both, replicas overstated the pool: 12 for 6 Pods after a failover).
+    const removing = new Set(plan?.actions.flatMap((a) => (a.type === 'remove' ? [a.containerId] : [])));
+    const members = (world?.seen.members ?? []).filter((m) => !removing.has(m.container.id));
     return poolStatus({
       desired: input.desired,
       generation: input.generation,
-      members: world?.seen.members ?? [],
-      // The counts as observed, plus what the plan just started removing.
-      terminating: (world?.seen.terminating ?? 0) + (plan?.actions.filter((a) => a.type === 'remove').length ?? 0),
+      members,
+      terminating: (world?.seen.terminating ?? 0) + ((world?.seen.members.length ?? 0) - members.length),
       controllerId: this.d.controllerId,
       plan: plan ?? { key, actions: [], rollout: { updated: 0, total: 0, done: true } },
       pendingClaims: this.d.binder.pendingCount(key),
