@@ -15,10 +15,16 @@ function fakeSource() {
   const foreign = new Map<string, ServerClaimStatus>();
   const writes: Array<{ claim: string; status: ClaimStatus }> = [];
   let gate: Promise<void> | undefined;
+  /** The next write's fate instead of the fake apiserver's: refused, or never answered (thrown). */
+  let next: 'refuse' | 'throw' | undefined;
   const record: ClaimStatusRecord = {
     records: () => true,
     write: async (key, status): Promise<ClaimWriteOutcome> => {
       await gate;
+      const fate = next;
+      next = undefined;
+      if (fate === 'throw') throw new Error('patch status: connect ECONNREFUSED');
+      if (fate === 'refuse') return { type: 'refused', message: 'status.expiresAt: Invalid value: must be of type date-time' };
       writes.push({ claim: key.name, status });
       const other = foreign.get(key.name);
       if (other) {
@@ -34,6 +40,7 @@ function fakeSource() {
     record,
     server,
     writes,
+    failNext: (fate: 'refuse' | 'throw') => (next = fate),
     /** Another writer (an old leader) writes this status; berth has not seen it. */
     otherWriter: (claim: string, status: ServerClaimStatus) => foreign.set(claim, status),
     hold: () => {
@@ -132,6 +139,33 @@ describe('ClaimBinder with the source as the record', () => {
     expect(t.status('c1')?.phase).toBe('Pending');
     const holders = [...t.state.claims.values()].filter((r) => r.phase === 'Bound' && r.member === 'a');
     expect(holders).toHaveLength(1);
+  });
+
+  it('a bound status the source refuses fails the claim with the refusal, and the member stays warm', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    t.source.failNext('refuse');
+    await t.binder.settle(t.pool);
+    expect(t.status('c1')).toMatchObject({ phase: 'Failed' });
+    expect(JSON.stringify(t.status('c1'))).toContain('expiresAt');
+    expect(t.state.member('InstancePool/sb/runners', 'a').claim).toBeUndefined();
+    t.claim('c2');
+    await t.binder.settle(t.pool);
+    expect(t.status('c2')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+  });
+
+  it('a bind write that gets no answer gives the member back and tries the claim again later', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    t.source.failNext('throw');
+    await t.binder.settle(t.pool);
+    expect(t.status('c1')?.phase).not.toBe('Bound');
+    expect(t.state.member('InstancePool/sb/runners', 'a').claim).toBeUndefined();
+    expect(t.wokenClaims).toContain('c1@1000');
+    await t.binder.settle(t.pool);
+    expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
   });
 
   it('a Pod labelled for a claim that does not hold it is never warm', async () => {

@@ -77,6 +77,8 @@ export interface ResolvedMember {
   /** Name of the claim holding it; none: warm (or being recycled). */
   claim?: string;
 }
+/** A bind whose status write got no answer is tried again after this long (through the claim's reconcile). */
+const BIND_RETRY_MS = 1000;
 /** A claim bound within this long of its creation took a warm member (it did not wait for one to start). */
 const WARM_BIND_MS = 1000;
 
@@ -336,13 +338,24 @@ export class ClaimBinder {
     try {
       outcome = status ? await this.statusRecord!.write(key, status) : { type: 'gone' };
     } catch (e) {
-      // The source stopped (this term is over): the next leader reads what landed.
+      // Not answered (the source stopped, or the apiserver could not be reached): the member is not this claim's.
+      // If it landed after all, the apiserver's copy says so and the next leader, or the claim's next
+      // reconcile, reads it (a bind written twice to one member is what the resourceVersion precondition stops).
       this.d.logger?.warn?.({ claim: d.claim, err: (e as Error).message }, 'bind not recorded');
+      this.inflight.delete(d.claim);
+      const reserved = state.member(rec.pool, d.member);
+      if (reserved.claim === d.claim) state.setMember(rec.pool, d.member, unreserved(reserved));
+      this.d.wakeClaim(key, BIND_RETRY_MS);
       return;
     }
     this.inflight.delete(d.claim);
     const member = state.member(rec.pool, d.member);
     const stillOurs = member.claim === d.claim;
+    if (outcome.type === 'refused') {
+      if (stillOurs) state.setMember(rec.pool, d.member, unreserved(member));
+      this.bindRefused(key, pool, outcome.message);
+      return;
+    }
     // The record as it is now (it may have been replaced while the write was in flight).
     const current = state.claims.get(d.claim);
     if (outcome.type === 'written' && stillOurs && current) {
@@ -370,6 +383,22 @@ export class ClaimBinder {
       return;
     }
     this.takeVerdict(key, current, verdict);
+  }
+
+  /**
+   * The source refused the claim's bound status (say, an expiresAt the
+   * apiserver cannot store): binding it again would be refused again, so the
+   * claim fails with the refusal, and the member it was offered stays warm.
+   */
+  private bindRefused(key: ResourceKey, pool: ResourceKey, refusal: string): void {
+    const id = keyString(key);
+    const current = this.d.state.claims.get(id);
+    if (!current || current.phase !== 'Pending') return;
+    const failed = this.d.state.setClaim(id, { ...withoutBinding(current), phase: 'Failed', reason: 'BindRefused', message: `the claim's binding could not be recorded: ${refusal}` });
+    void this.d.state.commit().catch(() => undefined);
+    this.writeStatus(key, failed);
+    this.d.recorder.record({ type: 'Warning', reason: 'BindRefused', message: failed.message ?? '', involvedObject: { kind: 'InstanceClaim', namespace: key.namespace, name: key.name } });
+    this.d.wakePool(pool);
   }
 
   /** Writes the claim's status from its record through the source (after an undone bind). */

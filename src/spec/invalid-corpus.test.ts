@@ -6,8 +6,8 @@ import { invalidCorpus } from '../../test/support/invalid-corpus.js';
 import { parseSpecText } from './load.js';
 
 describe('the invalid-spec corpus, offline (berth validate)', () => {
-  it('holds the cases of issue 14', () => {
-    expect(invalidCorpus().map((c) => c.file)).toEqual(['cpus-lots.yaml', 'memory-parsecs.yaml', 'pool-min-over-max.yaml', 'pool-template-memory.yaml', 'reserved-label.yaml', 'two-probe-kinds.yaml']);
+  it('holds the cases of issue 14, and a claim lease beyond int32 seconds', () => {
+    expect(invalidCorpus().map((c) => c.file)).toEqual(['claim-ttl-too-long.yaml', 'cpus-lots.yaml', 'memory-parsecs.yaml', 'pool-min-over-max.yaml', 'pool-template-memory.yaml', 'reserved-label.yaml', 'two-probe-kinds.yaml']);
   });
   for (const c of invalidCorpus()) {
     it(`refuses ${c.file}`, () => {

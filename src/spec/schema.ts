@@ -57,6 +57,7 @@ const CpuQuantitySchema = z.union([z.string(), z.number()]).check((ctx) => {
 const PortNumber = z.int().min(1).max(65535);
 const Seconds = z.int().min(0);
 const PositiveSeconds = z.int().min(1);
+const MAX_INT32 = 2_147_483_647;
 
 export const EnvVarSchema = z.strictObject({
   name: z.string().regex(ENV_NAME, { error: 'invalid environment variable name' }),
@@ -192,7 +193,8 @@ export type InstancePoolSpec = z.infer<typeof InstancePoolSpecSchema>;
 
 export const InstanceClaimSpecSchema = z.strictObject({
   poolRef: z.strictObject({ name: Dns1123LabelSchema }),
-  ttlSeconds: PositiveSeconds.optional(),
+  // At most Kubernetes' int32 seconds (68 years): the lease's end must be a date the apiserver can store.
+  ttlSeconds: PositiveSeconds.max(MAX_INT32, { error: `must be at most ${MAX_INT32} (68 years)` }).optional(),
 });
 export type InstanceClaimSpec = z.infer<typeof InstanceClaimSpecSchema>;
 

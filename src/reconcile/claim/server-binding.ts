@@ -20,7 +20,12 @@ export interface ServerClaimStatus {
 }
 
 /** How a conditional write of a claim's status ended: taken, refused (with the status the apiserver holds now), or the claim is gone. */
-export type ClaimWriteOutcome = { type: 'written' } | { type: 'conflict'; status: ServerClaimStatus | undefined } | { type: 'gone' };
+export type ClaimWriteOutcome =
+  | { type: 'written' }
+  | { type: 'conflict'; status: ServerClaimStatus | undefined }
+  | { type: 'gone' }
+  /** The source refused the status itself (a value it does not accept): writing it again would be refused again. */
+  | { type: 'refused'; message: string };
 
 /** What berth's record says of the claim. */
 export interface RecordedBinding {

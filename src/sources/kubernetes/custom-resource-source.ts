@@ -41,7 +41,7 @@ import { GROUP, KIND_NAMES, KINDS, keyString, VERSION, type Kind, type ResourceK
 import { setCondition, type Condition } from '../../spec/status.js';
 import { EventSink } from './event-sink.js';
 import { Informer, type InformerStats } from './informer.js';
-import { Backoff, callOptions, isKubeError, kubeError, MERGE_PATCH, sleep } from './kube-api.js';
+import { Backoff, callOptions, isKubeError, isRefusal, kubeError, MERGE_PATCH, sleep } from './kube-api.js';
 import { customResourceListWatch, type KubeObject, type ListWatch } from './list-watch.js';
 import { StatusWriter } from './status-writer.js';
 import { mergePatchBetween } from './merge-patch.js';
@@ -380,6 +380,7 @@ export class CustomResourceSource {
       return { type: 'written' };
     } catch (e) {
       if (isKubeError(e, 404)) return { type: 'gone' };
+      if (isRefusal(e)) return { type: 'refused', message: (e as Error).message };
       if (!isKubeError(e, 409)) throw e;
     }
     const fresh = await this.read(key, signal);

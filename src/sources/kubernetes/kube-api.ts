@@ -48,6 +48,13 @@ export function kubeError(e: unknown, what: string): KubeApiError {
 
 export const isKubeError = (e: unknown, code: number): boolean => e instanceof KubeApiError && e.code === code;
 
+/**
+ * The apiserver refused the request itself (400, 403, 422, ...): sending it
+ * again would be refused again. Not 404 or 409 (the object's state, which
+ * callers handle), nor 408 or 429 (try later).
+ */
+export const isRefusal = (e: unknown): boolean => e instanceof KubeApiError && e.code >= 400 && e.code < 500 && ![404, 408, 409, 429].includes(e.code);
+
 /** A request that has not answered in this long is abandoned (a stalled connection must not hang a writer forever). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
