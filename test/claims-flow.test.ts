@@ -6,11 +6,16 @@
 // - Reuse with maxSize 1: a waiting claim gets the member its predecessor
 //   released, before a later claim (FIFO), well before its timeout;
 // - a burst of claims beyond minReady: each binds as its member passes its probe;
-// - a claim that times out leaves its pool's status: no longer counted waiting.
+// - a claim that times out leaves its pool's status: no longer counted waiting;
+// - a member removed behind berth's back, or with its pool: its claim fails
+//   (MemberLost) instead of staying Bound to nothing; a claim waiting on a
+//   deleted pool fails (PoolNotFound).
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
-import { TEST_IMAGE } from './support/engine.js';
+import { TEST_IMAGE, testDocker } from './support/engine.js';
 import { freePort, killController, managedContainers, removeDirs, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
 const API = '/apis/berth.dev/v1alpha1/namespaces/default';
@@ -72,9 +77,10 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
     await writeSpec(d, 'reuse.yaml', poolSpec('reuse', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 20, recycle: { policy: 'Reuse' } }));
     await writeSpec(d, 'burst.yaml', poolSpec('burst', { minReady: 2, maxSize: 12, claimTimeoutSeconds: 30 }));
     await writeSpec(d, 'tiny.yaml', poolSpec('tiny', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 2 }));
+    await writeSpec(d, 'doomed.yaml', poolSpec('doomed', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 6 }));
     proc = await spawnController(d, await freePort(), ['--log-level', 'debug']);
-    for (const pool of ['replace', 'reuse', 'burst', 'tiny']) {
-      await eventually(`${pool} warm`, async () => ((await poolStatus(proc!.server, pool))?.ready ?? 0) >= ({ replace: 3, reuse: 1, burst: 2, tiny: 1 } as Record<string, number>)[pool]! || undefined, 60_000);
+    for (const pool of ['replace', 'reuse', 'burst', 'tiny', 'doomed']) {
+      await eventually(`${pool} warm`, async () => ((await poolStatus(proc!.server, pool))?.ready ?? 0) >= ({ replace: 3, reuse: 1, burst: 2, tiny: 1, doomed: 1 } as Record<string, number>)[pool]! || undefined, 60_000);
     }
   });
 
@@ -134,6 +140,38 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
     const live = new Set((await managedContainers(d.controllerId)).map((c) => c.id));
     for (const id of ids) expect(live.has(id!)).toBe(true);
     await Promise.all(names.map((n) => deleteClaim(proc!.server, n)));
+  });
+
+  it('a member removed behind berth\'s back: its claim fails MemberLost, and the pool replaces the member', async () => {
+    const c = await postClaim(proc!.server, 'lost-1', 'burst', '10s');
+    expect(c.status?.phase).toBe('Bound');
+    await testDocker().getContainer(c.status!.containerId!).remove({ force: true });
+    const failed = await eventually('the claim says its member is gone', async () => {
+      const got = await getClaim(proc!.server, 'lost-1');
+      return got?.status?.phase === 'Failed' ? got : undefined;
+    }, 15_000);
+    expect(failed.status?.conditions?.find((x) => x.type === 'Bound')).toMatchObject({ reason: 'MemberLost' });
+    expect(failed.status?.containerId).toBeUndefined();
+    await eventually('burst warm again', async () => ((await poolStatus(proc!.server, 'burst'))?.ready ?? 0) >= 2 || undefined, 30_000);
+    await deleteClaim(proc!.server, 'lost-1');
+  });
+
+  it('a pool deleted under its claims: the Bound one fails MemberLost, the waiting one PoolNotFound', async () => {
+    const held = await postClaim(proc!.server, 'doomed-held', 'doomed', '10s');
+    expect(held.status?.phase).toBe('Bound');
+    await postClaim(proc!.server, 'doomed-late', 'doomed');
+    await rm(join(d.specDir, 'doomed.yaml'));
+    let last: unknown;
+    const ended = await eventually('both claims end', async () => {
+      const [a, b] = await Promise.all([getClaim(proc!.server, 'doomed-held'), getClaim(proc!.server, 'doomed-late')]);
+      last = [a?.status, b?.status];
+      return a?.status?.phase === 'Failed' && b?.status?.phase === 'Failed' ? [a, b] : undefined;
+    }, 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}; last seen ${JSON.stringify(last)}`, { cause: e });
+    });
+    expect(ended.map((x) => x.status?.conditions?.find((c) => c.type === 'Bound')?.reason)).toEqual(['MemberLost', 'PoolNotFound']);
+    await deleteClaim(proc!.server, 'doomed-held');
+    await deleteClaim(proc!.server, 'doomed-late');
   });
 
   it('a claim that times out is no longer counted waiting in its pool status', async () => {

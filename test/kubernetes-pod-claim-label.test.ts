@@ -1,7 +1,8 @@
 // Pods carry their claim: a bound Pod member is labelled berth.dev/claim=<claim>
 // and loses the label on release (Reuse keeps the Pod). A new controller that
 // finds a Pod labelled for a claim that does not hold it recycles that member
-// (it may have been handed out) rather than taking it as warm.
+// (it may have been handed out) rather than taking it as warm. A bound Pod
+// deleted behind berth's back fails its claim (MemberLost) in the apiserver.
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_IMAGE, uniqueControllerId } from './support/engine.js';
@@ -81,5 +82,22 @@ describe.skipIf(noKube())('the claim label of Pod members', () => {
     const uid = (await crs.get('InstancePool', ns, 'runners'))!.metadata.uid!;
     const event = await until('a MemberNotClean event', async () => (await crs.events(ns, uid)).find((e) => e.reason === 'MemberNotClean'), 20_000, 200);
     expect(event.message).toContain('ghost');
+  });
+
+  it('a bound Pod deleted behind berth\'s back: its claim fails MemberLost in the apiserver, and the pool replaces the Pod', async () => {
+    await crs.waitForCondition('InstancePool', ns, 'runners', 'Ready', { timeoutMs: 90_000 });
+    await crs.create({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name: 'c2', namespace: ns }, spec: { poolRef: { name: 'runners' } } });
+    const c2 = await crs.waitForCondition('InstanceClaim', ns, 'c2', 'Bound', { timeoutMs: 60_000 });
+    const id = c2.status!.containerId!;
+    await core().deleteNamespacedPod({ namespace: ns, name: id.slice(id.indexOf('/') + 1), gracePeriodSeconds: 0 });
+    const lost = await until('c2 Failed in the apiserver', async () => {
+      const c = await crs.get('InstanceClaim', ns, 'c2');
+      return c?.status?.phase === 'Failed' ? c : undefined;
+    }, 60_000);
+    expect(lost.status?.conditions?.find((c) => c.type === 'Bound')?.reason).toBe('MemberLost');
+    expect(lost.status?.containerId).toBeUndefined();
+    await crs.waitForCondition('InstancePool', ns, 'runners', 'Ready', { timeoutMs: 90_000 });
+    await crs.delete('InstanceClaim', ns, 'c2');
+    await until('c2 gone', async () => ((await crs.get('InstanceClaim', ns, 'c2')) === undefined ? true : undefined), 30_000);
   });
 });

@@ -117,6 +117,22 @@ describe('ClaimBinder', () => {
     expect([t.phase('a')?.phase, t.phase('b')?.phase]).toEqual(['Failed', 'Pending']);
   });
 
+  it('a deleted pool: its waiting claims keep their timeout, are woken at their deadline, and fail PoolNotFound', async () => {
+    const t = setup();
+    const runners = t.store.get(t.pool)!.resource as InstancePool;
+    t.store.apply({ ...runners, spec: { ...runners.spec, claimTimeoutSeconds: 4 } }, t.origin);
+    t.binder.poolApplied(t.pool);
+    t.claim('a');
+    await t.reconcile('a');
+    t.tick(1_000);
+    t.store.delete(t.pool, t.origin);
+    t.binder.poolApplied(t.pool);
+    expect(t.wokenClaims).toEqual(['a@3000']);
+    t.tick(3_000);
+    await t.reconcile('a');
+    expect(t.phase('a')).toMatchObject({ phase: 'Failed', conditions: [expect.objectContaining({ reason: 'PoolNotFound' })] });
+  });
+
   it('a pool wake with no member free reads no queue; one with a member free binds the oldest', async () => {
     const t = setup();
     t.members.push(t.member('a', { ready: false, phase: 'Probing' }));

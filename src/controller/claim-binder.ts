@@ -145,6 +145,15 @@ export class ClaimBinder {
     return rec?.phase === 'Bound' && rec.warm === true;
   }
 
+  /**
+   * The pool's list did not find these members, and claims hold them (removed
+   * behind berth's back): those claims fail with MemberLost now, instead of
+   * showing Bound to a container that no longer exists.
+   */
+  membersGone(pool: ResourceKey, members: readonly string[]): void {
+    if (members.length) void this.settle(pool, this.memberViews(pool), members).catch(() => undefined);
+  }
+
   /** A member's lifecycle changed (it may have become ready): bind waiting claims to it now. */
   memberChanged(pool: ResourceKey): void {
     if (this.pendingCount(pool) === 0) return;
@@ -159,10 +168,10 @@ export class ClaimBinder {
    * Runs the claim rules for one pool: decisions are applied to the records
    * at once, made durable together, then reported.
    */
-  async settle(pool: ResourceKey, views: MemberViews = this.memberViews(pool)): Promise<ClaimPlan> {
+  async settle(pool: ResourceKey, views: MemberViews = this.memberViews(pool), gone?: readonly string[]): Promise<ClaimPlan> {
     // One look at the members serves the rules and the bind (nothing awaits in between).
     const input = this.planInput(pool, views);
-    const plan = planClaims(input);
+    const plan = planClaims(gone?.length ? { ...input, gone } : input);
     await this.carryOut(pool, plan, views);
     return plan;
   }
@@ -244,13 +253,20 @@ export class ClaimBinder {
   poolApplied(pool: ResourceKey): void {
     const id = keyString(pool);
     if (!this.d.store.get(pool)) {
-      this.seenTimeouts.delete(id);
+      // Deleted: its waiting claims keep the timeout they were given (timeoutSeconds) and fail with
+      // PoolNotFound at their deadline, woken for it now (the pool's own wakes have stopped).
+      if (this.d.state.pendingOf(id) > 0) this.wakeWaiting(id, this.timeoutSeconds(id));
       return;
     }
     const timeout = this.timeoutSeconds(id);
     const before = this.seenTimeouts.get(id);
     this.seenTimeouts.set(id, timeout);
     if (before === undefined || timeout >= before) return;
+    this.wakeWaiting(id, timeout);
+  }
+
+  /** Wakes each waiting claim of the pool at its deadline under this timeout. */
+  private wakeWaiting(id: string, timeout: number): void {
     const { claims } = this.d.state;
     const now = this.d.clock.now();
     for (const c of this.d.state.claimIdsOf(id)) {
@@ -264,10 +280,10 @@ export class ClaimBinder {
     return this.d.store.getById(claimId) !== undefined;
   }
 
-  /** The claim's wait timeout (its pool's claimTimeoutSeconds). */
+  /** The claim's wait timeout: its pool's claimTimeoutSeconds, as last seen if the pool was deleted since. */
   timeoutSeconds(poolId: string): number {
     const pool = this.d.store.get(parseKeyString(poolId))?.resource as InstancePool | undefined;
-    return pool?.spec.claimTimeoutSeconds ?? DEFAULT_CLAIM_TIMEOUT_SECONDS;
+    return pool?.spec.claimTimeoutSeconds ?? this.seenTimeouts.get(poolId) ?? DEFAULT_CLAIM_TIMEOUT_SECONDS;
   }
 
   /** Container of a pool member addressed as an instance (`<pool>-<member>`), for exec, copies and logs, with the claim holding it. */
@@ -520,6 +536,15 @@ export class ClaimBinder {
         this.releaseMember(rec, d.claim);
         state.setClaim(d.claim, { ...rec, phase: 'Expired', reason: 'LeaseExpired', message: 'the lease expired; the member was released' });
         return;
+      case 'lost':
+        state.forgetMember(rec.pool, d.member);
+        state.setClaim(d.claim, {
+          ...withoutBinding(rec),
+          phase: 'Failed',
+          reason: 'MemberLost',
+          message: `its member ${rec.instance ?? `${poolName}-${d.member}`} is gone (removed outside berth, or with its pool); claim another`,
+        });
+        return;
       case 'release':
         this.releaseMember(rec, d.claim, true);
         state.deleteClaim(d.claim);
@@ -573,6 +598,11 @@ export class ClaimBinder {
         this.writeStatus(key, rec);
         this.d.metrics?.outcome(poolId, 'timeout');
         this.d.recorder.record({ type: 'Warning', reason: rec.reason ?? d.reason, message: rec.message ?? '', involvedObject: involved });
+        break;
+      case 'lost':
+        if (!rec) return;
+        this.writeStatus(key, rec);
+        this.d.recorder.record({ type: 'Warning', reason: 'MemberLost', message: rec.message ?? '', involvedObject: involved });
         break;
       case 'expire':
         if (rec) this.writeStatus(key, rec);

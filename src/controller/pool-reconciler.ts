@@ -113,7 +113,7 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
   /** Starts every action and returns: the actors carry them out and report back through their transitions. */
   execute(ctx: PlanContext<DesiredPool, PoolWorld>, plan: PoolPlan): Promise<{ world: PoolWorld; error?: unknown }> {
     for (const a of plan.actions) this.start(ctx.key, ctx.desired, a);
-    this.forgetGoneMembers(keyString(ctx.key), ctx.world.seen.present);
+    this.forgetGoneMembers(ctx.key, ctx.world.seen.present);
     // Waiting claims bind to members that are ready now (a recycle may have freed one).
     if (ctx.desired) this.d.binder.memberChanged(ctx.key);
     const error = ctx.world.failures[0];
@@ -227,9 +227,13 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
    * A member's record (uses, released) is kept until its container is gone:
    * a released member that still exists after a crash must never look warm.
    */
-  private forgetGoneMembers(poolId: string, present: Set<string>): void {
+  private forgetGoneMembers(pool: ResourceKey, present: Set<string>): void {
+    const poolId = keyString(pool);
     const held = new Set<string>();
     for (const [, r] of this.d.claims.claimsOf(poolId)) if (r.phase === 'Bound' && r.member !== undefined) held.add(r.member);
+    // A claim holds a member this list did not find: its claim says so (the binder forgets the member).
+    const lost = [...held].filter((m) => !present.has(m));
+    if (lost.length) this.d.binder.membersGone(pool, lost);
     let changed = false;
     for (const member of this.d.claims.membersOf(poolId)) {
       if (present.has(member) || held.has(member)) continue;

@@ -9,6 +9,8 @@ export function formatClaimDecision(d: ClaimDecision): string {
       return `fail ${d.claim} (${d.reason} after ${d.waitedMs} ms)`;
     case 'expire':
       return `expire ${d.claim}${d.member !== undefined ? ` (releases ${d.member})` : ''}`;
+    case 'lost':
+      return `fail ${d.claim} (MemberLost: ${d.member} is gone)`;
     case 'release':
       return `release ${d.claim}${d.member !== undefined ? ` (releases ${d.member})` : ' (held nothing)'}`;
   }

@@ -49,6 +49,15 @@ describe('planClaims', () => {
     );
   });
 
+  it('fails a Bound claim whose member the pool no longer finds (MemberLost), not one merely missing from the members', () => {
+    const bound = [claim(1, { phase: 'Bound', member: 'm-1', expiresAt: NOW + 5000 }), claim(2, { phase: 'Bound', member: 'm-2' }), claim(3, { phase: 'Bound', member: 'm-3', deleted: true })];
+    expect(plan({ claims: bound, members: [member(2)], gone: ['m-1', 'm-3'] })).toBe(
+      [`${POOL}: release InstanceClaim/sandboxes/c3 (releases m-3)`, `${POOL}: fail InstanceClaim/sandboxes/c1 (MemberLost: m-1 is gone)`].join('\n'),
+    );
+    // Without an observation saying so, a member absent from the actors is not lost (a restart, before the first list).
+    expect(plan({ claims: bound.slice(0, 2), members: [] })).toBe(`${POOL}: nothing to do\n${POOL}: next check at 2026-01-01T12:00:05.000Z`);
+  });
+
   it('fails a claim that waited claimTimeoutSeconds, and names a missing pool', () => {
     expect(plan({ claims: [claim(1, { createdAt: NOW - 30_000 })] })).toBe(`${POOL}: fail InstanceClaim/sandboxes/c1 (ClaimTimeout after 30000 ms)`);
     expect(plan({ poolExists: false, members: [member(1)], claims: [claim(1, { createdAt: NOW - 30_000 })] })).toBe(`${POOL}: fail InstanceClaim/sandboxes/c1 (PoolNotFound after 30000 ms)`);
@@ -133,15 +142,19 @@ const arbInput = fc.integer({ min: 0, max: 8 }).chain((n) =>
     claims: arbClaims(n),
     timeout: fc.integer({ min: 0, max: 60 }),
     poolExists: fc.boolean(),
+    gone: fc.subarray(Array.from({ length: n + 1 }, (_, i) => `m-${i}`)),
   }),
 );
 
 describe('planClaims properties', () => {
-  it('binds only free members, each at most once, never one a Bound claim holds, and only pending claims', () => {
+  it('binds only free members, each at most once, never one a Bound claim holds, and only pending claims; a claim on a gone member is lost', () => {
     fc.assert(
-      fc.property(arbInput, ({ members, claims, timeout, poolExists }) => {
-        const inp = input({ members, claims, claimTimeoutSeconds: timeout, poolExists });
+      fc.property(arbInput, ({ members, claims, timeout, poolExists, gone }) => {
+        const inp = input({ members, claims, claimTimeoutSeconds: timeout, poolExists, gone });
         const p = planClaims(inp);
+        // exactly the live Bound claims on a gone member are lost
+        const lost = claims.filter((c) => c.pool === POOL && c.phase === 'Bound' && !c.deleted && c.member !== undefined && gone.includes(c.member)).map((c) => c.id);
+        expect(p.decisions.flatMap((d) => (d.type === 'lost' ? [d.claim] : [])).sort()).toEqual(lost.sort());
         const binds = p.decisions.filter((d) => d.type === 'bind');
         const byMember = new Set(binds.map((b) => (b.type === 'bind' ? b.member : '')));
         expect(byMember.size).toBe(binds.length);

@@ -3,6 +3,7 @@
 //
 //   1. release: a deleted claim gives its member back (to be recycled)
 //   2. expire:  a Bound claim past expiresAt releases its member
+//      lost:    a Bound claim whose member the pool's last list did not find fails
 //   3. bind:    Pending claims, oldest first, take free members (current
 //               config first, then oldest); one member never goes to two claims
 //   4. timeout: a Pending claim still unbound at createdAt + claimTimeoutSeconds fails
@@ -23,8 +24,14 @@ export function planClaims(input: ClaimPlanInput): ClaimPlan {
   for (const c of claims) {
     if (c.deleted) decisions.push({ type: 'release', claim: c.id, ...(c.phase === 'Bound' && c.member !== undefined ? { member: c.member } : {}) });
   }
+  const gone = new Set(input.gone ?? []);
+  const lost = new Set<string>();
   for (const c of claims) {
-    if (!c.deleted && c.phase === 'Bound' && c.expiresAt !== undefined && finiteOr(c.expiresAt, Infinity) <= now) {
+    if (c.deleted || c.phase !== 'Bound') continue;
+    if (c.member !== undefined && gone.has(c.member)) {
+      decisions.push({ type: 'lost', claim: c.id, member: c.member });
+      lost.add(c.id);
+    } else if (c.expiresAt !== undefined && finiteOr(c.expiresAt, Infinity) <= now) {
       decisions.push({ type: 'expire', claim: c.id, ...(c.member !== undefined ? { member: c.member } : {}) });
     }
   }
@@ -60,7 +67,7 @@ export function planClaims(input: ClaimPlanInput): ClaimPlan {
     waiting.push(c.id);
     deadlines.push(deadline);
   }
-  for (const c of claims) if (!c.deleted && c.phase === 'Bound' && c.expiresAt !== undefined && c.expiresAt > now) deadlines.push(c.expiresAt);
+  for (const c of claims) if (!c.deleted && c.phase === 'Bound' && !lost.has(c.id) && c.expiresAt !== undefined && c.expiresAt > now) deadlines.push(c.expiresAt);
 
   const future = deadlines.filter((d) => Number.isFinite(d) && d > now);
   return {

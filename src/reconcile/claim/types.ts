@@ -50,6 +50,13 @@ export interface ClaimPlanInput {
   /** Claims of this pool (others are ignored). */
   claims: readonly ClaimView[];
   members: readonly MemberView[];
+  /**
+   * Members the pool's last list of the engine did not find although a claim
+   * holds them (removed behind berth's back: `docker rm -f`, a deleted Pod).
+   * Only an observation says so: a member missing from `members` may just
+   * not have an actor yet (a controller that has not listed since it started).
+   */
+  gone?: readonly string[];
   now: number;
 }
 
@@ -57,6 +64,8 @@ export type ClaimDecision =
   | { type: 'bind'; claim: string; member: string; containerId: string; waitMs: number; expiresAt?: number }
   | { type: 'timeout'; claim: string; reason: 'ClaimTimeout' | 'PoolNotFound'; waitedMs: number }
   | { type: 'expire'; claim: string; member?: string }
+  /** A Bound claim whose member is gone: it fails (MemberLost) and holds nothing. */
+  | { type: 'lost'; claim: string; member: string }
   /** A deleted claim: its member (if bound) is released for recycling; the record goes. */
   | { type: 'release'; claim: string; member?: string };
 
