@@ -146,6 +146,16 @@ describe.skipIf(noKube())('KubernetesRuntime on a real cluster', () => {
     expect(await runtime.inspect(id)).toMatchObject({ id, state: 'running', owner: 'cycle' });
   });
 
+  it('retire with less grace than the Pod\'s own deletes it with that grace: a PID 1 that ignores SIGTERM does not hold it for terminationGracePeriodSeconds', async () => {
+    const id = await runtime.launch(request('stubborn', { image: TEST_IMAGE, args: ['sleep', '3600'], stopGracePeriodSeconds: 20 }));
+    expect((await pod(id)).spec?.terminationGracePeriodSeconds).toBe(20);
+    const started = Date.now();
+    await runtime.retire(id, 0);
+    expect(await pod(id).catch((e: { code?: number }) => e.code)).toBe(404);
+    // The Pod's own grace would be 20 s (sleep ignores SIGTERM); the delete's is 1 s.
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
   it('start of a Pod that exited by itself runs it again (the planner\'s restart)', async () => {
     const id = await runtime.launch(request('oneshot', { image: TEST_IMAGE, args: ['sh', '-c', 'echo ran; exit 4'] }));
     await eventually('the one-shot to exit', async () => ((await runtime.inspect(id)).state === 'exited' ? true : undefined));

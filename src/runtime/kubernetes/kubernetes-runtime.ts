@@ -35,6 +35,9 @@
 //   has no Pod, which the planner accepts).
 // - restart (the planner's stop + start) is therefore: the kubelet stops the
 //   process, then the Pod is re-created under its name.
+// - retire with less grace than the Pod's own (a pool member released under
+//   recycle.gracePeriodSeconds, 0 by default): no stop, a DELETE with that
+//   grace (at least 1 s), so the kubelet kills the process after it.
 // - remove: DELETE with the uid as precondition (never another Pod that took
 //   the name meanwhile), default grace, then waits until the Pod is gone (at
 //   once for a stopped Pod, which is how the lifecycle machine removes), at
@@ -160,6 +163,13 @@ export class KubernetesRuntime extends SteppedRuntime implements Runtime {
     const pod = await this.managedPodOrGone(id, signal);
     if (!pod) return;
     const runs = !pod.metadata?.deletionTimestamp && !podStopped(pod);
+    // Asked for less grace than the Pod's own (a pool's recycle.gracePeriodSeconds, 0 by default): a stop
+    // would wait out terminationGracePeriodSeconds (fixed at create) when PID 1 ignores SIGTERM, so the Pod
+    // is deleted with the shorter grace instead. At least 1 s: 0 is a forced delete, gone from the API while
+    // its process may still run, and the pool would count it gone before it is.
+    if (runs && pod.spec?.nodeName && graceSeconds < (pod.spec.terminationGracePeriodSeconds ?? 30)) {
+      return stopThenRemove(undefined, () => this.removePod(id, pod, signal, Math.max(1, Math.ceil(graceSeconds))), onStep, signal);
+    }
     return stopThenRemove(runs ? () => this.stopPod(id, pod, graceSeconds, signal) : undefined, () => this.removePod(id, pod, signal), onStep, signal);
   }
 
@@ -235,11 +245,12 @@ export class KubernetesRuntime extends SteppedRuntime implements Runtime {
     if (pod) await this.removePod(id, pod, signal);
   }
 
-  private async removePod(id: string, pod: V1Pod, signal?: AbortSignal): Promise<void> {
+  /** graceSeconds: the delete's grace period instead of the Pod's terminationGracePeriodSeconds. */
+  private async removePod(id: string, pod: V1Pod, signal?: AbortSignal, graceSeconds?: number): Promise<void> {
     const { namespace, name } = parsePodId(id)!;
     this.noEnv.delete(id);
-    await this.deletePod(namespace, name, pod.metadata?.uid, signal);
-    const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
+    await this.deletePod(namespace, name, pod.metadata?.uid, signal, graceSeconds);
+    const grace = graceSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     await this.waitGone(namespace, name, pod.metadata?.uid, grace * 1000 + this.timeouts.removeExtra, signal).catch((e: unknown) => {
       if (isRuntimeError(e, 'Timeout')) return; // still terminating: it is going away
       throw e;
@@ -439,10 +450,10 @@ export class KubernetesRuntime extends SteppedRuntime implements Runtime {
   }
 
   /** DELETE with the uid as precondition; gone (404) or replaced meanwhile (409) is success. */
-  private async deletePod(namespace: string, name: string, uid: string | undefined, signal?: AbortSignal): Promise<void> {
+  private async deletePod(namespace: string, name: string, uid: string | undefined, signal?: AbortSignal, gracePeriodSeconds?: number): Promise<void> {
     try {
       await kubeCall(`delete pod ${namespace}/${name}`, this.timeouts.call, signal, (s) =>
-        this.core.deleteNamespacedPod({ namespace, name, body: uid ? { preconditions: { uid } } : {} }, callOptions(s)),
+        this.core.deleteNamespacedPod({ namespace, name, body: { ...(uid ? { preconditions: { uid } } : {}), ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) } }, callOptions(s)),
       );
     } catch (e) {
       if (isRuntimeError(e, 'NotFound') || (uid && isRuntimeError(e, 'Conflict'))) return;
