@@ -209,22 +209,30 @@ describe('planClaims properties', () => {
     );
   });
 
-  it('over many rounds, applied as the binder applies them, a member is never on two live claims and every claim ends Failed, Expired or released', () => {
+  it('over many rounds, applied as the binder applies them (members vanishing too), a member is never on two live claims and every claim ends Failed, Expired or released', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 4 }),
-        fc.array(fc.constantFrom('claim', 'claim', 'ready', 'delete', 'tick', 'recycle'), { minLength: 5, maxLength: 40 }),
+        fc.array(fc.constantFrom('claim', 'claim', 'ready', 'delete', 'tick', 'recycle', 'vanish'), { minLength: 5, maxLength: 40 }),
         fc.integer({ min: 1, max: 5 }),
         (memberCount, steps, timeoutSeconds) => {
           let now = NOW;
           let next = 0;
           const claims = new Map<string, ClaimView>();
-          const members: MemberView[] = Array.from({ length: memberCount }, (_, i) => ({ member: `m-${i}`, containerId: `c${i}`, ready: false, terminating: false, current: true, createdAt: NOW }));
+          const fresh = (i: number): MemberView => ({ member: `m-${i}`, containerId: `c${i}`, ready: false, terminating: false, current: true, createdAt: now });
+          const members: MemberView[] = Array.from({ length: memberCount }, (_, i) => fresh(i));
+          let made = memberCount;
+          /** Members removed behind the controller's back since the last plan (the pool's list no longer finds them). */
+          let gone: string[] = [];
           const apply = (): void => {
-            const p = planClaims({ pool: POOL, poolExists: true, claimTimeoutSeconds: timeoutSeconds, claims: [...claims.values()], members, now });
+            const p = planClaims({ pool: POOL, poolExists: true, claimTimeoutSeconds: timeoutSeconds, claims: [...claims.values()], members, gone, now });
+            gone = [];
             for (const d of p.decisions) {
               const c = claims.get(d.claim)!;
-              if (d.type === 'bind') {
+              if (d.type === 'lost') {
+                expect(members.some((m) => m.member === d.member)).toBe(false);
+                claims.set(d.claim, { ...c, phase: 'Failed' });
+              } else if (d.type === 'bind') {
                 const m = members.find((x) => x.member === d.member)!;
                 expect(m.claimedBy).toBeUndefined();
                 m.claimedBy = d.claim;
@@ -251,10 +259,18 @@ describe('planClaims properties', () => {
               if (first) claims.set(first.id, { ...first, deleted: true });
             }
             if (step === 'recycle') for (const m of members) if (m.released) Object.assign(m, { released: undefined, recycledAt: now, lastReadyAt: now + 1 });
+            if (step === 'vanish' && members.length > 0) {
+              // The claimed member if there is one (docker rm -f), else any; the pool makes a fresh one.
+              const i = Math.max(0, members.findIndex((m) => m.claimedBy !== undefined));
+              gone.push(members[i]!.member);
+              members.splice(i, 1, fresh(made++));
+            }
             apply();
             const live = [...claims.values()].filter((c) => c.phase === 'Bound' && !c.deleted);
             const held = live.map((c) => c.member);
             expect(new Set(held).size).toBe(held.length);
+            // and no live claim names a member that is gone
+            for (const m of held) expect(members.some((x) => x.member === m)).toBe(true);
           }
           // drain: long after every timeout and lease, nothing is left Pending
           now += 3_600_000;
