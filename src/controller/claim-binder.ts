@@ -254,8 +254,10 @@ export class ClaimBinder {
     const id = keyString(pool);
     if (!this.d.store.get(pool)) {
       // Deleted: its waiting claims keep the timeout they were given (timeoutSeconds) and fail with
-      // PoolNotFound at their deadline, woken for it now (the pool's own wakes have stopped).
+      // PoolNotFound at their deadline, woken for it now (the pool's own wakes have stopped). A pool
+      // deleted with no claim left is forgotten: later claims on the name wait as on any missing pool.
       if (this.d.state.pendingOf(id) > 0) this.wakeWaiting(id, this.timeoutSeconds(id));
+      else if (this.d.state.claimIdsOf(id).size === 0) this.seenTimeouts.delete(id);
       return;
     }
     const timeout = this.timeoutSeconds(id);
