@@ -9,15 +9,41 @@ import { ApiError, badRequest } from './status.js';
 import { duplicateJsonKey } from './json-duplicate-keys.js';
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** How much of a refused body is read and dropped, and for how long, before the connection is cut. */
+const DISCARD_BYTES = 16 * 1024 * 1024;
+const DISCARD_MS = 5_000;
 
-const tooLarge = (limit: number): ApiError =>
-  new ApiError(413, 'RequestEntityTooLarge', `request body is too large (the limit is ${limit} bytes)`, undefined, { Connection: 'close' });
+const tooLarge = (limit: number): ApiError => new ApiError(413, 'RequestEntityTooLarge', `request body is too large (the limit is ${limit} bytes)`);
+
+/**
+ * The rest of a refused body is read and dropped, so that a client still
+ * sending it reads the 413: closing a socket with unread data sends a reset,
+ * and the client's stack may then drop the answer it had not read yet (a
+ * fuzz test saw EPIPE and no answer). Bounded: past DISCARD_BYTES or
+ * DISCARD_MS the connection is cut.
+ */
+function discardRest(req: IncomingMessage): void {
+  let dropped = 0;
+  const cut = setTimeout(() => req.socket.destroy(), DISCARD_MS);
+  cut.unref();
+  const stop = (): void => clearTimeout(cut);
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_BYTES) req.socket.destroy();
+  });
+  req.once('end', stop);
+  req.once('close', stop);
+  req.resume();
+}
 
 export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<string> {
   // Checked before reading a byte: an unsupported type is refused without parsing anything.
   bodyFormat(req.headers['content-type']);
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (Number.isFinite(declared) && declared > limit) {
+    discardRest(req);
+    throw tooLarge(limit);
+  }
   const decoded = decodeUtf8(await collect(req, limit));
   if (typeof decoded !== 'string') throw badRequest(`request body line ${decoded.line}, column ${decoded.column}: not valid UTF-8 (byte 0x${decoded.byte.toString(16).padStart(2, '0')})`);
   return decoded;
@@ -41,8 +67,7 @@ function collect(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
       cleanup();
-      // The rest is not wanted: the 413 goes out with Connection: close.
-      req.resume();
+      discardRest(req);
       reject(tooLarge(limit));
     };
     const onEnd = (): void => {

@@ -34,6 +34,17 @@ function raw(method: string, path: string, body: string | Buffer | undefined, he
 }
 
 describe('bodies are parsed with the spec files\' limits', () => {
+  it('bodies over the limit are answered 413 while the client is still sending them, and the server goes on answering', async () => {
+    h = await startHarness();
+    // 8 MiB: far more than the socket buffers hold, so the client is mid-write when the 413 goes out.
+    const big = Buffer.alloc(8 * 1024 * 1024, 'a');
+    for (let i = 0; i < 20; i++) {
+      const r = await raw('POST', `${NS}/instances`, big, { 'Content-Type': i % 2 ? 'application/json' : 'application/yaml' });
+      expect([r.status, r.json.reason]).toEqual([413, 'RequestEntityTooLarge']);
+    }
+    expect((await raw('GET', '/healthz', undefined, {})).status).toBe(200);
+  });
+
   it('20,000 nested [ as YAML or JSON: 400 naming the depth, twice in a row, and the server still answers', async () => {
     h = await startHarness();
     const deep = '['.repeat(20_000);
