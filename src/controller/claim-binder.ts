@@ -13,8 +13,9 @@
 // record, so a bind is that status write, conditional on the claim's version
 // as berth last saw it. Until the apiserver takes it the member is reserved
 // (never free) and the claim is Pending to everyone; on 409 the claim as the
-// apiserver holds it decides (serverVerdict): another writer's binding or
-// outcome is adopted, else the bind did not happen and the rules run again.
+// apiserver holds it decides (serverVerdict): another berth writer's binding
+// or outcome is adopted, else the bind did not happen and the rules run again
+// (a status another manager set is no binding: the record is written over it).
 // A Pod member is labelled with its claim (claim-label.ts) once bound, and
 // the label goes on release.
 import { keyString, parseKeyString, type InstanceClaim, type InstancePool, type ResourceKey } from '../spec/schema.js';
@@ -231,14 +232,16 @@ export class ClaimBinder {
 
   /**
    * The apiserver's copy of a claim, read after a status write met 409: what
-   * another writer left there is taken over (serverVerdict).
+   * another berth writer left there is taken over (serverVerdict); what
+   * another manager set (editedBy) is not, and the write that met it goes on
+   * with berth's record.
    */
-  serverSaid(claimKey: ResourceKey, status: ServerClaimStatus | undefined): void {
+  serverSaid(claimKey: ResourceKey, status: ServerClaimStatus | undefined, editedBy?: string): void {
     const id = keyString(claimKey);
     const rec = this.d.state.claims.get(id);
     // A bind in flight learns the same from its own write's answer.
     if (!rec || this.inflight.has(id)) return;
-    const verdict = serverVerdict({ phase: rec.phase, ...(rec.member !== undefined ? { member: rec.member } : {}) }, status, parseKeyString(rec.pool).name);
+    const verdict = serverVerdict({ phase: rec.phase, ...(rec.member !== undefined ? { member: rec.member } : {}) }, status, parseKeyString(rec.pool).name, editedBy);
     if (verdict.type !== 'keep') this.takeVerdict(claimKey, rec, verdict);
   }
 
@@ -394,9 +397,9 @@ export class ClaimBinder {
       return;
     }
     if (!current) return;
-    const verdict = serverVerdict({ phase: current.phase, ...(current.member !== undefined ? { member: current.member } : {}) }, outcome.status, parseKeyString(current.pool).name);
+    const verdict = serverVerdict({ phase: current.phase, ...(current.member !== undefined ? { member: current.member } : {}) }, outcome.status, parseKeyString(current.pool).name, outcome.editedBy);
     if (verdict.type === 'keep') {
-      // The bind did not happen and nobody else bound the claim: the rules run again, on the version just read.
+      // The bind did not happen and no berth writer bound the claim: the rules run again, on the version just read.
       void this.settle(pool).catch(() => undefined);
       return;
     }
@@ -420,11 +423,15 @@ export class ClaimBinder {
   }
 
   /** Writes the claim's status from its record through the source (after an undone bind). */
-  private async rewrite(key: ResourceKey, rec: ClaimRecord): Promise<void> {
+  private async rewrite(key: ResourceKey, rec: ClaimRecord, attempts = 3): Promise<void> {
     const entry = this.d.store.get(key);
     if (!entry || !this.statusRecord) return;
     const outcome = await this.statusRecord.write(key, this.statusOf(key, rec, undefined, entry.object.metadata.generation, entry.object.status as ClaimStatus | undefined)).catch(() => undefined);
-    if (outcome?.type === 'conflict') this.serverSaid(key, outcome.status);
+    if (outcome?.type !== 'conflict') return;
+    // Another manager's edit is written over (on the version just read); another berth writer's is taken over.
+    const current = this.d.state.claims.get(keyString(key));
+    if (outcome.editedBy !== undefined && current && attempts > 1) await this.rewrite(key, current, attempts - 1);
+    else this.serverSaid(key, outcome.status, outcome.editedBy);
   }
 
   /** The record takes what the apiserver holds (another writer's binding or outcome, or no binding). */

@@ -189,7 +189,7 @@ export class ControllerRunner {
         store: term.manager.store,
         recorder: term.manager.recorder,
         enqueue: (key) => term.manager.enqueue(key),
-        onClaimConflict: (key, status) => term.manager.binder.serverSaid(key, status),
+        onClaimConflict: (key, status, editedBy) => term.manager.binder.serverSaid(key, status, editedBy),
       });
       // The claim's status in the apiserver is the record: a bind counts once a conditional write of it is taken.
       const source = term.source;

@@ -212,8 +212,9 @@ export class CustomResources {
     return this.api.patchNamespacedCustomObject({ ...this.at(kind, namespace), name, body }, callOptions({ contentType: MERGE_PATCH })) as Promise<BerthObject>;
   }
 
-  patchStatus(kind: Kind, namespace: string, name: string, body: object): Promise<BerthObject> {
-    return this.api.patchNamespacedCustomObjectStatus({ ...this.at(kind, namespace), name, body }, callOptions({ contentType: MERGE_PATCH })) as Promise<BerthObject>;
+  /** fieldManager: who the apiserver records as the writer ('berth' stands for another berth replica; kubectl sends 'kubectl-patch'). */
+  patchStatus(kind: Kind, namespace: string, name: string, body: object, fieldManager?: string): Promise<BerthObject> {
+    return this.api.patchNamespacedCustomObjectStatus({ ...this.at(kind, namespace), name, body, ...(fieldManager ? { fieldManager } : {}) }, callOptions({ contentType: MERGE_PATCH })) as Promise<BerthObject>;
   }
 
   delete(kind: Kind, namespace: string, name: string): Promise<unknown> {

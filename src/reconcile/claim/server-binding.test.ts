@@ -30,6 +30,13 @@ describe('serverVerdict', () => {
     expect(serverVerdict({ phase: 'Failed' }, bound('b'), 'runners')).toMatchObject({ type: 'adopt', member: 'b' });
   });
 
+  it('a status another manager set (a user\'s kubectl patch) is no binding: keep, whatever it shows', () => {
+    expect(serverVerdict({ phase: 'Bound', member: 'a' }, bound('b'), 'runners', 'kubectl-patch')).toEqual({ type: 'keep' });
+    expect(serverVerdict({ phase: 'Pending' }, bound('b'), 'runners', 'kubectl-patch')).toEqual({ type: 'keep' });
+    expect(serverVerdict({ phase: 'Bound', member: 'a' }, { phase: 'Pending' }, 'runners', 'kubectl-patch')).toEqual({ type: 'keep' });
+    expect(serverVerdict({ phase: 'Bound', member: 'a' }, { phase: 'Released' }, 'runners', 'kubectl-patch')).toEqual({ type: 'keep' });
+  });
+
   it('server Pending or without status while we hold nothing: keep (our write retries)', () => {
     expect(serverVerdict({ phase: 'Pending' }, { phase: 'Pending' }, 'runners')).toEqual({ type: 'keep' });
     expect(serverVerdict({ phase: 'Pending' }, undefined, 'runners')).toEqual({ type: 'keep' });

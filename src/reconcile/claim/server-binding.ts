@@ -3,7 +3,9 @@
 // resourceVersion precondition): the claim's status in the apiserver is the
 // record, so a binding another writer made (an old leader's late write) is
 // adopted, an outcome another writer gave is kept, and a bind of ours that
-// is not there did not happen. Pure: record + server status -> verdict.
+// is not there did not happen. A status someone other than berth set (a
+// user's `kubectl patch --subresource=status`) is no binding: berth's record
+// stands and is written back. Pure: record + server status -> verdict.
 import type { ClaimPhase } from '../../spec/status.js';
 import type { ObservedPort } from '../../runtime/types.js';
 
@@ -22,7 +24,7 @@ export interface ServerClaimStatus {
 /** How a conditional write of a claim's status ended: taken, refused (with the status the apiserver holds now), or the claim is gone. */
 export type ClaimWriteOutcome =
   | { type: 'written' }
-  | { type: 'conflict'; status: ServerClaimStatus | undefined }
+  | { type: 'conflict'; status: ServerClaimStatus | undefined; editedBy?: string }
   | { type: 'gone' }
   /** The source refused the status itself (a value it does not accept): writing it again would be refused again. */
   | { type: 'refused'; message: string };
@@ -52,7 +54,10 @@ export function boundMember(status: ServerClaimStatus | undefined, poolName: str
   return status.instance.startsWith(prefix) && status.instance.length > prefix.length ? status.instance.slice(prefix.length) : undefined;
 }
 
-export function serverVerdict(record: RecordedBinding, server: ServerClaimStatus | undefined, poolName: string): ServerVerdict {
+/** editedBy: a manager other than berth set the server's binding fields (status-editor.ts). */
+export function serverVerdict(record: RecordedBinding, server: ServerClaimStatus | undefined, poolName: string, editedBy?: string): ServerVerdict {
+  // Not berth's write: no member changed hands, whatever it names; the record is written back over it.
+  if (editedBy !== undefined) return { type: 'keep' };
   const member = boundMember(server, poolName);
   if (member !== undefined) {
     if (record.phase === 'Bound' && record.member === member) return { type: 'keep' };

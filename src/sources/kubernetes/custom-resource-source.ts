@@ -25,7 +25,10 @@
 // informer brought without berth acting on it. A bind is written at once
 // (writeClaimStatus) and reported only when the apiserver took it; any 409 is
 // followed by a read, and the binder (onClaimConflict) takes over a binding
-// or outcome another writer, such as an old leader, left there. The store counts its
+// or outcome another berth writer, such as an old leader, left there. Every
+// status write carries the field manager `berth`: a claim's binding changed
+// by any other manager (a user's `kubectl patch --subresource=status`) is not
+// a binding, and berth writes its record back over it (status-editor.ts). The store counts its
 // own generations (it bumps on each spec change it sees); observedGeneration is
 // translated back to the object's metadata.generation, so it matches what
 // `kubectl` shows even when the watch collapsed several edits into one.
@@ -45,6 +48,7 @@ import { Backoff, callOptions, isKubeError, isRefusal, kubeError, MERGE_PATCH, s
 import { customResourceListWatch, type KubeObject, type ListWatch } from './list-watch.js';
 import { StatusWriter } from './status-writer.js';
 import { mergePatchBetween } from './merge-patch.js';
+import { bindingEditedBy, FIELD_MANAGER } from './status-editor.js';
 
 export const FINALIZER = 'berth.dev/cleanup';
 const ORIGIN = { source: 'kubernetes' } as const;
@@ -71,8 +75,11 @@ export interface CustomResourceSourceOptions {
   resyncMs?: number;
   /** Tests: replaces the list/watch of a kind. */
   listWatch?: (kind: Kind) => ListWatch<KubeObject>;
-  /** A claim's status write met 409: the claim's status as the apiserver holds it now (the binder reconciles its record). */
-  onClaimConflict?(key: ResourceKey, status: ServerClaimStatus | undefined): void;
+  /**
+   * A claim's status write met 409: the claim's status as the apiserver holds
+   * it now (the binder reconciles its record), and who set its binding if not berth.
+   */
+  onClaimConflict?(key: ResourceKey, status: ServerClaimStatus | undefined, editedBy: string | undefined): void;
 }
 
 /** A claim as berth last saw it: the version its writes are conditional on, and the status at that version. */
@@ -129,7 +136,7 @@ export class CustomResourceSource {
       patch: (key, patch, signal) => this.patchStatus(key, patch, signal),
       read: (key, signal) => this.read(key, signal),
       onConflict: (key, fresh) => {
-        if (key.kind === 'InstanceClaim') this.o.onClaimConflict?.(key, fresh['status'] as ServerClaimStatus | undefined);
+        if (key.kind === 'InstanceClaim') this.o.onClaimConflict?.(key, fresh['status'] as ServerClaimStatus | undefined, bindingEditedBy(fresh as KubeObject));
       },
       ...(o.statusCoalesceMs !== undefined ? { coalesceMs: o.statusCoalesceMs } : {}),
       ...(o.logger ? { logger: o.logger } : {}),
@@ -225,8 +232,37 @@ export class CustomResourceSource {
       return;
     }
     if (!hasFinalizer(obj)) this.finalizer(key, 'add');
-    if (old && !desiredChanged(old, obj)) return; // status-only (or finalizer-only) update
+    if (old && !desiredChanged(old, obj)) {
+      // Status-only (or finalizer-only) update: nothing to apply, but a claim's binding may have been edited.
+      if (kind === 'InstanceClaim') this.claimStatusSeen(key, obj);
+      return;
+    }
     this.applySpec(key, obj);
+  }
+
+  /**
+   * A claim's status changed in the apiserver. Changed by another manager
+   * than berth: berth's record is written back over it, conditional on this
+   * version (a later edit meets 409 and is overwritten in turn). Changed
+   * under berth's name: berth's own write (its answer may come after the
+   * watch) or another replica's, which the next conditional write meets.
+   */
+  private claimStatusSeen(key: ResourceKey, obj: KubeObject): void {
+    const id = keyString(key);
+    const seen = this.seenClaims.get(id);
+    if (!seen || seen.resourceVersion === obj.metadata.resourceVersion || isDeepStrictEqual(seen.status ?? null, obj['status'] ?? null)) return;
+    const editor = bindingEditedBy(obj);
+    if (editor === undefined || this.o.store.get(key)?.origin.source !== 'kubernetes') return;
+    this.o.logger?.warn({ key: id, manager: editor }, "a claim's binding was changed outside berth; writing berth's record back");
+    this.o.recorder.record({
+      type: 'Warning',
+      reason: 'StatusOverwritten',
+      message: `status.phase/instance/containerId were changed by ${editor}, not berth; a claim's binding is berth's record, written back`,
+      involvedObject: { kind: key.kind, namespace: key.namespace, name: key.name },
+    });
+    this.seeClaim(key, obj);
+    this.status.noteKnown(key, obj['status'] as object | undefined);
+    this.status.request(key);
   }
 
   private applySpec(key: ResourceKey, obj: KubeObject): void {
@@ -386,7 +422,8 @@ export class CustomResourceSource {
     const fresh = await this.read(key, signal);
     if (!fresh) return { type: 'gone' };
     this.status.noteKnown(key, fresh['status'] as object | undefined);
-    return { type: 'conflict', status: fresh['status'] as ServerClaimStatus | undefined };
+    const editedBy = bindingEditedBy(fresh);
+    return { type: 'conflict', status: fresh['status'] as ServerClaimStatus | undefined, ...(editedBy !== undefined ? { editedBy } : {}) };
   }
 
   /** PATCH .../status; a claim's with the resourceVersion berth last saw as a precondition. */
@@ -395,7 +432,7 @@ export class CustomResourceSource {
     const body = { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status: patch };
     try {
       const res = (await this.api.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body },
+        { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body, fieldManager: FIELD_MANAGER },
         callOptions({ signal, contentType: MERGE_PATCH }),
       )) as KubeObject;
       if (key.kind === 'InstanceClaim') this.seeClaim(key, res);
