@@ -346,8 +346,7 @@ export class ClaimBinder {
     // nothing): a write on that fresh version would succeed and overwrite it, so it is taken over instead.
     const seen = entry && serverVerdict({ phase: rec.phase }, entry.object.status as ServerClaimStatus | undefined, parseKeyString(rec.pool).name);
     if (seen && seen.type !== 'keep') {
-      const reserved = state.member(rec.pool, d.member);
-      if (reserved.claim === d.claim) state.setMember(rec.pool, d.member, unreserved(reserved));
+      this.unreserve(rec.pool, d.member, d.claim);
       this.inflight.delete(d.claim);
       this.takeVerdict(key, rec, seen);
       void this.settle(pool).catch(() => undefined);
@@ -364,8 +363,7 @@ export class ClaimBinder {
       // reconcile, reads it (a bind written twice to one member is what the resourceVersion precondition stops).
       this.d.logger?.warn?.({ claim: d.claim, err: (e as Error).message }, 'bind not recorded');
       this.inflight.delete(d.claim);
-      const reserved = state.member(rec.pool, d.member);
-      if (reserved.claim === d.claim) state.setMember(rec.pool, d.member, unreserved(reserved));
+      this.unreserve(rec.pool, d.member, d.claim);
       this.d.wakeClaim(key, BIND_RETRY_MS);
       return;
     }
@@ -373,7 +371,7 @@ export class ClaimBinder {
     const member = state.member(rec.pool, d.member);
     const stillOurs = member.claim === d.claim;
     if (outcome.type === 'refused') {
-      if (stillOurs) state.setMember(rec.pool, d.member, unreserved(member));
+      this.unreserve(rec.pool, d.member, d.claim);
       this.bindRefused(key, pool, outcome.message);
       return;
     }
@@ -387,7 +385,7 @@ export class ClaimBinder {
       if (!this.d.store.get(key)) this.d.wakeClaim(key, 0);
       return;
     }
-    if (stillOurs) state.setMember(rec.pool, d.member, unreserved(member));
+    this.unreserve(rec.pool, d.member, d.claim);
     if (outcome.type === 'gone') return;
     if (outcome.type === 'written') {
       // Another claim's binding, taken from the apiserver while this write was in flight, holds the member: this bind is undone.
@@ -404,6 +402,14 @@ export class ClaimBinder {
       return;
     }
     this.takeVerdict(key, current, verdict);
+  }
+
+  /** The member is free again if this claim's bind (which did not happen) still reserves it. */
+  private unreserve(pool: string, member: string, claim: string): void {
+    const m = this.d.state.member(pool, member);
+    if (m.claim !== claim) return;
+    const { claim: _claim, ...rest } = m;
+    this.d.state.setMember(pool, member, rest);
   }
 
   /**
@@ -682,8 +688,4 @@ function withoutBinding(rec: Readonly<ClaimRecord>): ClaimRecord {
   return rest;
 }
 
-/** A member's record without the reservation of a bind that did not happen. */
-function unreserved(m: MemberRecord): MemberRecord {
-  const { claim: _claim, ...rest } = m;
-  return rest;
-}
+
