@@ -141,6 +141,35 @@ describe('ClaimBinder with the source as the record', () => {
     expect(holders).toHaveLength(1);
   });
 
+  it('a binding another manager set (a user\'s status patch) is not adopted: the claim keeps waiting, the member stays with its claim', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    await t.binder.settle(t.pool);
+    t.claim('c2');
+    t.binder.serverSaid(t.claimKey('c2'), boundTo('a'), 'kubectl-patch');
+    expect(t.status('c2')?.phase).not.toBe('Bound');
+    expect(t.status('c1')).toMatchObject({ phase: 'Bound', instance: 'runners-a' });
+    expect(t.state.member('InstancePool/sb/runners', 'a').claim).toBe('InstanceClaim/sb/c1');
+  });
+
+  it('adopting a member that was released (being recycled) fails the claim MemberLost and leaves the member to its recycle', async () => {
+    const t = setup();
+    t.members.push(t.member('a'));
+    t.claim('c1');
+    await t.binder.settle(t.pool);
+    t.store.delete(t.claimKey('c1'), t.origin);
+    await t.binder.settle(t.pool);
+    expect(t.state.member('InstancePool/sb/runners', 'a')).toMatchObject({ released: true });
+    t.claim('c2');
+    // A stale copy of c2 (or an old leader's late write) names a: a is not handed back out dirty.
+    t.binder.serverSaid(t.claimKey('c2'), boundTo('a'));
+    expect(t.status('c2')).toMatchObject({ phase: 'Failed' });
+    expect(JSON.stringify(t.status('c2'))).toContain('MemberLost');
+    expect(t.state.member('InstancePool/sb/runners', 'a')).toMatchObject({ released: true });
+    expect(t.state.member('InstancePool/sb/runners', 'a').claim).toBeUndefined();
+  });
+
   it('a bound status the source refuses fails the claim with the refusal, and the member stays warm', async () => {
     const t = setup();
     t.members.push(t.member('a'));

@@ -454,6 +454,13 @@ export class ClaimBinder {
     let next: ClaimRecord = withoutBinding(rec);
     switch (v.type) {
       case 'adopt': {
+        if (state.member(rec.pool, v.member).released) {
+          // Its last claim ended and it is being recycled or removed: not a member to hold. Whoever was
+          // told this claim is Bound to it learns it is lost (the member is not taken from the recycle).
+          next = { ...next, phase: 'Failed', reason: 'MemberLost', message: `the apiserver shows this claim bound to ${v.instance}, which was released and is being recycled; claim another` };
+          recorder.record({ type: 'Warning', reason: 'MemberLost', message: next.message!, involvedObject: involved });
+          break;
+        }
         // A member is never on two claims: another claim of ours on it loses it to the apiserver's binding.
         for (const [otherId, other] of [...state.claimsOf(rec.pool)]) {
           if (otherId === id || other.phase !== 'Bound' || other.member !== v.member) continue;

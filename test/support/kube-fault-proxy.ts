@@ -3,7 +3,8 @@
 // Retry-After, 500, 503, a 409 on a write), a watch whose resourceVersion was
 // compacted away (the apiserver's 410 Expired, sent as an ERROR event in a 200
 // stream, as kube-apiserver does), watches broken or silently stalled
-// mid-stream. Everything else is forwarded to the real apiserver with the
+// mid-stream, and an answer held back after the apiserver gave it (a read
+// served before a write that is answered first). Everything else is forwarded to the real apiserver with the
 // kubeconfig's own credentials, so what the client sees is the cluster's own
 // answers, and the log of requests says exactly what the client asked.
 //
@@ -38,6 +39,22 @@ export interface RecordedRequest {
   status: number;
 }
 
+/** Requests whose answers the proxy keeps until released (holdAnswers). */
+export interface HeldAnswers {
+  /** Resolves once a matching request was answered by the apiserver (and is being held). */
+  answered: Promise<void>;
+  /** Passes the held answers on, and stops holding. */
+  release(): void;
+}
+
+interface Hold {
+  method?: string;
+  path: string | RegExp;
+  times: number;
+  released: Promise<void>;
+  onAnswered(): void;
+}
+
 interface OpenWatch {
   res: ServerResponse;
   upstream: IncomingMessage;
@@ -47,6 +64,7 @@ interface OpenWatch {
 export class KubeFaultProxy {
   readonly requests: RecordedRequest[] = [];
   private readonly faults: Array<Fault & { times: number }> = [];
+  private readonly holds: Hold[] = [];
   private readonly watches = new Set<OpenWatch>();
   private readonly sockets = new Set<Socket>();
   private expireNext = 0;
@@ -97,6 +115,27 @@ export class KubeFaultProxy {
     return () => {
       const i = this.faults.indexOf(f);
       if (i >= 0) this.faults.splice(i, 1);
+    };
+  }
+
+  /**
+   * The next `times` non-watch requests matching method and path go to the
+   * apiserver at once, but their answers reach the client only on release().
+   */
+  holdAnswers(match: { method?: string; path: string | RegExp; times?: number }): HeldAnswers {
+    let release!: () => void;
+    let onAnswered!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const answered = new Promise<void>((r) => (onAnswered = r));
+    const hold: Hold = { ...(match.method ? { method: match.method } : {}), path: match.path, times: match.times ?? 1, released, onAnswered };
+    this.holds.push(hold);
+    return {
+      answered,
+      release: () => {
+        const i = this.holds.indexOf(hold);
+        if (i >= 0) this.holds.splice(i, 1);
+        release();
+      },
     };
   }
 
@@ -186,6 +225,11 @@ export class KubeFaultProxy {
 
   private forward(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, isWatch: boolean): void {
     const up = this.upstream!;
+    const target = req.url ?? '/';
+    const hold = isWatch
+      ? undefined
+      : this.holds.find((h) => h.times > 0 && (h.method === undefined || h.method === record.method) && (typeof h.path === 'string' ? record.path.includes(h.path) : h.path.test(target)));
+    if (hold) hold.times--;
     const headers = { ...req.headers, host: up.host };
     delete headers['authorization'];
     delete headers['connection'];
@@ -193,6 +237,19 @@ export class KubeFaultProxy {
       { ...this.upstreamOptions, hostname: up.hostname, port: up.port || 443, method: req.method, path: req.url, headers, agent: false, servername: up.hostname.match(/^[\d.]+$/) ? '' : up.hostname },
       (upstream) => {
         record.status = upstream.statusCode ?? 0;
+        if (hold) {
+          // The apiserver has answered: the whole answer is kept until the test releases it.
+          const chunks: Buffer[] = [];
+          upstream.on('data', (c: Buffer) => chunks.push(c));
+          upstream.on('end', () => {
+            hold.onAnswered();
+            void hold.released.then(() => {
+              res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+              res.end(Buffer.concat(chunks));
+            });
+          });
+          return;
+        }
         res.writeHead(upstream.statusCode ?? 502, upstream.headers);
         if (!isWatch) {
           upstream.pipe(res);

@@ -51,6 +51,8 @@ import { mergePatchBetween } from './merge-patch.js';
 import { bindingEditedBy, FIELD_MANAGER } from './status-editor.js';
 
 export const FINALIZER = 'berth.dev/cleanup';
+/** Reads of one claim racing berth's own writes of it before a read gives up (read()). */
+const MAX_CLAIM_READS = 5;
 const ORIGIN = { source: 'kubernetes' } as const;
 
 type Logger = { debug(o: object, msg?: string): void; info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
@@ -103,6 +105,8 @@ export class CustomResourceSource {
   private readonly finalizerOps = new Map<string, Promise<void>>();
   private readonly pendingOps = new Set<string>();
   private readonly seenClaims = new Map<string, SeenClaim>();
+  /** Each claim's status writes the apiserver took: a read that spans one may answer from before it (read()). */
+  private readonly claimWrites = new Map<string, number>();
   private readonly abort = new AbortController();
   private unsubscribe: (() => void) | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -338,6 +342,7 @@ export class CustomResourceSource {
     }
     this.objects.delete(keyString(key));
     this.seenClaims.delete(keyString(key));
+    this.claimWrites.delete(keyString(key));
     this.status.forget(key);
   }
 
@@ -435,7 +440,10 @@ export class CustomResourceSource {
         { group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name, body, fieldManager: FIELD_MANAGER },
         callOptions({ signal, contentType: MERGE_PATCH }),
       )) as KubeObject;
-      if (key.kind === 'InstanceClaim') this.seeClaim(key, res);
+      if (key.kind === 'InstanceClaim') {
+        this.seeClaim(key, res);
+        this.claimWrites.set(keyString(key), (this.claimWrites.get(keyString(key)) ?? 0) + 1);
+      }
       return res;
     } catch (e) {
       throw kubeError(e, `patch ${keyString(key)}/status`);
@@ -446,15 +454,33 @@ export class CustomResourceSource {
     this.seenClaims.set(keyString(key), { resourceVersion: obj.metadata.resourceVersion, status: obj['status'] as object | undefined });
   }
 
+  /**
+   * GET the object. A claim is read again when one of berth's own status
+   * writes of it was taken while the GET was out: the apiserver may have
+   * served the GET first, and that older copy, taken as the claim's current
+   * state, would undo a bind berth has just made (its member released and
+   * removed while the client was answered Bound to it) and move the version
+   * berth's writes are conditional on backwards.
+   */
   private async read(key: ResourceKey, signal: AbortSignal): Promise<KubeObject | undefined> {
-    try {
-      const obj = (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name }, callOptions({ signal }))) as KubeObject;
-      if (key.kind === 'InstanceClaim') this.seeClaim(key, obj);
+    const id = keyString(key);
+    for (let attempt = 1; ; attempt++) {
+      const writesBefore = this.claimWrites.get(id) ?? 0;
+      let obj: KubeObject;
+      try {
+        obj = (await this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: key.namespace, plural: KINDS[key.kind].plural, name: key.name }, callOptions({ signal }))) as KubeObject;
+      } catch (e) {
+        const err = kubeError(e, `get ${id}`);
+        if (err.code === 404) return undefined;
+        throw err;
+      }
+      if (key.kind !== 'InstanceClaim') return obj;
+      if ((this.claimWrites.get(id) ?? 0) !== writesBefore) {
+        if (attempt < MAX_CLAIM_READS) continue;
+        throw new Error(`get ${id}: berth's own status writes kept landing during ${attempt} reads; trying again later`);
+      }
+      this.seeClaim(key, obj);
       return obj;
-    } catch (e) {
-      const err = kubeError(e, `get ${keyString(key)}`);
-      if (err.code === 404) return undefined;
-      throw err;
     }
   }
 
