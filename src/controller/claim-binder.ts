@@ -30,7 +30,7 @@ import { LABEL, type ObservedPort } from '../runtime/types.js';
 import type { ActorView } from '../lifecycle/supervisor.js';
 import type { ResourceStore } from './resource-store.js';
 import type { EventRecorder } from './event-recorder.js';
-import type { ClaimRecord, ClaimState, MemberRecord } from '../state/claim-state.js';
+import type { ClaimRecord, ClaimState } from '../state/claim-state.js';
 import type { Clock } from '../time/clock.js';
 import { claimRequestedAt } from '../reconcile/claim/requested-at.js';
 import { afterAnswer } from './after-answer.js';
@@ -694,5 +694,3 @@ function withoutBinding(rec: Readonly<ClaimRecord>): ClaimRecord {
   const { member: _m, instance: _i, containerId: _c, ports: _p, boundAt: _b, expiresAt: _e, waitMs: _w, warm: _warm, reason: _r, message: _msg, ...rest } = rec;
   return rest;
 }
-
-
