@@ -3,7 +3,9 @@
 // leader is killed (no release). The new leader rebuilds every binding from
 // the claims' statuses before it binds anything: a Bound claim stays Bound to
 // the same live container, its member is never handed to a new claim, and a
-// release after the failover still replaces the member.
+// release after the failover still replaces the member. A claim whose binding
+// a user changed while no leader acted is no record: it fails BindingUnknown,
+// and the member it really held is recycled, never handed out as warm.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine, noKube } from './support/provided.js';
 import { cleanupByLabel, TEST_IMAGE, uniqueControllerId } from './support/engine.js';
@@ -82,5 +84,39 @@ describe.skipIf(noEngine() || noKube())('claims across a leader failover (Kubern
     await crs.delete('InstanceClaim', ns, 'c1');
     await until('c1 gone', async () => ((await crs.get('InstanceClaim', ns, 'c1')) === undefined ? true : undefined), 20_000);
     await until('its member removed', async () => (!(await managedContainers(controllerId)).some((c) => c.id === c1.status?.containerId) ? true : undefined), 20_000);
+  });
+  it("a claim's binding changed by a user while no leader acts: it fails BindingUnknown, and its real member is not handed out", async () => {
+    const leader = Object.keys(replicas).find((k) => replicas[k]!.runner.acting)!;
+    replicas['c'] = await replica('replica-c');
+    const claimOf = (name: string): BerthObject => ({ apiVersion: 'berth.dev/v1alpha1', kind: 'InstanceClaim', metadata: { name, namespace: ns }, spec: { poolRef: { name: 'edited' } } });
+    await crs.create({
+      apiVersion: 'berth.dev/v1alpha1',
+      kind: 'InstancePool',
+      metadata: { name: 'edited', namespace: ns },
+      spec: { minReady: 2, maxSize: 4, claimTimeoutSeconds: 20, template: { image: TEST_IMAGE, command: ['sleep', '3600'], network: 'none', healthCheck: { exec: { command: ['true'] }, periodSeconds: 5 } } },
+    });
+    await crs.waitForCondition('InstancePool', ns, 'edited', 'Ready');
+    await crs.create(claimOf('e1'));
+    await crs.create(claimOf('e2'));
+    const e1 = await crs.waitForCondition('InstanceClaim', ns, 'e1', 'Bound', { timeoutMs: 30_000 });
+    const e2 = await crs.waitForCondition('InstanceClaim', ns, 'e2', 'Bound', { timeoutMs: 30_000 });
+    const real = e1.status!.containerId!;
+
+    // The leader dies; before the next one takes over, a user points e1 at e2's member (as kubectl patch does).
+    await replicas[leader]!.runner.kill();
+    await crs.patchStatus('InstanceClaim', ns, 'e1', { status: { instance: (e2.status as { instance?: string }).instance, containerId: e2.status!.containerId } }, 'kubectl-patch');
+    await until('replica-c leads', () => replicas['c']!.runner.acting || undefined, 15_000, 20);
+
+    const failed = await until('e1 fails BindingUnknown', async () => {
+      const o = await crs.get('InstanceClaim', ns, 'e1');
+      return o?.status?.phase === 'Failed' ? o : undefined;
+    }, 20_000, 100);
+    expect(failed.status?.conditions?.find((c) => c.type === 'Bound')?.reason).toBe('BindingUnknown');
+    expect((await crs.get('InstanceClaim', ns, 'e2'))?.status).toMatchObject({ phase: 'Bound', containerId: e2.status!.containerId });
+    // e1's real member was used by e1's client: it is recycled (Replace: removed), never bound to a new claim.
+    await crs.create(claimOf('e3'));
+    const e3 = await crs.waitForCondition('InstanceClaim', ns, 'e3', 'Bound', { timeoutMs: 30_000 });
+    expect([real, e2.status!.containerId]).not.toContain(e3.status?.containerId);
+    await until("e1's real member removed", async () => (!(await managedContainers(controllerId)).some((c) => c.id === real) ? true : undefined), 20_000);
   });
 });

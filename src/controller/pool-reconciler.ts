@@ -78,6 +78,7 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
     const fromList = await this.d.runtime.list({ managedBy: this.d.controllerId, kind: 'InstancePool', namespace: key.namespace, name: key.name }, signal);
     const listed = this.d.exits ? await this.d.exits.correct(fromList, signal) : fromList;
     this.releaseStaleLabelled(key, listed);
+    this.releaseUntrusted(key, listed);
     const corrected = supervisor.observe(key, listed, desired?.template.healthCheck, desired?.template.stopGracePeriodSeconds ?? 10, listStartedAt);
     const failures = supervisor.takeFailures(key);
     const held = this.noteFailures(keyString(key), failures.length, this.d.clock.now());
@@ -221,6 +222,34 @@ export class PoolSteps implements ReconcileSteps<DesiredPool, PoolWorld, PoolPla
       claims.setMember(poolId, c.member, { ...rec, released: true });
       this.d.recorder.record({ type: 'Warning', reason: 'MemberNotClean', message: `member ${c.member} is labelled for claim ${label}, which does not hold it: recycled, not handed out as warm`, involvedObject: { kind: 'InstancePool', namespace: key.namespace, name: key.name } });
     }
+  }
+
+  /**
+   * A claim of this pool had its binding changed outside berth while no
+   * leader acted (ClaimState.rebuildFrom): the member it really held is
+   * unknown, so every member no claim holds is released and recycled per
+   * the pool's policy before any claim can take it as warm. Once, at the
+   * first list after the rebuild: members made later are this leader's own.
+   */
+  private releaseUntrusted(key: ResourceKey, listed: readonly ObservedContainer[]): void {
+    const poolId = keyString(key);
+    const { claims } = this.d;
+    if (!claims.takeUntrusted(poolId)) return;
+    const released: string[] = [];
+    for (const c of listed) {
+      if (c.member === undefined) continue;
+      const rec = claims.member(poolId, c.member);
+      if (rec.released || rec.claim !== undefined) continue;
+      claims.setMember(poolId, c.member, { ...rec, released: true });
+      released.push(c.member);
+    }
+    if (!released.length) return;
+    this.d.recorder.record({
+      type: 'Warning',
+      reason: 'MemberNotClean',
+      message: `a claim's binding was changed outside berth while no leader acted, so the member it held is unknown: ${released.join(', ')} recycled, not handed out as warm`,
+      involvedObject: { kind: 'InstancePool', namespace: key.namespace, name: key.name },
+    });
   }
 
   /**

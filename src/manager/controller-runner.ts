@@ -15,7 +15,8 @@ import type { Manager } from './manager.js';
 // Loaded on first use: @kubernetes/client-node costs ~70 MiB of RSS that file/Docker mode never needs.
 import type { LeaderElector, LeaseLock } from '../sources/kubernetes/leader-election.js';
 import { LABEL } from '../runtime/types.js';
-import { API_VERSION, KINDS, type Kind, type ResourceKey } from '../spec/schema.js';
+import { API_VERSION, KINDS, parseKeyString, type Kind, type ResourceKey } from '../spec/schema.js';
+import { BINDING_UNKNOWN } from '../state/claim-state.js';
 import type { CustomResourceSource, CustomResourceSourceOptions } from '../sources/kubernetes/custom-resource-source.js';
 
 type Logger = { debug(o: object, msg?: string): void; info(o: object, msg?: string): void; warn(o: object, msg?: string): void; error(o: object, msg?: string): void };
@@ -206,7 +207,17 @@ export class ControllerRunner {
     if (signal.aborted || term.stopping) return;
     log.info({ resources: term.manager.store.list().length }, 'custom resources listed; starting the controller');
     // Every binding is rebuilt from the claims' statuses before anything binds.
-    if (term.source) term.manager.claims.rebuildFrom(term.source.storedClaims());
+    if (term.source) {
+      const stored = term.source.storedClaims();
+      term.manager.claims.rebuildFrom(stored);
+      for (const c of stored) {
+        if (c.editedBy === undefined) continue;
+        const key = parseKeyString(c.id);
+        log.warn({ claim: c.id, manager: c.editedBy }, "a claim's binding was changed outside berth while no leader acted; the claim fails");
+        const message = term.manager.claims.claims.get(c.id)?.message ?? '';
+        term.manager.recorder.record({ type: 'Warning', reason: BINDING_UNKNOWN, message, involvedObject: { kind: 'InstanceClaim', namespace: key.namespace, name: key.name } });
+      }
+    }
     await term.manager.start();
   }
 

@@ -196,3 +196,26 @@ describe('ClaimState pending counts', () => {
     );
   });
 });
+
+describe('ClaimState.rebuildFrom (Kubernetes mode: the claims\' statuses are the record)', () => {
+  const pool = 'InstancePool/ns/p';
+  const bound = (member: string) => ({ phase: 'Bound', instance: `p-${member}`, containerId: `cid-${member}`, boundAt: '2026-01-01T00:00:00Z' });
+
+  it('a Bound status holds its member; a status another manager changed is no record: the claim fails and its pool is untrusted once', () => {
+    const s = new ClaimState(undefined);
+    s.rebuildFrom([
+      { id: 'InstanceClaim/ns/c1', pool, createdAt: 1, status: bound('a') },
+      { id: 'InstanceClaim/ns/c2', pool, createdAt: 2, status: bound('a'), editedBy: 'kubectl-patch' },
+      { id: 'InstanceClaim/ns/c3', pool: 'InstancePool/ns/q', createdAt: 3, status: bound('b') },
+    ]);
+    expect(s.claims.get('InstanceClaim/ns/c1')).toMatchObject({ phase: 'Bound', member: 'a' });
+    expect(s.member(pool, 'a').claim).toBe('InstanceClaim/ns/c1');
+    const edited = s.claims.get('InstanceClaim/ns/c2');
+    expect(edited).toMatchObject({ phase: 'Failed', reason: 'BindingUnknown' });
+    expect(edited?.member).toBeUndefined();
+    expect(edited?.message).toContain('kubectl-patch');
+    expect(s.takeUntrusted(pool)).toBe(true);
+    expect(s.takeUntrusted(pool)).toBe(false);
+    expect(s.takeUntrusted('InstancePool/ns/q')).toBe(false);
+  });
+});

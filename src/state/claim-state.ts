@@ -58,7 +58,12 @@ export interface StoredClaim {
   pool: string;
   createdAt: number;
   status?: { phase?: string; instance?: string; containerId?: string; ports?: ObservedPort[]; boundAt?: string; expiresAt?: string; waitDurationMs?: number; conditions?: Array<{ type: string; reason?: string; message?: string }> };
+  /** Another manager than berth set the status's binding fields: the status is not berth's record. */
+  editedBy?: string;
 }
+
+/** Why a claim whose binding was changed outside berth fails at a rebuild. */
+export const BINDING_UNKNOWN = 'BindingUnknown';
 
 export const memberKey = (pool: string, member: string): string => `${pool}#${member}`;
 
@@ -71,6 +76,12 @@ export class ClaimState {
   private readonly byPool = new Map<string, Set<string>>();
   /** How many of each pool's claims are Pending: a pool's status and every wake ask, and a flooded pool's queue is long. */
   private readonly pendingByPool = new Map<string, number>();
+  /**
+   * Pools whose members may have been handed out without a record saying so
+   * (a claim's binding was changed outside berth while no leader acted): the
+   * first list recycles every member no claim holds (takeUntrusted).
+   */
+  private readonly untrustedPools = new Set<string>();
   /** What changed since the last write (keys of claims, members, applied objects): a commit writes only these. */
   private dirty: Dirty = emptyDirty();
   /** The snapshot's epoch: only journal frames of this epoch count. */
@@ -188,6 +199,18 @@ export class ClaimState {
   rebuildFrom(claims: readonly StoredClaim[]): void {
     for (const c of claims) {
       if (this.claims.has(c.id)) continue;
+      if (c.editedBy !== undefined) {
+        // Which member it held is known to no one now: it fails, and its pool recycles every member no other claim holds.
+        this.setClaim(c.id, {
+          pool: c.pool,
+          phase: 'Failed',
+          createdAt: c.createdAt,
+          reason: BINDING_UNKNOWN,
+          message: `its status was changed by ${c.editedBy}, not berth, while no leader acted: the member it held is unknown (the pool recycles its unheld members); claim another`,
+        });
+        this.untrustedPools.add(c.pool);
+        continue;
+      }
       const s = c.status;
       const phase = (['Pending', 'Bound', 'Released', 'Expired', 'Failed'] as const).find((p) => p === s?.phase) ?? 'Pending';
       const poolName = c.pool.slice(c.pool.lastIndexOf('/') + 1);
@@ -289,6 +312,11 @@ export class ClaimState {
   awaitsRecycling(claimId: string): boolean {
     for (const m of this.memberRecords.values()) if (m.releasedBy === claimId) return true;
     return false;
+  }
+
+  /** The pool's members may have been handed out unrecorded (rebuildFrom); true once, for its first list after. */
+  takeUntrusted(pool: string): boolean {
+    return this.untrustedPools.delete(pool);
   }
 
   /** Member ids of a pool that have a record. */

@@ -205,6 +205,7 @@ export class CustomResourceSource {
           pool: keyString({ kind: 'InstancePool', namespace, name: pool }),
           createdAt: Date.parse(String(obj.metadata.creationTimestamp ?? '')) || Date.now(),
           ...(obj['status'] ? { status: obj['status'] as StoredClaim['status'] } : {}),
+          ...(obj['status'] && bindingEditedBy(obj) !== undefined ? { editedBy: bindingEditedBy(obj)! } : {}),
         },
       ];
     });
