@@ -4,9 +4,10 @@
 // compacted away (the apiserver's 410 Expired, sent as an ERROR event in a 200
 // stream, as kube-apiserver does), watches broken or silently stalled
 // mid-stream, and an answer held back after the apiserver gave it (a read
-// served before a write that is answered first). Everything else is forwarded to the real apiserver with the
-// kubeconfig's own credentials, so what the client sees is the cluster's own
-// answers, and the log of requests says exactly what the client asked.
+// served before a write that is answered first). Everything else is
+// forwarded to the real apiserver with the kubeconfig's own credentials, so
+// what the client sees is the cluster's own answers, and the log of requests
+// says exactly what the client asked.
 //
 // The client talks plain HTTP on 127.0.0.1 to the proxy (no credentials of its
 // own: the proxy adds them upstream). Only what client-node sends over plain
