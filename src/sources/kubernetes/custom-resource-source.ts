@@ -199,13 +199,14 @@ export class CustomResourceSource {
       const pool = (obj['spec'] as { poolRef?: { name?: unknown } } | undefined)?.poolRef?.name;
       if (typeof pool !== 'string') return [];
       const namespace = obj.metadata.namespace ?? '';
+      const editedBy = obj['status'] ? bindingEditedBy(obj) : undefined;
       return [
         {
           id: keyString({ kind: 'InstanceClaim', namespace, name: obj.metadata.name }),
           pool: keyString({ kind: 'InstancePool', namespace, name: pool }),
           createdAt: Date.parse(String(obj.metadata.creationTimestamp ?? '')) || Date.now(),
           ...(obj['status'] ? { status: obj['status'] as StoredClaim['status'] } : {}),
-          ...(obj['status'] && bindingEditedBy(obj) !== undefined ? { editedBy: bindingEditedBy(obj)! } : {}),
+          ...(editedBy !== undefined ? { editedBy } : {}),
         },
       ];
     });
