@@ -3,6 +3,9 @@
 // - sequential claim -> release -> pause on a Replace pool whose members'
 //   PID 1 ignores SIGTERM: every claim binds (no ClaimTimeout while members
 //   are warm), and a released member never holds up the pool;
+// - 8 clients claim -> exec -> release on that kind of Replace pool: no claim
+//   times out (84 of them did in 60 s when a release held the pool for its
+//   member's grace period), none gets a member another client holds;
 // - Reuse with maxSize 1: a waiting claim gets the member its predecessor
 //   released, before a later claim (FIFO), well before its timeout;
 // - a burst of claims beyond minReady: each binds as its member passes its probe;
@@ -15,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEngine } from './support/provided.js';
 import { eventually } from './support/runtime-contract.js';
+import { heldTwice, type Hold } from './support/claim-holds.js';
 import { TEST_IMAGE, testDocker } from './support/engine.js';
 import { freePort, killController, managedContainers, removeDirs, spawnController, testDirs, writeSpec, type ControllerProcess, type TestDirs } from './support/controller.js';
 
@@ -74,13 +78,14 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
   beforeAll(async () => {
     d = await testDirs();
     await writeSpec(d, 'replace.yaml', poolSpec('replace', { minReady: 3, maxSize: 6, claimTimeoutSeconds: 15 }));
+    await writeSpec(d, 'load.yaml', poolSpec('load', { minReady: 3, maxSize: 6, claimTimeoutSeconds: 30 }));
     await writeSpec(d, 'reuse.yaml', poolSpec('reuse', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 20, recycle: { policy: 'Reuse' } }));
     await writeSpec(d, 'burst.yaml', poolSpec('burst', { minReady: 2, maxSize: 12, claimTimeoutSeconds: 30 }));
     await writeSpec(d, 'tiny.yaml', poolSpec('tiny', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 2 }));
     await writeSpec(d, 'doomed.yaml', poolSpec('doomed', { minReady: 1, maxSize: 1, claimTimeoutSeconds: 6 }));
     proc = await spawnController(d, await freePort(), ['--log-level', 'debug']);
-    for (const pool of ['replace', 'reuse', 'burst', 'tiny', 'doomed']) {
-      await eventually(`${pool} warm`, async () => ((await poolStatus(proc!.server, pool))?.ready ?? 0) >= ({ replace: 3, reuse: 1, burst: 2, tiny: 1, doomed: 1 } as Record<string, number>)[pool]! || undefined, 60_000);
+    for (const pool of ['replace', 'load', 'reuse', 'burst', 'tiny', 'doomed']) {
+      await eventually(`${pool} warm`, async () => ((await poolStatus(proc!.server, pool))?.ready ?? 0) >= ({ replace: 3, load: 3, reuse: 1, burst: 2, tiny: 1, doomed: 1 } as Record<string, number>)[pool]! || undefined, 60_000);
     }
   });
 
@@ -109,6 +114,46 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
     // waited out each release's 10 s stop (the bug), the median wait was 3.8 s. bench/results.md measures the rest.
     expect(waits).toHaveLength(12);
     expect([...waits].sort((a, b) => a - b)[6]).toBeLessThan(2000);
+  });
+
+  it('8 clients claim -> exec -> release on a Replace pool whose PID 1 ignores SIGTERM: no claim times out, none gets a held member', async () => {
+    const holds: Hold[] = [];
+    const unbound: string[] = [];
+    const execFailures: string[] = [];
+    // Claims start for 12 s (about 50 members' worth of churn on this engine); each then runs to its end.
+    const until = performance.now() + 12_000;
+    const client = async (c: number): Promise<void> => {
+      for (let k = 0; performance.now() < until; k++) {
+        const name = `load-${c}-${k}`;
+        const sentAt = performance.now();
+        const got = await postClaim(proc!.server, name, 'load', '25s');
+        const boundAt = performance.now();
+        if (got.status?.phase !== 'Bound') {
+          unbound.push(`${name}: ${JSON.stringify(got.status)}`);
+        } else {
+          const r = await fetch(`${proc!.server}${API}/instances/${got.status.instance}/exec`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ command: ['true'], timeoutSeconds: 20 }), signal: AbortSignal.timeout(30_000) });
+          const out = r.ok ? ((await r.json()) as { exitCode?: number }) : undefined;
+          if (out?.exitCode !== 0) execFailures.push(`${name}: ${r.status} ${JSON.stringify(out)}`);
+          holds.push({ claim: name, containerId: got.status.containerId!, sentAt, boundAt, releaseSentAt: performance.now() });
+        }
+        await deleteClaim(proc!.server, name);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, c) => client(c)));
+
+    expect(unbound, `${holds.length} bound`).toEqual([]);
+    expect(execFailures).toEqual([]);
+    expect(heldTwice(holds)).toEqual([]);
+    // Replace: no member served twice.
+    expect(new Set(holds.map((h) => h.containerId)).size).toBe(holds.length);
+    expect(holds.length).toBeGreaterThanOrEqual(8);
+    // Every released member went without its 10 s grace period, and nothing was left behind.
+    await eventually('load pool back to 3 warm, nothing terminating', async () => {
+      const s = await poolStatus(proc!.server, 'load');
+      return s?.ready === 3 && s.terminating === 0 && s.replicas === 3 ? true : undefined;
+    }, 30_000);
+    const left = (await managedContainers(d.controllerId)).filter((c) => c.labels['berth.dev/name'] === 'load');
+    expect(left.map((c) => c.state)).toEqual(['running', 'running', 'running']);
   });
 
   it('Reuse, maxSize 1: a waiting claim gets the released member before a later claim, long before its timeout', async () => {
