@@ -338,6 +338,21 @@ describe('events, claim, release', () => {
     expect(timedOut.code).toBe(1);
     expect(timedOut.err).toMatch(/^error: not bound within 200ms: no free member of pool py yet\n {2}it stays queued/);
 
+    // A pool that does not exist is not a busy one: the claim's condition says which.
+    const ghostWaits = nextWatch();
+    const ghost = berth(['claim', 'ghost', '--wait', '1s', '--name', 'job-4']);
+    await ghostWaits;
+    h.deps.store.setStatus({ kind: 'InstanceClaim', namespace: 'default', name: 'job-4' }, { phase: 'Pending', conditions: [{ type: 'Bound', status: 'False', reason: 'PoolNotFound', message: 'pool ghost does not exist (yet)', lastTransitionTime: new Date().toISOString() }] });
+    const ghostOut = await ghost;
+    expect(ghostOut.code).toBe(1);
+    expect(ghostOut.err).toMatch(/^error: not bound within 1s: pool ghost does not exist \(yet\)\n {2}it stays queued/);
+
+    const failedWaits = nextWatch();
+    const failed = berth(['claim', 'py', '--wait', '1s', '--name', 'job-5']);
+    await failedWaits;
+    h.deps.store.setStatus({ kind: 'InstanceClaim', namespace: 'default', name: 'job-5' }, { phase: 'Failed', conditions: [{ type: 'Bound', status: 'False', reason: 'ClaimTimeout', message: 'no warm member of pool py became free within 30s', lastTransitionTime: new Date().toISOString() }] });
+    expect((await failed).err).toMatch(/^error: claim is Failed \(ClaimTimeout: no warm member of pool py became free within 30s\)\n/);
+
     expect(await berth(['release', 'job-1'])).toMatchObject({ code: 0, out: 'instanceclaim.berth.dev/job-1 released\n' });
     expect(await berth(['release', 'claim/job-1'])).toMatchObject({ code: 1, err: 'Error from server (NotFound): instanceclaims.berth.dev "job-1" not found\n' });
   });

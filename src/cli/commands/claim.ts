@@ -6,7 +6,7 @@ import { addClientOptions, addNamespaceOptions, clientOf, ioOf, namespaceOf } fr
 import { formatDuration, parseDuration } from '../../spec/duration.js';
 import { CliError } from '../errors.js';
 import { collectionPath, objectName } from '../kinds.js';
-import { statusString, type ApiObject } from '../objects.js';
+import { conditionOf, statusString, type ApiObject } from '../objects.js';
 import { formatObject, parseOutputFormat } from '../output.js';
 
 /** A claim name that is unique enough and says which pool it is for: py-runner-k3x9q. */
@@ -66,7 +66,12 @@ export function register(program: Command): void {
       io.out(`${objectName('InstanceClaim', name)} bound to instance ${statusString(body, 'instance') ?? '<unknown>'}${container ? ` (container ${container.slice(0, 12)})` : ''}\n`);
     } else io.out(`${objectName('InstanceClaim', name)} created (${phase})\n`);
     if (waitMs > 0 && phase !== 'Bound') {
-      const why = phase === 'Pending' ? `not bound within ${formatDuration(waitMs)}: no free member of pool ${pool} yet` : `claim is ${phase}`;
+      // The claim's Bound condition says why when it is not the usual wait: a pool that does not exist (yet), a timeout.
+      const bound = conditionOf(body, 'Bound');
+      const why =
+        phase === 'Pending'
+          ? `not bound within ${formatDuration(waitMs)}: ${bound?.reason === 'PoolNotFound' && bound.message ? bound.message : `no free member of pool ${pool} yet`}`
+          : `claim is ${phase}${bound?.reason ? ` (${bound.reason}${bound.message ? `: ${bound.message}` : ''})` : ''}`;
       throw new CliError(why, 1, [`  it stays queued; see: berth describe claim ${name} -n ${namespace}; give it up: berth release ${name} -n ${namespace}`]);
     }
   });
