@@ -147,7 +147,7 @@ describe.skipIf(noEngine())('claims on the real engine', () => {
     // Replace: no member served twice.
     expect(new Set(holds.map((h) => h.containerId)).size).toBe(holds.length);
     expect(holds.length).toBeGreaterThanOrEqual(8);
-    // Every released member went without its 10 s grace period, and nothing was left behind.
+    // The pool settles at its minimum with nothing terminating, and the engine holds nothing else of it.
     await eventually('load pool back to 3 warm, nothing terminating', async () => {
       const s = await poolStatus(proc!.server, 'load');
       return s?.ready === 3 && s.terminating === 0 && s.replicas === 3 ? true : undefined;

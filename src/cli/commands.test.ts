@@ -351,7 +351,7 @@ describe('events, claim, release', () => {
     const failed = berth(['claim', 'py', '--wait', '1s', '--name', 'job-5']);
     await failedWaits;
     h.deps.store.setStatus({ kind: 'InstanceClaim', namespace: 'default', name: 'job-5' }, { phase: 'Failed', conditions: [{ type: 'Bound', status: 'False', reason: 'ClaimTimeout', message: 'no warm member of pool py became free within 30s', lastTransitionTime: new Date().toISOString() }] });
-    expect((await failed).err).toMatch(/^error: claim is Failed \(ClaimTimeout: no warm member of pool py became free within 30s\)\n/);
+    expect((await failed).err).toMatch(/^error: claim is Failed \(ClaimTimeout: no warm member of pool py became free within 30s\)\n {2}see: berth describe claim job-5/);
 
     expect(await berth(['release', 'job-1'])).toMatchObject({ code: 0, out: 'instanceclaim.berth.dev/job-1 released\n' });
     expect(await berth(['release', 'claim/job-1'])).toMatchObject({ code: 1, err: 'Error from server (NotFound): instanceclaims.berth.dev "job-1" not found\n' });

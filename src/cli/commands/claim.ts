@@ -72,7 +72,8 @@ export function register(program: Command): void {
         phase === 'Pending'
           ? `not bound within ${formatDuration(waitMs)}: ${bound?.reason === 'PoolNotFound' && bound.message ? bound.message : `no free member of pool ${pool} yet`}`
           : `claim is ${phase}${bound?.reason ? ` (${bound.reason}${bound.message ? `: ${bound.message}` : ''})` : ''}`;
-      throw new CliError(why, 1, [`  it stays queued; see: berth describe claim ${name} -n ${namespace}; give it up: berth release ${name} -n ${namespace}`]);
+      const hint = phase === 'Pending' ? `it stays queued; see: berth describe claim ${name} -n ${namespace}; give it up: berth release ${name} -n ${namespace}` : `see: berth describe claim ${name} -n ${namespace}; remove it: berth release ${name} -n ${namespace}`;
+      throw new CliError(why, 1, [`  ${hint}`]);
     }
   });
 }
