@@ -72,8 +72,9 @@ export function register(program: Command): void {
         phase === 'Pending'
           ? `not bound within ${formatDuration(waitMs)}: ${bound?.reason === 'PoolNotFound' && bound.message ? bound.message : `no free member of pool ${pool} yet`}`
           : `claim is ${phase}${bound?.reason ? ` (${bound.reason}${bound.message ? `: ${bound.message}` : ''})` : ''}`;
-      const hint = phase === 'Pending' ? `it stays queued; see: berth describe claim ${name} -n ${namespace}; give it up: berth release ${name} -n ${namespace}` : `see: berth describe claim ${name} -n ${namespace}; remove it: berth release ${name} -n ${namespace}`;
-      throw new CliError(why, 1, [`  ${hint}`]);
+      const see = `see: berth describe claim ${name} -n ${namespace}`;
+      const release = `berth release ${name} -n ${namespace}`;
+      throw new CliError(why, 1, [phase === 'Pending' ? `  it stays queued; ${see}; give it up: ${release}` : `  ${see}; remove it: ${release}`]);
     }
   });
 }
